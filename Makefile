@@ -1,0 +1,49 @@
+# The README's two commands are `make demo` and `make test`; both run `setup` first.
+SHELL := /bin/bash
+VENV := .venv/bin
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: setup demo test lint typecheck pytest ape-test check-artifacts slither compile bench clean
+
+setup:
+	@bash toolchain/setup.sh
+
+demo: setup
+	$(VENV)/loyalty-chain demo
+
+test: setup lint typecheck check-artifacts slither pytest ape-test
+
+lint:
+	$(VENV)/ruff check loyalty_chain tests bench scripts
+	$(VENV)/ruff format --check loyalty_chain tests bench scripts
+
+typecheck:
+	$(VENV)/mypy
+
+# pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
+pytest:
+	@$(VENV)/pytest -p no:ape_test -q; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$rc
+
+# ape's own runner (ape-solidity + ape-foundry) over tests/ape
+ape-test:
+	$(VENV)/ape test tests/ape
+
+compile: setup
+	$(VENV)/loyalty-chain compile
+
+# Recompile from scratch and fail if the artifacts shipped in loyalty_chain/artifacts differ.
+check-artifacts:
+	$(VENV)/loyalty-chain compile --check
+
+slither:
+	$(VENV)/loyalty-chain compile >/dev/null
+	$(VENV)/slither . --config-file slither.config.json --fail-medium
+
+bench: setup
+	$(VENV)/python bench/gas.py
+	$(VENV)/python bench/client.py
+	$(VENV)/python bench/airdrop.py
+
+clean:
+	rm -rf .build artifacts crytic-export .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+import {ILoyaltyPoints} from "./interfaces/ILoyaltyPoints.sol";
+import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
+
+/**
+ * @title AirdropDistributor
+ * @notice Merkle airdrop campaigns of points and of membership cards. A campaign manager creates a
+ * campaign (kind, claim window, reason) and publishes its Merkle root, in the same call or later. Anyone
+ * may then submit a claim with a proof; the points are minted (through this contract's ISSUER_ROLE on the
+ * points token, so nothing is pre-funded) or the card is enrolled (ISSUER_ROLE on the card) to the leaf's
+ * account, whoever submits. Points never claimed inside the window are simply never minted.
+ *
+ * Leaves are those of the StandardMerkleTree of the npm package openzeppelin/merkle-tree:
+ * `keccak256(bytes.concat(keccak256(abi.encode(values...))))`, with sorted-pair hashing (OZ MerkleProof).
+ * - points campaign leaf values: `(uint256 index, address account, uint256 amount)`;
+ * - card campaign leaf values: `(uint256 index, address account, uint8 tier)`.
+ *
+ * @dev Note (deliberate choices):
+ * - Claimed flags are a bitmap keyed by leaf index, 256 flags per slot (as Uniswap's MerkleDistributor).
+ * - A campaign's root (and, for cards, the card expiry) can change only until the first claim.
+ * - The claim window is inclusive: claims are accepted while `start <= block.timestamp <= end`.
+ * - Minted points carry the campaign's `reason` in the token's issue event.
+ * - Cards are enrolled with the campaign's `cardValidUntil` (0 = never expires; see {setCardValidUntil}).
+ *   A leaf whose account already holds a card cannot be claimed (the card refuses a second card).
+ */
+contract AirdropDistributor is AccessControl {
+    /// @notice Role allowed to create campaigns and set their roots. Preimage: keccak256("CAMPAIGN_MANAGER_ROLE").
+    bytes32 public constant CAMPAIGN_MANAGER_ROLE = keccak256("CAMPAIGN_MANAGER_ROLE");
+
+    /// @notice Campaign kind: points minted on claim.
+    uint8 public constant KIND_POINTS = 0;
+    /// @notice Campaign kind: a membership card enrolled on claim.
+    uint8 public constant KIND_CARDS = 1;
+
+    /// @dev Slot 0 holds everything a claim checks (64 + 64 + 64 + 8 + 8 = 208 bits); root and reason follow.
+    struct Campaign {
+        uint64 start; // first second of the claim window
+        uint64 end; // last second of the claim window; never 0 for an existing campaign
+        uint64 cardValidUntil; // expiry given to cards enrolled by a card campaign (0 = never)
+        uint8 kind; // KIND_POINTS or KIND_CARDS
+        bool claimsStarted; // set by the first claim; freezes root and card expiry
+        bytes32 root; // 0 = not published yet: no claim is accepted
+        bytes32 reason; // passed to the points token on each points claim
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice Emitted when campaign `campaignId` is created.
+    event CampaignCreated(uint256 indexed campaignId, uint8 indexed kind, uint64 start, uint64 end, bytes32 reason);
+
+    /// @notice Emitted when campaign `campaignId`'s Merkle root is set (also by {createCampaign} given a root).
+    event RootSet(uint256 indexed campaignId, bytes32 root);
+
+    /// @notice Emitted when the expiry of the cards a card campaign enrolls is set.
+    event CardValidUntilSet(uint256 indexed campaignId, uint64 validUntil);
+
+    /// @notice Emitted when leaf `index` of campaign `campaignId` is claimed; `amount` is the points, or the card tier.
+    event Claimed(uint256 indexed campaignId, uint256 indexed index, address indexed account, uint256 amount);
+
+    // ---------------------------------------------------------------- errors
+
+    /**
+     * @notice `kind` is neither KIND_POINTS (0) nor KIND_CARDS (1).
+     * @param kind The kind given.
+     */
+    error AirdropInvalidKind(uint8 kind);
+
+    /**
+     * @notice The claim window is empty or already over.
+     * @param start The start given.
+     * @param end The end given.
+     * @param blockTime The current block's timestamp.
+     */
+    error AirdropInvalidWindow(uint64 start, uint64 end, uint256 blockTime);
+
+    /**
+     * @notice No campaign has id `campaignId`.
+     * @param campaignId The id asked for (ids run from 1 to {campaignCount}).
+     */
+    error AirdropUnknownCampaign(uint256 campaignId);
+
+    /**
+     * @notice The campaign is of another kind than the claim or setting asks for.
+     * @param campaignId The campaign.
+     * @param kind The campaign's kind.
+     * @param expected The kind the call needs.
+     */
+    error AirdropWrongKind(uint256 campaignId, uint8 kind, uint8 expected);
+
+    /**
+     * @notice The campaign's root has not been published.
+     * @param campaignId The campaign.
+     */
+    error AirdropRootNotSet(uint256 campaignId);
+
+    /**
+     * @notice The campaign has had claims, so its root and card expiry are frozen.
+     * @param campaignId The campaign.
+     */
+    error AirdropClaimsStarted(uint256 campaignId);
+
+    /**
+     * @notice The claim window has not opened yet.
+     * @param campaignId The campaign.
+     * @param start The first second of the window.
+     * @param blockTime The current block's timestamp.
+     */
+    error AirdropNotStarted(uint256 campaignId, uint64 start, uint256 blockTime);
+
+    /**
+     * @notice The claim window is over.
+     * @param campaignId The campaign.
+     * @param end The last second of the window.
+     * @param blockTime The current block's timestamp.
+     */
+    error AirdropEnded(uint256 campaignId, uint64 end, uint256 blockTime);
+
+    /**
+     * @notice Leaf `index` has already been claimed.
+     * @param campaignId The campaign.
+     * @param index The leaf index.
+     */
+    error AirdropAlreadyClaimed(uint256 campaignId, uint256 index);
+
+    /**
+     * @notice The proof does not prove the leaf under the campaign's root.
+     * @param campaignId The campaign.
+     * @param index The leaf index claimed.
+     * @param account The leaf account claimed.
+     */
+    error AirdropInvalidProof(uint256 campaignId, uint256 index, address account);
+
+    // ---------------------------------------------------------------- storage
+
+    ILoyaltyPoints private immutable _points;
+    IMembershipCard private immutable _card;
+
+    mapping(uint256 campaignId => Campaign) private _campaigns;
+    mapping(uint256 campaignId => mapping(uint256 wordIndex => uint256 bits)) private _claimedBitmap;
+    uint256 private _campaignCount;
+
+    // ---------------------------------------------------------------- constructor
+
+    /**
+     * @param points_ The points token; the distributor must be granted its ISSUER_ROLE.
+     * @param card_ The membership card; the distributor must be granted its ISSUER_ROLE.
+     * @param admin Receives DEFAULT_ADMIN_ROLE and CAMPAIGN_MANAGER_ROLE.
+     */
+    constructor(ILoyaltyPoints points_, IMembershipCard card_, address admin) {
+        _points = points_;
+        _card = card_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(CAMPAIGN_MANAGER_ROLE, admin);
+    }
+
+    // ---------------------------------------------------------------- campaign management
+
+    /**
+     * @notice Creates a campaign; ids run 1, 2, 3, ... `root` may be zero and published later with {setRoot}.
+     *
+     * Requirements:
+     * - the caller has CAMPAIGN_MANAGER_ROLE;
+     * - `kind` is KIND_POINTS (0) or KIND_CARDS (1);
+     * - `start < end` and `end` is not in the past.
+     *
+     * Emits a {CampaignCreated} event, and a {RootSet} event when `root` is not zero.
+     * @return campaignId The new campaign's id.
+     */
+    function createCampaign(uint8 kind, bytes32 root, uint64 start, uint64 end, bytes32 reason)
+        external
+        onlyRole(CAMPAIGN_MANAGER_ROLE)
+        returns (uint256 campaignId)
+    {
+        if (kind > KIND_CARDS) revert AirdropInvalidKind(kind);
+        if (end <= start || end < block.timestamp) revert AirdropInvalidWindow(start, end, block.timestamp);
+        unchecked {
+            // one id per transaction: the counter cannot reach 2^256
+            campaignId = ++_campaignCount;
+        }
+        _campaigns[campaignId] = Campaign({
+            start: start,
+            end: end,
+            cardValidUntil: 0,
+            kind: kind,
+            claimsStarted: false,
+            root: root,
+            reason: reason
+        });
+        emit CampaignCreated(campaignId, kind, start, end, reason);
+        if (root != bytes32(0)) emit RootSet(campaignId, root);
+    }
+
+    /**
+     * @notice Publishes (or replaces, or with zero withdraws) the Merkle root of campaign `campaignId`.
+     *
+     * Requirements:
+     * - the caller has CAMPAIGN_MANAGER_ROLE;
+     * - campaign `campaignId` exists and has had no claim yet.
+     *
+     * Emits a {RootSet} event.
+     */
+    function setRoot(uint256 campaignId, bytes32 root) external onlyRole(CAMPAIGN_MANAGER_ROLE) {
+        Campaign storage c = _unclaimedCampaign(campaignId);
+        c.root = root;
+        emit RootSet(campaignId, root);
+    }
+
+    /**
+     * @notice Sets the expiry (unix seconds, 0 = never) of the cards that card campaign `campaignId` enrolls.
+     *
+     * Requirements:
+     * - the caller has CAMPAIGN_MANAGER_ROLE;
+     * - campaign `campaignId` exists, is a card campaign and has had no claim yet.
+     *
+     * Emits a {CardValidUntilSet} event.
+     */
+    function setCardValidUntil(uint256 campaignId, uint64 validUntil) external onlyRole(CAMPAIGN_MANAGER_ROLE) {
+        Campaign storage c = _unclaimedCampaign(campaignId);
+        if (c.kind != KIND_CARDS) revert AirdropWrongKind(campaignId, c.kind, KIND_CARDS);
+        c.cardValidUntil = validUntil;
+        emit CardValidUntilSet(campaignId, validUntil);
+    }
+
+    // ---------------------------------------------------------------- claims
+
+    /**
+     * @notice Claims leaf `(index, account, amount)` of points campaign `campaignId`: mints `amount` points
+     * to `account`. Anyone may submit it; the points always go to `account`.
+     *
+     * Requirements:
+     * - campaign `campaignId` exists, is a points campaign, has a root and its window is open;
+     * - leaf `index` is not claimed yet and `proof` proves the leaf under the root;
+     * - the points token accepts the mint (not paused, cap not exceeded, non-zero amount).
+     *
+     * Emits a {Claimed} event (and the token's mint events).
+     */
+    function claimPoints(
+        uint256 campaignId,
+        uint256 index,
+        address account,
+        uint256 amount,
+        bytes32[] calldata proof
+    ) external {
+        Campaign storage c = _campaigns[campaignId];
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, account, amount))));
+        _claim(c, campaignId, KIND_POINTS, index, account, leaf, proof);
+        emit Claimed(campaignId, index, account, amount);
+        _points.issue(account, amount, c.reason);
+    }
+
+    /**
+     * @notice Claims leaf `(index, account, tier)` of card campaign `campaignId`: enrolls `account` at
+     * `tier`. Anyone may submit it; the card always goes to `account`.
+     *
+     * Requirements:
+     * - campaign `campaignId` exists, is a card campaign, has a root and its window is open;
+     * - leaf `index` is not claimed yet and `proof` proves the leaf under the root;
+     * - the card accepts the enrollment (`account` holds no card, `tier` exists).
+     *
+     * Emits a {Claimed} event with the tier as amount (and the card's enrollment events).
+     * @return tokenId The id of the card enrolled.
+     */
+    function claimCard(uint256 campaignId, uint256 index, address account, uint8 tier, bytes32[] calldata proof)
+        external
+        returns (uint256 tokenId)
+    {
+        Campaign storage c = _campaigns[campaignId];
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, account, tier))));
+        _claim(c, campaignId, KIND_CARDS, index, account, leaf, proof);
+        emit Claimed(campaignId, index, account, tier);
+        return _card.enroll(account, tier, c.cardValidUntil);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice Whether leaf `index` of campaign `campaignId` has been claimed.
+    function isClaimed(uint256 campaignId, uint256 index) external view returns (bool) {
+        return _claimedBitmap[campaignId][index >> 8] & (1 << (index & 0xff)) != 0;
+    }
+
+    /**
+     * @notice The settings of campaign `campaignId`, and whether it has had a claim.
+     *
+     * Requirements:
+     * - campaign `campaignId` exists.
+     */
+    function campaign(uint256 campaignId)
+        external
+        view
+        returns (
+            uint8 kind,
+            bytes32 root,
+            uint64 start,
+            uint64 end,
+            bytes32 reason,
+            uint64 cardValidUntil,
+            bool claimsStarted
+        )
+    {
+        Campaign storage c = _existingCampaign(campaignId);
+        return (c.kind, c.root, c.start, c.end, c.reason, c.cardValidUntil, c.claimsStarted);
+    }
+
+    /// @notice The number of campaigns ever created (the highest campaign id).
+    function campaignCount() external view returns (uint256) {
+        return _campaignCount;
+    }
+
+    /// @notice The points token minted by points campaigns.
+    function points() external view returns (ILoyaltyPoints) {
+        return _points;
+    }
+
+    /// @notice The membership card enrolled by card campaigns.
+    function card() external view returns (IMembershipCard) {
+        return _card;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev The checks and effects of a claim; the caller emits and then calls out.
+    function _claim(
+        Campaign storage c,
+        uint256 campaignId,
+        uint8 kind,
+        uint256 index,
+        address account,
+        bytes32 leaf,
+        bytes32[] calldata proof
+    ) private {
+        uint64 end = c.end;
+        if (end == 0) revert AirdropUnknownCampaign(campaignId);
+        if (c.kind != kind) revert AirdropWrongKind(campaignId, c.kind, kind);
+        bytes32 root = c.root;
+        if (root == bytes32(0)) revert AirdropRootNotSet(campaignId);
+        if (block.timestamp < c.start) revert AirdropNotStarted(campaignId, c.start, block.timestamp);
+        if (block.timestamp > end) revert AirdropEnded(campaignId, end, block.timestamp);
+
+        uint256 wordIndex = index >> 8;
+        uint256 mask = 1 << (index & 0xff);
+        uint256 word = _claimedBitmap[campaignId][wordIndex];
+        if (word & mask != 0) revert AirdropAlreadyClaimed(campaignId, index);
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert AirdropInvalidProof(campaignId, index, account);
+
+        _claimedBitmap[campaignId][wordIndex] = word | mask;
+        if (!c.claimsStarted) c.claimsStarted = true;
+    }
+
+    function _existingCampaign(uint256 campaignId) private view returns (Campaign storage c) {
+        c = _campaigns[campaignId];
+        if (c.end == 0) revert AirdropUnknownCampaign(campaignId);
+    }
+
+    function _unclaimedCampaign(uint256 campaignId) private view returns (Campaign storage c) {
+        c = _existingCampaign(campaignId);
+        if (c.claimsStarted) revert AirdropClaimsStarted(campaignId);
+    }
+}

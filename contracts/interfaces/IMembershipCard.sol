@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/**
+ * @title IMembershipCard
+ * @notice What other loyalty_chain contracts (the perk catalog, the airdrop distributor) ask of the
+ * membership card: who is an active member and at what tier. At most one card per wallet.
+ *
+ * Roles (AccessControl): DEFAULT_ADMIN_ROLE (0x00), ISSUER_ROLE = keccak256("ISSUER_ROLE").
+ * Tiers are ordered, lowest first: tier 0 is the lowest, `tierCount() - 1` the highest.
+ */
+interface IMembershipCard {
+    /**
+     * @notice Issues a card to `member` at `tier`, valid until `validUntil` (unix seconds, 0 = never expires).
+     *
+     * Requirements:
+     * - the caller has ISSUER_ROLE;
+     * - `member` is not the zero address and holds no card;
+     * - `tier < tierCount()`.
+     *
+     * Emits a {IERC721-Transfer} event from the zero address and a `MemberEnrolled` event.
+     * @return tokenId the id of the new card.
+     */
+    function enroll(address member, uint8 tier, uint64 validUntil) external returns (uint256 tokenId);
+
+    /**
+     * @notice Whether `account` holds a card that has not expired (validUntil == 0 or >= block.timestamp),
+     * and the tier of the card it holds (the tier is reported even when the card has expired; 0 if no card).
+     */
+    function activeTierOf(address account) external view returns (bool active, uint8 tier);
+
+    /// @notice Whether `account` holds a card that has not expired; same as `activeTierOf(account).active`.
+    function isActiveMember(address account) external view returns (bool);
+
+    /// @notice The number of tiers named at deploy (1..255).
+    function tierCount() external view returns (uint8);
+}

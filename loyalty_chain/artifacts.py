@@ -1,0 +1,85 @@
+"""Compiled contracts shipped inside the package: ABI and bytecode, no compiler needed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .errors import DeploymentError
+
+ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+"""Where ``loyalty-chain compile`` writes, and where deploys read from."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One compiled contract."""
+
+    name: str
+    source: str
+    abi: list[dict[str, Any]] = field(repr=False)
+    bytecode: str = field(repr=False)
+    deployed_bytecode: str = field(repr=False, default="")
+    compiler: str = ""
+
+    @property
+    def bytecode_hash(self) -> str:
+        """sha256 of the creation bytecode, recorded in deployment records."""
+        return hashlib.sha256(bytes.fromhex(self.bytecode.removeprefix("0x"))).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "contractName": self.name,
+            "sourceName": self.source,
+            "compiler": self.compiler,
+            "abi": self.abi,
+            "bytecode": self.bytecode,
+            "deployedBytecode": self.deployed_bytecode,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Artifact:
+        return cls(
+            name=data["contractName"],
+            source=data["sourceName"],
+            abi=data["abi"],
+            bytecode=data["bytecode"],
+            deployed_bytecode=data.get("deployedBytecode", ""),
+            compiler=data.get("compiler", ""),
+        )
+
+
+def artifact_path(name: str, directory: Path = ARTIFACTS_DIR) -> Path:
+    return directory / f"{name}.json"
+
+
+@cache
+def load_artifact(name: str) -> Artifact:
+    """The shipped artifact of contract ``name`` (e.g. ``"LoyaltyPoints"``)."""
+    path = artifact_path(name)
+    if not path.is_file():
+        known = sorted(p.stem for p in ARTIFACTS_DIR.glob("*.json"))
+        raise DeploymentError(
+            f"no compiled artifact for {name!r} in {ARTIFACTS_DIR} (have: {', '.join(known) or 'none'}); "
+            "run `loyalty-chain compile`"
+        )
+    return Artifact.from_json(json.loads(path.read_text()))
+
+
+def write_artifacts(artifacts: dict[str, Artifact], directory: Path = ARTIFACTS_DIR) -> list[Path]:
+    """Write each artifact as stable, diff-friendly JSON; remove ones no longer built."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, artifact in sorted(artifacts.items()):
+        path = artifact_path(name, directory)
+        path.write_text(json.dumps(artifact.to_json(), indent=1, sort_keys=True) + "\n")
+        written.append(path)
+    for stale in directory.glob("*.json"):
+        if stale.stem not in artifacts:
+            stale.unlink()
+    load_artifact.cache_clear()
+    return written

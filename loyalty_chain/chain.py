@@ -1,0 +1,250 @@
+"""Reaching a chain: a managed anvil devnet, an embedded eth-tester chain, or any RPC URL.
+
+All three give a :class:`Chain`; nothing else in the package cares which one it is.
+The well-known dev keys (anvil's "test test … junk" mnemonic) come out only on local chain ids.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from .errors import ChainError, DevKeyRefusedError, RpcUnavailableError, SetupError, WrongChainError
+from .toolchain import anvil_binary
+
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+"""anvil's (and hardhat's) public default mnemonic: never hold real value with these keys."""
+
+EMBEDDED_CHAIN_ID = 131277322940537
+"""eth-tester's fixed chain id; in-process, so it can only ever be a local chain."""
+
+LOCAL_CHAIN_IDS = frozenset({31337, 1337, EMBEDDED_CHAIN_ID})
+"""Chain ids on which the dev keys may be used."""
+
+TX_GAS_CAP = 16_777_216
+"""EIP-7825 (Osaka): no transaction may use more gas than this, whatever the block limit."""
+
+DEV_ACCOUNT_COUNT = 10
+DEV_BALANCE_ETH = 10_000
+STARTUP_TIMEOUT_S = 20.0
+RPC_TIMEOUT_S = 30.0
+
+
+@cache
+def dev_keys(count: int = DEV_ACCOUNT_COUNT) -> tuple[LocalAccount, ...]:
+    """The first ``count`` accounts of the public dev mnemonic (derivation is slow, so cached)."""
+    Account.enable_unaudited_hdwallet_features()
+    return tuple(
+        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(count)
+    )
+
+
+@dataclass
+class Chain:
+    """A connection to one chain, and whatever must be stopped when it closes."""
+
+    w3: Web3
+    chain_id: int
+    rpc_url: str
+    kind: str
+    """``"devnet"`` (managed anvil), ``"embedded"`` (eth-tester) or ``"rpc"``."""
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def is_local(self) -> bool:
+        return self.chain_id in LOCAL_CHAIN_IDS
+
+    @property
+    def dev_accounts(self) -> list[LocalAccount]:
+        """The funded dev accounts; refused on any chain that is not local."""
+        if not self.is_local:
+            raise DevKeyRefusedError(self.chain_id)
+        return list(dev_keys())
+
+    def dev_account(self, index: int) -> LocalAccount:
+        accounts = self.dev_accounts
+        if not 0 <= index < len(accounts):
+            raise ChainError(f"dev account index {index} is out of range 0..{len(accounts) - 1}")
+        return accounts[index]
+
+    def require_chain_id(self, expected: int, what: str = "") -> None:
+        if self.chain_id != expected:
+            raise WrongChainError(expected, self.chain_id, what)
+
+    def close(self) -> None:
+        while self._closers:
+            self._closers.pop()()
+
+    def __enter__(self) -> Chain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _web3_for(url: str) -> Web3:
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": RPC_TIMEOUT_S}))
+
+
+def connect(rpc_url: str, *, expected_chain_id: int | None = None) -> Chain:
+    """Any JSON-RPC endpoint. Raises :class:`RpcUnavailableError` if nothing answers."""
+    w3 = _web3_for(rpc_url)
+    try:
+        chain_id = int(w3.eth.chain_id)
+    except (OSError, ValueError) as exc:
+        raise RpcUnavailableError(rpc_url, type(exc).__name__) from exc
+    except Exception as exc:  # requests' ConnectionError and friends are not OSError subclasses
+        if type(exc).__module__.startswith(("requests", "urllib3")):
+            raise RpcUnavailableError(rpc_url, type(exc).__name__) from exc
+        raise
+    chain = Chain(w3=w3, chain_id=chain_id, rpc_url=rpc_url, kind="rpc")
+    if expected_chain_id is not None:
+        chain.require_chain_id(expected_chain_id)
+    return chain
+
+
+def embedded_chain() -> Chain:
+    """An in-process eth-tester (py-evm) chain: zero set-up, ~30x slower than anvil."""
+    from eth_tester import EthereumTester, PyEVMBackend
+    from web3 import EthereumTesterProvider
+
+    backend = PyEVMBackend.from_mnemonic(
+        DEV_MNEMONIC, num_accounts=DEV_ACCOUNT_COUNT, hd_path="m/44'/60'/0'/0"
+    )
+    w3 = Web3(EthereumTesterProvider(EthereumTester(backend)))
+    return Chain(w3=w3, chain_id=int(w3.eth.chain_id), rpc_url="embedded://eth-tester", kind="embedded")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def anvil_command(
+    port: int,
+    *,
+    state: Path | None = None,
+    enforce_tx_gas_limit: bool = True,
+    block_time: float | None = None,
+) -> list[str]:
+    cmd = [
+        anvil_binary(),
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--chain-id", "31337",
+        "--accounts", str(DEV_ACCOUNT_COUNT),
+        "--balance", str(DEV_BALANCE_ETH),
+        "--mnemonic", DEV_MNEMONIC,
+    ]  # fmt: skip
+    if enforce_tx_gas_limit:
+        cmd.append("--enable-tx-gas-limit")
+    if state is not None:
+        cmd += ["--state", str(state)]
+    if block_time is not None:
+        cmd += ["--block-time", str(block_time)]
+    return cmd
+
+
+_LIVE: set[subprocess.Popen[bytes]] = set()
+"""Devnets this process started and has not stopped yet; stopped at exit whatever happens."""
+
+
+def _stop_all() -> None:
+    for process in list(_LIVE):
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    _LIVE.discard(process)
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # lets anvil dump --state before it exits
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> Web3:
+    w3 = _web3_for(url)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SetupError(f"anvil exited with code {process.returncode}: {log.read_text()[-2000:]}")
+        with contextlib.suppress(Exception):
+            if w3.is_connected():
+                return w3
+        time.sleep(0.05)
+    raise SetupError(f"anvil did not answer at {url} within {STARTUP_TIMEOUT_S:.0f}s")
+
+
+def launch_devnet(
+    port: int | None = None,
+    *,
+    state: Path | None = None,
+    enforce_tx_gas_limit: bool = True,
+    log_dir: Path | None = None,
+) -> Chain:
+    """Start anvil as a child process on a loopback port; :meth:`Chain.close` stops it.
+
+    With ``port=None`` a free port is picked. The child also dies with this process (atexit).
+    """
+    chosen = port or free_port()
+    log_root = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
+    log = log_root / f"loyalty-chain-anvil-{chosen}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            anvil_command(chosen, state=state, enforce_tx_gas_limit=enforce_tx_gas_limit),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C meant for us is not delivered to anvil twice
+        )
+    if not _LIVE:
+        atexit.unregister(_stop_all)
+        atexit.register(_stop_all)
+    _LIVE.add(process)
+    url = f"http://127.0.0.1:{chosen}"
+    try:
+        w3 = _wait_ready(url, process, log)
+    except BaseException:
+        _stop(process)
+        raise
+    chain = Chain(w3=w3, chain_id=int(w3.eth.chain_id), rpc_url=url, kind="devnet", process=process)
+    chain._closers.append(lambda: _stop(process))
+    return chain
+
+
+@contextlib.contextmanager
+def start_devnet(
+    port: int | None = None, *, state: Path | None = None, enforce_tx_gas_limit: bool = True
+) -> Iterator[Chain]:
+    """``with start_devnet() as chain:`` — a fresh anvil for the block, stopped after it."""
+    chain = launch_devnet(port, state=state, enforce_tx_gas_limit=enforce_tx_gas_limit)
+    try:
+        yield chain
+    finally:
+        chain.close()
+
+
+def open_chain(rpc_url: str | None) -> Chain:
+    """The CLI's rule: ``--rpc``/``LOYALTY_CHAIN_RPC`` if given, else the embedded chain."""
+    url = rpc_url or os.environ.get("LOYALTY_CHAIN_RPC")
+    if url:
+        return connect(url)
+    return embedded_chain()

@@ -1,0 +1,166 @@
+"""The ``loyalty-chain`` command line: a thin layer over the library.
+
+Every command takes ``--json`` for machine-readable output and exits non-zero with a one-line
+reason on failure. A command that needs a chain connects for its own duration and no longer.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from .errors import LoyaltyChainError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Context:
+    """What the global options set, handed to every command."""
+
+    rpc: str | None
+    as_json: bool
+
+    def emit(self, data: Any, human: str | Callable[[], None]) -> None:
+        """Print ``data`` as JSON with --json, else the human form."""
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, default=str))
+        elif callable(human):
+            human()
+        else:
+            click.echo(human)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(1)
+
+
+@click.group()
+@click.option("--rpc", envvar="LOYALTY_CHAIN_RPC", help="JSON-RPC URL of the chain (env LOYALTY_CHAIN_RPC).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+@click.version_option(package_name="loyalty-chain")
+@click.pass_context
+def cli(ctx: click.Context, rpc: str | None, as_json: bool) -> None:
+    """Tokenized loyalty programs: points, membership cards, perks and airdrops."""
+    ctx.obj = Context(rpc=rpc, as_json=as_json)
+
+
+@cli.command("compile")
+@click.option("--force", is_flag=True, help="Recompile even if no source changed.")
+@click.option("--check", is_flag=True, help="Recompile from scratch; fail if the shipped artifacts differ.")
+@pass_ctx
+def compile_cmd(ctx: Context, force: bool, check: bool) -> None:
+    """Compile contracts/ into the package's artifacts (cached by source hash)."""
+    from .compile import check_artifacts, compile_project, write_artifacts
+
+    if check:
+        differences = check_artifacts()
+        if differences:
+            fail(
+                "shipped artifacts differ from a fresh build: "
+                + "; ".join(differences)
+                + " (run `loyalty-chain compile` and commit loyalty_chain/artifacts)"
+            )
+        ctx.emit({"ok": True}, "shipped artifacts match a fresh build")
+        return
+    result = compile_project(force=force)
+    write_artifacts(result.artifacts)
+    names = sorted(result.artifacts)
+    ctx.emit(
+        {"contracts": names, "cached": result.cached, "build_info": str(result.build_info)},
+        f"{'up to date' if result.cached else 'compiled'}: {', '.join(names)}",
+    )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the foreground devnet exactly as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+@cli.command()
+@click.option("--port", type=int, default=8545, show_default=True, help="Loopback port to serve on.")
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Load chain state from FILE if it exists and save it there on exit.",
+)
+@pass_ctx
+def devnet(ctx: Context, port: int, state: Path | None) -> None:
+    """Run a local anvil devnet in the foreground until Ctrl-C."""
+    from .chain import TX_GAS_CAP, launch_devnet
+
+    chain = launch_devnet(port, state=state)
+    try:
+        accounts = [{"address": a.address, "private_key": "0x" + a.key.hex()} for a in chain.dev_accounts]
+        info = {
+            "rpc_url": chain.rpc_url,
+            "chain_id": chain.chain_id,
+            "accounts": accounts,
+            "tx_gas_cap": TX_GAS_CAP,
+        }
+
+        def human() -> None:
+            click.echo(f"devnet (anvil) serving at {chain.rpc_url}  chain id {chain.chain_id}")
+            click.echo(f"per-transaction gas cap enforced: {TX_GAS_CAP:,} (EIP-7825)")
+            click.echo("funded dev accounts (public keys of a public mnemonic: local use only):")
+            for i, acct in enumerate(accounts):
+                click.echo(f"  dev:{i}  {acct['address']}  {acct['private_key']}")
+            click.echo("Ctrl-C to stop")
+
+        ctx.emit(info, human)
+        sys.stdout.flush()
+        signal.signal(signal.SIGTERM, _interrupt)
+        assert chain.process is not None
+        try:
+            chain.process.wait()
+            fail(f"anvil exited unexpectedly with code {chain.process.returncode}")
+        except KeyboardInterrupt:
+            pass
+    finally:
+        chain.close()
+    if not ctx.as_json:
+        click.echo("devnet stopped")
+
+
+@cli.command()
+@pass_ctx
+def demo(ctx: Context) -> None:
+    """Run a whole loyalty program on a fresh managed devnet and summarise it."""
+    from .demo import run_demo
+
+    result = run_demo(say=(lambda _msg: None) if ctx.as_json else click.echo)
+    if ctx.as_json:
+        ctx.emit(result, "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning our errors into a one-line reason and exit code 1."""
+    try:
+        cli.main(args=argv, prog_name="loyalty-chain", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except LoyaltyChainError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""Every error loyalty_chain raises, in one tree.
+
+::
+
+    LoyaltyChainError
+    ├── SetupError                  the toolchain (node, solc shim, anvil) is missing or broken
+    ├── CompileError                solc rejected a contract; carries file:line and solc's message
+    ├── ChainError                  reaching or using a chain went wrong
+    │   ├── RpcUnavailableError     nothing answers at the RPC URL
+    │   ├── WrongChainError         the chain id is not the one expected
+    │   └── DevKeyRefusedError      well-known dev keys on a non-local chain
+    ├── DeploymentError             deploying, or finding a recorded deployment, failed
+    │   └── UnknownProgramError     no deployment record by that name on this chain
+    ├── TransactionError            a transaction failed on chain
+    │   └── ContractRevertError     it reverted; carries the decoded custom error and its values
+    ├── AccountError                keystore import/unlock problems, unknown account names
+    └── InputError (ValueError)     bad input caught before anything was sent
+        ├── CsvValidationError      every bad row of a CSV, each with its line number
+        ├── MerkleError             a Merkle tree or proof that does not check out
+        └── JournalMismatchError    a journal that belongs to a different CSV
+
+Messages are built here, in ``__init__``, and end with a hint of the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class LoyaltyChainError(Exception):
+    """Root of every error loyalty_chain raises."""
+
+
+class SetupError(LoyaltyChainError):
+    """The toolchain is missing or broken (node, the solc shim, anvil)."""
+
+
+class CompileError(LoyaltyChainError):
+    """solc rejected the contracts.
+
+    ``errors`` holds solc's formatted messages; ``locations`` the ``file:line`` of each.
+    """
+
+    def __init__(self, errors: Sequence[str], locations: Sequence[str]) -> None:
+        self.errors = list(errors)
+        self.locations = list(locations)
+        where = ", ".join(loc for loc in self.locations if loc) or "unknown location"
+        body = "\n".join(self.errors)
+        super().__init__(f"compilation failed at {where}:\n{body}")
+
+
+class ChainError(LoyaltyChainError):
+    """Reaching or using a chain went wrong."""
+
+
+class RpcUnavailableError(ChainError):
+    def __init__(self, url: str, reason: str = "") -> None:
+        self.url = url
+        detail = f" ({reason})" if reason else ""
+        super().__init__(
+            f"no JSON-RPC node answers at {url}{detail}; start one (loyalty-chain devnet) "
+            "or pass the right --rpc / LOYALTY_CHAIN_RPC"
+        )
+
+
+class WrongChainError(ChainError):
+    def __init__(self, expected: int, actual: int, what: str = "") -> None:
+        self.expected = expected
+        self.actual = actual
+        about = f" for {what}" if what else ""
+        super().__init__(
+            f"connected to chain id {actual}, but chain id {expected} is expected{about}; "
+            "point --rpc at the right network"
+        )
+
+
+class DevKeyRefusedError(ChainError):
+    def __init__(self, chain_id: int) -> None:
+        self.chain_id = chain_id
+        super().__init__(
+            f"the well-known dev keys are public and are refused on chain id {chain_id}; "
+            "they work only on local chains (31337, 1337): use a keystore account instead"
+        )
+
+
+class DeploymentError(LoyaltyChainError):
+    """Deploying a contract, or reading a deployment record, failed."""
+
+
+class UnknownProgramError(DeploymentError):
+    def __init__(self, name: str, chain_id: int, known: Sequence[str] = ()) -> None:
+        self.name = name
+        self.chain_id = chain_id
+        hint = f"known here: {', '.join(known)}" if known else "deploy it first (loyalty-chain deploy)"
+        super().__init__(f"no program named {name!r} is recorded on chain id {chain_id}; {hint}")
+
+
+class TransactionError(LoyaltyChainError):
+    """A transaction failed on chain."""
+
+    def __init__(self, message: str, tx_hash: str | None = None) -> None:
+        self.tx_hash = tx_hash
+        super().__init__(message)
+
+
+class ContractRevertError(TransactionError):
+    """A call or transaction reverted; ``error_name`` and ``args`` are the decoded custom error."""
+
+    def __init__(
+        self,
+        error_name: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        contract: str = "",
+        tx_hash: str | None = None,
+    ) -> None:
+        self.error_name = error_name
+        self.error_args = dict(args or {})
+        self.contract = contract
+        values = ", ".join(f"{k}={v}" for k, v in self.error_args.items())
+        where = f"{contract}: " if contract else ""
+        super().__init__(f"{where}reverted with {error_name}({values})", tx_hash)
+
+
+class AccountError(LoyaltyChainError):
+    """An account could not be found, imported or unlocked."""
+
+
+class InputError(LoyaltyChainError, ValueError):
+    """Bad input caught before anything was sent."""
+
+
+class CsvValidationError(InputError):
+    """A CSV with bad rows; ``problems`` lists (line number, reason) for every one."""
+
+    def __init__(self, path: str, problems: list[tuple[int, str]]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  line {n}: {why}" for n, why in problems[:50])
+        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(
+            f"{path}: {len(problems)} bad row(s), nothing was sent:\n{lines}{more}\n"
+            "Fix these rows and run again."
+        )
+
+
+class MerkleError(InputError):
+    """A Merkle tree or proof that does not check out."""
+
+
+class JournalMismatchError(InputError):
+    def __init__(self, journal: str, expected_digest: str, actual_digest: str) -> None:
+        self.journal = journal
+        super().__init__(
+            f"journal {journal} was started for a different CSV (sha256 {expected_digest[:12]}…, "
+            f"this file is {actual_digest[:12]}…); restore the original file or pass a new --journal"
+        )

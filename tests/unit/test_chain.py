@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from web3.exceptions import Web3RPCError
+
+from loyalty_chain.chain import (
+    LOCAL_CHAIN_IDS,
+    Chain,
+    connect,
+    dev_keys,
+    embedded_chain,
+    free_port,
+    launch_devnet,
+)
+from loyalty_chain.compile import compile_project
+from loyalty_chain.deploy import deploy_contract
+from loyalty_chain.errors import DevKeyRefusedError, RpcUnavailableError, WrongChainError
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "contracts"
+
+
+@pytest.fixture(scope="module")
+def counter(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    tmp = tmp_path_factory.mktemp("counter")
+    return compile_project(FIXTURES, build_dir=tmp, build_info_dir=tmp / "bi").artifacts["Counter"]
+
+
+def _deploy_and_call(chain: Chain, counter) -> None:  # type: ignore[no-untyped-def]
+    admin = chain.dev_accounts[0]
+    contract = deploy_contract(chain, counter, admin.address, sender=admin)
+    assert contract.functions.count().call() == 0
+    tx = contract.functions.increment().build_transaction(
+        {"from": admin.address, "nonce": chain.w3.eth.get_transaction_count(admin.address)}
+    )
+    receipt = chain.w3.eth.wait_for_transaction_receipt(
+        chain.w3.eth.send_raw_transaction(admin.sign_transaction(tx).raw_transaction)
+    )
+    assert receipt["status"] == 1
+    assert contract.functions.count().call() == 1
+
+
+def test_devnet_deploys_and_calls(chain: Chain, counter) -> None:  # type: ignore[no-untyped-def]
+    assert chain.kind == "devnet" and chain.chain_id == 31337
+    _deploy_and_call(chain, counter)
+
+
+def test_embedded_deploys_and_calls(counter) -> None:  # type: ignore[no-untyped-def]
+    chain = embedded_chain()
+    assert chain.kind == "embedded" and chain.is_local
+    _deploy_and_call(chain, counter)
+
+
+def test_rpc_url_deploys_and_calls(devnet: Chain, counter) -> None:  # type: ignore[no-untyped-def]
+    chain = connect(devnet.rpc_url, expected_chain_id=31337)
+    assert chain.kind == "rpc"
+    _deploy_and_call(chain, counter)
+
+
+def test_dev_accounts_are_anvils_funded_accounts(devnet: Chain) -> None:
+    assert devnet.dev_accounts[0].address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    assert devnet.w3.eth.get_balance(devnet.dev_accounts[9].address) > 0
+
+
+def test_dev_keys_refused_on_non_local_chain(devnet: Chain) -> None:
+    foreign = Chain(w3=devnet.w3, chain_id=1, rpc_url=devnet.rpc_url, kind="rpc")
+    assert 1 not in LOCAL_CHAIN_IDS
+    with pytest.raises(DevKeyRefusedError, match="chain id 1;"):
+        _ = foreign.dev_accounts
+    with pytest.raises(DevKeyRefusedError):
+        foreign.dev_account(0)
+
+
+def test_dev_keys_refused_on_real_rpc_with_foreign_chain_id() -> None:
+    with launch_devnet_chain_id(8453) as chain, pytest.raises(DevKeyRefusedError, match="8453"):
+        _ = chain.dev_accounts
+
+
+class launch_devnet_chain_id:
+    """A raw anvil started with a non-local chain id, reached through connect()."""
+
+    def __init__(self, chain_id: int) -> None:
+        from loyalty_chain.toolchain import anvil_binary
+
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [anvil_binary(), "--port", str(self.port), "--chain-id", str(chain_id), "--silent"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def __enter__(self) -> Chain:
+        import time
+
+        for _ in range(200):
+            try:
+                return connect(f"http://127.0.0.1:{self.port}")
+            except RpcUnavailableError:
+                time.sleep(0.05)
+        raise AssertionError("anvil did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def test_connect_to_nothing_raises_rpc_unavailable() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(RpcUnavailableError, match=url):
+        connect(url)
+
+
+def test_wrong_chain_id_is_refused(devnet: Chain) -> None:
+    with pytest.raises(WrongChainError, match="chain id 1 is expected"):
+        connect(devnet.rpc_url, expected_chain_id=1)
+
+
+def test_per_transaction_gas_cap_is_enforced(devnet: Chain) -> None:
+    sender = devnet.dev_accounts[1]
+    w3 = devnet.w3
+    tx = {
+        "to": sender.address, "value": 0, "gas": 16_777_217, "chainId": 31337,
+        "maxFeePerGas": w3.eth.gas_price * 2, "maxPriorityFeePerGas": 1,
+        "nonce": w3.eth.get_transaction_count(sender.address),
+    }  # fmt: skip
+    with pytest.raises(Web3RPCError, match="gas_limit_cap"):
+        w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
+
+
+def test_managed_devnet_leaves_no_process_behind() -> None:
+    chain = launch_devnet()
+    assert chain.process is not None
+    pid = chain.process.pid
+    assert chain.w3.eth.block_number >= 0
+    chain.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_devnet_is_stopped_when_the_python_process_exits() -> None:
+    """Even without close(): a script that forgets it must not leak anvil."""
+    script = textwrap.dedent(
+        """
+        from loyalty_chain.chain import launch_devnet
+        chain = launch_devnet()
+        print(chain.process.pid, flush=True)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    pid = int(out.stdout.strip())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_dev_keys_derive_the_public_mnemonic() -> None:
+    keys = dev_keys()
+    assert len(keys) == 10
+    assert keys[1].address == "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

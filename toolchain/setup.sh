@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# One idempotent set-up step for both README commands: npm packages, the venv, the solc shim.
+# Fast when nothing changed: it compares a digest of the files that define the set-up with a stamp.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+STAMP=.venv/.setup-stamp
+digest="$(cat package.json package-lock.json pyproject.toml requirements.lock toolchain/setup.sh toolchain/solc-cli.js | sha256sum | cut -d' ' -f1)"
+
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$digest" && -d node_modules && -x .venv/bin/python ]]; then
+  exit 0
+fi
+
+echo "==> npm packages (solc, OpenZeppelin Contracts, anvil, merkle-tree)"
+npm ci --no-audit --no-fund --loglevel=error
+
+echo "==> Python venv"
+[[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+
+echo "==> solc shim and anvil"
+.venv/bin/python -m loyalty_chain.toolchain
+
+echo "$digest" > "$STAMP"
