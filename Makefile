@@ -14,8 +14,8 @@ demo: setup
 test: setup lint typecheck check-artifacts slither pytest ape-test
 
 lint:
-	$(VENV)/ruff check loyalty_chain tests bench scripts
-	$(VENV)/ruff format --check loyalty_chain tests bench scripts
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
 
 typecheck:
 	$(VENV)/mypy
