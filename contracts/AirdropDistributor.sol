@@ -21,11 +21,17 @@ import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
  * - card campaign leaf values: `(uint256 index, address account, uint8 tier)`.
  *
  * @dev Note (deliberate choices):
+ * - A claim reads ONE slot of campaign settings: the proof is checked by recomputing the root from the leaf
+ *   and the proof, then reading the settings stored under (that root, campaign id). Settings are kept only
+ *   under the campaign's current root, so they are found exactly when the proof leads to that root: the
+ *   same guarantee as `MerkleProof.verify` against a stored root, one cold storage read cheaper.
  * - Claimed flags are a bitmap keyed by leaf index, 256 flags per slot (as Uniswap's MerkleDistributor).
  * - A campaign's root (and, for cards, the card expiry) can change only until the first claim.
  * - The claim window is inclusive: claims are accepted while `start <= block.timestamp <= end`.
- * - Minted points carry the campaign's `reason` in the token's issue event.
- * - Cards are enrolled with the campaign's `cardValidUntil` (0 = never expires; see {setCardValidUntil}).
+ * - Points are minted with the token reason {AIRDROP_REASON} ("airdrop"); the campaign's own `reason` is
+ *   in {CampaignCreated} and {campaign}, and each mint's campaign in the {Claimed} event of the same call.
+ *   (Forwarding the campaign reason would cost every claim one more cold storage read.)
+ * - Cards are enrolled with the campaign's card expiry (0 = never expires; see {setCardValidUntil}).
  *   A leaf whose account already holds a card cannot be claimed (the card refuses a second card).
  */
 contract AirdropDistributor is AccessControl {
@@ -37,15 +43,16 @@ contract AirdropDistributor is AccessControl {
     /// @notice Campaign kind: a membership card enrolled on claim.
     uint8 public constant KIND_CARDS = 1;
 
-    /// @dev Slot 0 holds everything a claim checks (64 + 64 + 64 + 8 + 8 = 208 bits); root and reason follow.
-    struct Campaign {
+    /// @notice The reason code the points token records for airdrop mints: bytes32("airdrop").
+    bytes32 public constant AIRDROP_REASON = "airdrop";
+
+    /// @dev A campaign's settings: one slot (64 + 64 + 64 + 8 + 8 = 208 bits).
+    struct Settings {
         uint64 start; // first second of the claim window
         uint64 end; // last second of the claim window; never 0 for an existing campaign
         uint64 cardValidUntil; // expiry given to cards enrolled by a card campaign (0 = never)
         uint8 kind; // KIND_POINTS or KIND_CARDS
-        bool claimsStarted; // set by the first claim; freezes root and card expiry
-        bytes32 root; // 0 = not published yet: no claim is accepted
-        bytes32 reason; // passed to the points token on each points claim
+        bool claimsStarted; // set by the first claim; freezes the root and the card expiry
     }
 
     // ---------------------------------------------------------------- events
@@ -140,7 +147,10 @@ contract AirdropDistributor is AccessControl {
     ILoyaltyPoints private immutable _points;
     IMembershipCard private immutable _card;
 
-    mapping(uint256 campaignId => Campaign) private _campaigns;
+    /// @dev Settings live under the campaign's current root only (under 0 while it has none).
+    mapping(bytes32 root => mapping(uint256 campaignId => Settings)) private _settings;
+    mapping(uint256 campaignId => bytes32) private _roots;
+    mapping(uint256 campaignId => bytes32) private _reasons;
     mapping(uint256 campaignId => mapping(uint256 wordIndex => uint256 bits)) private _claimedBitmap;
     uint256 private _campaignCount;
 
@@ -177,20 +187,16 @@ contract AirdropDistributor is AccessControl {
         returns (uint256 campaignId)
     {
         if (kind > KIND_CARDS) revert AirdropInvalidKind(kind);
+        // slither-disable-next-line timestamp (claim windows are in seconds; miners' leeway is irrelevant)
         if (end <= start || end < block.timestamp) revert AirdropInvalidWindow(start, end, block.timestamp);
         unchecked {
             // one id per transaction: the counter cannot reach 2^256
             campaignId = ++_campaignCount;
         }
-        _campaigns[campaignId] = Campaign({
-            start: start,
-            end: end,
-            cardValidUntil: 0,
-            kind: kind,
-            claimsStarted: false,
-            root: root,
-            reason: reason
-        });
+        _settings[root][campaignId] =
+            Settings({start: start, end: end, cardValidUntil: 0, kind: kind, claimsStarted: false});
+        _roots[campaignId] = root;
+        _reasons[campaignId] = reason;
         emit CampaignCreated(campaignId, kind, start, end, reason);
         if (root != bytes32(0)) emit RootSet(campaignId, root);
     }
@@ -205,8 +211,11 @@ contract AirdropDistributor is AccessControl {
      * Emits a {RootSet} event.
      */
     function setRoot(uint256 campaignId, bytes32 root) external onlyRole(CAMPAIGN_MANAGER_ROLE) {
-        Campaign storage c = _unclaimedCampaign(campaignId);
-        c.root = root;
+        bytes32 current = _roots[campaignId];
+        Settings memory settings = _unclaimedCampaign(current, campaignId);
+        delete _settings[current][campaignId];
+        _settings[root][campaignId] = settings;
+        _roots[campaignId] = root;
         emit RootSet(campaignId, root);
     }
 
@@ -220,9 +229,10 @@ contract AirdropDistributor is AccessControl {
      * Emits a {CardValidUntilSet} event.
      */
     function setCardValidUntil(uint256 campaignId, uint64 validUntil) external onlyRole(CAMPAIGN_MANAGER_ROLE) {
-        Campaign storage c = _unclaimedCampaign(campaignId);
-        if (c.kind != KIND_CARDS) revert AirdropWrongKind(campaignId, c.kind, KIND_CARDS);
-        c.cardValidUntil = validUntil;
+        bytes32 current = _roots[campaignId];
+        Settings memory settings = _unclaimedCampaign(current, campaignId);
+        if (settings.kind != KIND_CARDS) revert AirdropWrongKind(campaignId, settings.kind, KIND_CARDS);
+        _settings[current][campaignId].cardValidUntil = validUntil;
         emit CardValidUntilSet(campaignId, validUntil);
     }
 
@@ -234,7 +244,7 @@ contract AirdropDistributor is AccessControl {
      *
      * Requirements:
      * - campaign `campaignId` exists, is a points campaign, has a root and its window is open;
-     * - leaf `index` is not claimed yet and `proof` proves the leaf under the root;
+     * - `proof` proves the leaf under the root and leaf `index` is not claimed yet;
      * - the points token accepts the mint (not paused, cap not exceeded, non-zero amount).
      *
      * Emits a {Claimed} event (and the token's mint events).
@@ -246,11 +256,10 @@ contract AirdropDistributor is AccessControl {
         uint256 amount,
         bytes32[] calldata proof
     ) external {
-        Campaign storage c = _campaigns[campaignId];
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, account, amount))));
-        _claim(c, campaignId, KIND_POINTS, index, account, leaf, proof);
+        _claim(campaignId, KIND_POINTS, index, account, leaf, proof);
         emit Claimed(campaignId, index, account, amount);
-        _points.issue(account, amount, c.reason);
+        _points.issue(account, amount, AIRDROP_REASON);
     }
 
     /**
@@ -259,7 +268,7 @@ contract AirdropDistributor is AccessControl {
      *
      * Requirements:
      * - campaign `campaignId` exists, is a card campaign, has a root and its window is open;
-     * - leaf `index` is not claimed yet and `proof` proves the leaf under the root;
+     * - `proof` proves the leaf under the root and leaf `index` is not claimed yet;
      * - the card accepts the enrollment (`account` holds no card, `tier` exists).
      *
      * Emits a {Claimed} event with the tier as amount (and the card's enrollment events).
@@ -269,11 +278,10 @@ contract AirdropDistributor is AccessControl {
         external
         returns (uint256 tokenId)
     {
-        Campaign storage c = _campaigns[campaignId];
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, account, tier))));
-        _claim(c, campaignId, KIND_CARDS, index, account, leaf, proof);
+        uint64 validUntil = _claim(campaignId, KIND_CARDS, index, account, leaf, proof);
         emit Claimed(campaignId, index, account, tier);
-        return _card.enroll(account, tier, c.cardValidUntil);
+        return _card.enroll(account, tier, validUntil);
     }
 
     // ---------------------------------------------------------------- views
@@ -302,8 +310,17 @@ contract AirdropDistributor is AccessControl {
             bool claimsStarted
         )
     {
-        Campaign storage c = _existingCampaign(campaignId);
-        return (c.kind, c.root, c.start, c.end, c.reason, c.cardValidUntil, c.claimsStarted);
+        root = _roots[campaignId];
+        Settings memory settings = _existingCampaign(root, campaignId);
+        return (
+            settings.kind,
+            root,
+            settings.start,
+            settings.end,
+            _reasons[campaignId],
+            settings.cardValidUntil,
+            settings.claimsStarted
+        );
     }
 
     /// @notice The number of campaigns ever created (the highest campaign id).
@@ -323,41 +340,68 @@ contract AirdropDistributor is AccessControl {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev The checks and effects of a claim; the caller emits and then calls out.
+    /// @dev The checks and effects of a claim; the caller emits and then calls out. Returns the card expiry.
     function _claim(
-        Campaign storage c,
         uint256 campaignId,
         uint8 kind,
         uint256 index,
         address account,
         bytes32 leaf,
         bytes32[] calldata proof
-    ) private {
-        uint64 end = c.end;
-        if (end == 0) revert AirdropUnknownCampaign(campaignId);
-        if (c.kind != kind) revert AirdropWrongKind(campaignId, c.kind, kind);
-        bytes32 root = c.root;
-        if (root == bytes32(0)) revert AirdropRootNotSet(campaignId);
-        if (block.timestamp < c.start) revert AirdropNotStarted(campaignId, c.start, block.timestamp);
-        if (block.timestamp > end) revert AirdropEnded(campaignId, end, block.timestamp);
+    ) private returns (uint64 cardValidUntil) {
+        Settings storage stored = _provenSettings(campaignId, index, account, leaf, proof);
+        Settings memory settings = stored;
+        if (settings.kind != kind) revert AirdropWrongKind(campaignId, settings.kind, kind);
+        // slither-disable-next-line timestamp (claim windows are in seconds; miners' leeway is irrelevant)
+        if (block.timestamp < settings.start) revert AirdropNotStarted(campaignId, settings.start, block.timestamp);
+        // slither-disable-next-line timestamp
+        if (block.timestamp > settings.end) revert AirdropEnded(campaignId, settings.end, block.timestamp);
+        _markClaimed(campaignId, index);
+        if (!settings.claimsStarted) stored.claimsStarted = true;
+        return settings.cardValidUntil;
+    }
 
+    /**
+     * @dev The settings of campaign `campaignId` stored under the root that `proof` leads to from `leaf`.
+     * Settings exist only under a campaign's current root, so finding them IS the proof check (the zero
+     * "root" of a campaign without one is refused first, though no keccak256 output is zero).
+     */
+    function _provenSettings(
+        uint256 campaignId,
+        uint256 index,
+        address account,
+        bytes32 leaf,
+        bytes32[] calldata proof
+    ) private view returns (Settings storage stored) {
+        bytes32 provenRoot = MerkleProof.processProofCalldata(proof, leaf);
+        stored = _settings[provenRoot][campaignId];
+        if (provenRoot == bytes32(0) || stored.end == 0) _revertUnproven(campaignId, index, account);
+    }
+
+    /// @dev Sets the claimed flag of leaf `index`, refusing a second claim.
+    function _markClaimed(uint256 campaignId, uint256 index) private {
         uint256 wordIndex = index >> 8;
         uint256 mask = 1 << (index & 0xff);
         uint256 word = _claimedBitmap[campaignId][wordIndex];
         if (word & mask != 0) revert AirdropAlreadyClaimed(campaignId, index);
-        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert AirdropInvalidProof(campaignId, index, account);
-
         _claimedBitmap[campaignId][wordIndex] = word | mask;
-        if (!c.claimsStarted) c.claimsStarted = true;
     }
 
-    function _existingCampaign(uint256 campaignId) private view returns (Campaign storage c) {
-        c = _campaigns[campaignId];
-        if (c.end == 0) revert AirdropUnknownCampaign(campaignId);
+    /// @dev Why a claim's proof found no settings: no such campaign, no root yet, or a bad proof.
+    function _revertUnproven(uint256 campaignId, uint256 index, address account) private view {
+        bytes32 root = _roots[campaignId];
+        _existingCampaign(root, campaignId);
+        if (root == bytes32(0)) revert AirdropRootNotSet(campaignId);
+        revert AirdropInvalidProof(campaignId, index, account);
     }
 
-    function _unclaimedCampaign(uint256 campaignId) private view returns (Campaign storage c) {
-        c = _existingCampaign(campaignId);
-        if (c.claimsStarted) revert AirdropClaimsStarted(campaignId);
+    function _existingCampaign(bytes32 root, uint256 campaignId) private view returns (Settings memory settings) {
+        settings = _settings[root][campaignId];
+        if (settings.end == 0) revert AirdropUnknownCampaign(campaignId);
+    }
+
+    function _unclaimedCampaign(bytes32 root, uint256 campaignId) private view returns (Settings memory settings) {
+        settings = _existingCampaign(root, campaignId);
+        if (settings.claimsStarted) revert AirdropClaimsStarted(campaignId);
     }
 }

@@ -28,6 +28,8 @@ import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
  *   {PerkAdded} and {PerkUpdated}; the full description lives off chain.
  * - The catalog has no pause of its own: redemptions stop when the points token is paused (its
  *   `redeemBurn` reverts), and a single perk is stopped with {setPerkActive}.
+ * - A signed request names the perk and quantity, not the price: an edit between signing and relaying
+ *   applies to it. The request's deadline bounds that window; members who care sign short deadlines.
  */
 contract PerkCatalog is AccessControl, EIP712, Nonces {
     /// @notice Role allowed to add and edit perks. Preimage: keccak256("PERK_MANAGER_ROLE").
@@ -239,6 +241,14 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
      * - `endTime` is 0 or after `startTime`.
      *
      * Emits a {PerkAdded} event.
+     * @param title Short title, UTF-8 right-padded with zeros.
+     * @param price Points burned per unit (in the token's smallest unit).
+     * @param minTier Lowest card tier allowed to redeem (0 = any active member).
+     * @param stock Units that can ever be sold; UNLIMITED_STOCK for unlimited.
+     * @param walletLimit Most units one wallet may redeem over time; 0 for no limit.
+     * @param startTime First second (unix) of the sale; 0 for "from now".
+     * @param endTime Last second (unix) of the sale; 0 for "never ends".
+     * @param active Whether the perk can be redeemed at all.
      * @return perkId The new perk's id.
      */
     function addPerk(
@@ -377,6 +387,7 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         uint256 deadline,
         bytes calldata signature
     ) external returns (uint256 redemptionId) {
+        // slither-disable-next-line timestamp (deadlines are in seconds; miners' leeway is irrelevant)
         if (block.timestamp > deadline) revert CatalogExpiredSignature(deadline, block.timestamp);
         uint256 nonce = _useNonce(member);
         bytes32 digest =
@@ -454,7 +465,9 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         Perk memory p = stored;
         if (p.price == 0) revert CatalogUnknownPerk(perkId);
         if (!p.active) revert CatalogPerkInactive(perkId);
+        // slither-disable-next-line timestamp (sale windows are in seconds; miners' leeway is irrelevant)
         if (block.timestamp < p.startTime) revert CatalogPerkNotStarted(perkId, p.startTime, block.timestamp);
+        // slither-disable-next-line timestamp
         if (p.endTime != 0 && block.timestamp > p.endTime) {
             revert CatalogPerkEnded(perkId, p.endTime, block.timestamp);
         }

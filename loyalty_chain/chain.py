@@ -198,18 +198,24 @@ def launch_devnet(
     *,
     state: Path | None = None,
     enforce_tx_gas_limit: bool = True,
+    block_time: float | None = None,
     log_dir: Path | None = None,
 ) -> Chain:
     """Start anvil as a child process on a loopback port; :meth:`Chain.close` stops it.
 
     With ``port=None`` a free port is picked. The child also dies with this process (atexit).
+    ``block_time=None`` mines each transaction as it arrives (instant receipts, what tests want);
+    a block time (seconds, e.g. 0.1) mines blocks on an interval like a real network, which lets
+    anvil take thousands of transactions a second instead of a few hundred.
     """
     chosen = port or free_port()
     log_root = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
     log = log_root / f"loyalty-chain-anvil-{chosen}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            anvil_command(chosen, state=state, enforce_tx_gas_limit=enforce_tx_gas_limit),
+            anvil_command(
+                chosen, state=state, enforce_tx_gas_limit=enforce_tx_gas_limit, block_time=block_time
+            ),
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -232,10 +238,14 @@ def launch_devnet(
 
 @contextlib.contextmanager
 def start_devnet(
-    port: int | None = None, *, state: Path | None = None, enforce_tx_gas_limit: bool = True
+    port: int | None = None,
+    *,
+    state: Path | None = None,
+    enforce_tx_gas_limit: bool = True,
+    block_time: float | None = None,
 ) -> Iterator[Chain]:
     """``with start_devnet() as chain:`` — a fresh anvil for the block, stopped after it."""
-    chain = launch_devnet(port, state=state, enforce_tx_gas_limit=enforce_tx_gas_limit)
+    chain = launch_devnet(port, state=state, enforce_tx_gas_limit=enforce_tx_gas_limit, block_time=block_time)
     try:
         yield chain
     finally:

@@ -6,54 +6,26 @@ reason on failure. A command that needs a chain connects for its own duration an
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
 
 import click
 
+from . import cli_accounts, cli_program
+from .cli_context import Context, fail, pass_ctx
 from .errors import LoyaltyChainError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass
-class Context:
-    """What the global options set, handed to every command."""
-
-    rpc: str | None
-    as_json: bool
-
-    def emit(self, data: Any, human: str | Callable[[], None]) -> None:
-        """Print ``data`` as JSON with --json, else the human form."""
-        if self.as_json:
-            click.echo(json.dumps(data, indent=2, default=str))
-        elif callable(human):
-            human()
-        else:
-            click.echo(human)
-
-
-pass_ctx = click.make_pass_decorator(Context)
-
-
-def fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(1)
 
 
 @click.group()
 @click.option("--rpc", envvar="LOYALTY_CHAIN_RPC", help="JSON-RPC URL of the chain (env LOYALTY_CHAIN_RPC).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+@click.option("--account", help="Signer: a keystore account name, or dev:N on a local chain.")
 @click.version_option(package_name="loyalty-chain")
 @click.pass_context
-def cli(ctx: click.Context, rpc: str | None, as_json: bool) -> None:
+def cli(ctx: click.Context, rpc: str | None, as_json: bool, account: str | None) -> None:
     """Tokenized loyalty programs: points, membership cards, perks and airdrops."""
-    ctx.obj = Context(rpc=rpc, as_json=as_json)
+    ctx.obj = Context(rpc=rpc, as_json=as_json, account=account)
 
 
 @cli.command("compile")
@@ -136,12 +108,57 @@ def devnet(ctx: Context, port: int, state: Path | None) -> None:
 @cli.command()
 @pass_ctx
 def demo(ctx: Context) -> None:
-    """Run a whole loyalty program on a fresh managed devnet and summarise it."""
+    """Run a coffee brand's loyalty program on a fresh managed devnet and summarise it."""
     from .demo import run_demo
 
-    result = run_demo(say=(lambda _msg: None) if ctx.as_json else click.echo)
-    if ctx.as_json:
-        ctx.emit(result, "")
+    result = run_demo(say=(lambda _msg: None) if ctx.as_json else (lambda msg: click.echo(f"  {msg}")))
+    s = result.summary
+    data = {
+        "members_per_tier": s.members_per_tier,
+        "points_issued": s.points_issued,
+        "points_redeemed": s.points_redeemed,
+        "points_outstanding": s.points_outstanding,
+        "redemptions_per_perk": {result.perk_titles[k]: v for k, v in s.redemptions_per_perk.items()},
+        "gas_used": result.gas_used,
+        "transactions": result.transactions,
+        "seconds": round(result.seconds, 1),
+        "deployment_record": str(result.record_path),
+    }
+
+    def human() -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="Bean There loyalty program", show_header=False)
+        for tier, count in s.members_per_tier.items():
+            table.add_row(f"members · {tier}", f"{count:,}")
+        table.add_row("points issued", f"{s.points_issued:,}")
+        table.add_row("points redeemed", f"{s.points_redeemed:,}")
+        table.add_row("points outstanding", f"{s.points_outstanding:,}")
+        for perk_id, count in s.redemptions_per_perk.items():
+            table.add_row(f"redemptions · {result.perk_titles[perk_id]}", f"{count:,}")
+        table.add_row("gas spent", f"{result.gas_used:,} in {result.transactions:,} transactions")
+        table.add_row("run time", f"{result.seconds:.1f} s")
+        Console().print(table)
+        click.echo(f"deployment record: {result.record_path}")
+
+    ctx.emit(data, human)
+
+
+def _register_commands() -> None:
+    """The command groups live in their own modules, sharing cli_context."""
+    for module in (cli_program, cli_accounts):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+    try:
+        from . import cli_airdrop
+    except ImportError:  # pragma: no cover - only while the airdrop module is being written
+        return
+    cli.add_command(cli_airdrop.airdrop_group, "airdrop")
+    cli.add_command(cli_airdrop.merkle_group, "merkle")
+
+
+_register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

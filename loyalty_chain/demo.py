@@ -1,21 +1,158 @@
-"""The README's main job: a loyalty program on a managed devnet, start to finish."""
+"""The README's main job: a coffee brand's loyalty program on a managed devnet, start to finish.
+
+Deploy the program, enrol 1,000 members across three tiers, issue welcome points in batches, add
+perks, have 100 members redeem (a share of them gasless, relayed by the brand), then summarise it
+from the contracts' events the way a brand manager reads it.
+"""
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
-from .chain import start_devnet
-from .deploy import deploy_contract
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from .analytics import ProgramSummary, summarize
+from .chain import Chain, start_devnet
+from .client import LoyaltyClient, PerkSpec
+from .gasless import sign_typed_data
+from .program import ProgramOptions, deploy_program, registry_root
+from .sender import Sender
 
 Say = Callable[[str], None]
 
+MEMBERS = 1_000
+REDEEMERS = 100
+GASLESS_SHARE = 0.6
+"""Share of the redeeming members who hold no ETH and redeem through the brand's relayer."""
+WELCOME_POINTS = {"Bronze": 100, "Silver": 250, "Gold": 500}
+TIER_MIX = {"Bronze": 0.6, "Silver": 0.3, "Gold": 0.1}
+SEED = 7
 
-def run_demo(say: Say = print) -> dict[str, str]:
-    """Start a devnet, deploy the points token of a coffee brand and print its address."""
+
+@dataclass(frozen=True)
+class DemoResult:
+    summary: ProgramSummary
+    perk_titles: dict[int, str]
+    gas_used: int
+    transactions: int
+    seconds: float
+    record_path: Path
+    rpc_url: str
+
+
+def _members(count: int) -> list[LocalAccount]:
+    rng = random.Random(SEED)
+    return [Account.from_key(rng.randbytes(32)) for _ in range(count)]
+
+
+def run_demo(say: Say = print, *, deployments: Path | None = None) -> DemoResult:
+    started = time.monotonic()
+    root = deployments or registry_root()
     with start_devnet() as chain:
-        admin = chain.dev_account(0)
-        say(f"devnet at {chain.rpc_url} (chain id {chain.chain_id})")
-        points = deploy_contract(chain, "LoyaltyPoints", "Bean Points", "BEAN", 0, 0, 0, admin.address,
-                                 sender=admin)  # fmt: skip
-        say(f"LoyaltyPoints deployed at {points.address}")
-        return {"rpc_url": chain.rpc_url, "points": points.address}
+        return _run(chain, say, root, started)
+
+
+def _run(chain: Chain, say: Say, root: Path, started: float) -> DemoResult:
+    brand = chain.dev_account(0)
+    say(f"devnet (anvil) at {chain.rpc_url}, chain id {chain.chain_id}")
+    record = deploy_program(chain, ProgramOptions("bean-there", symbol="BEAN"), brand, root=root)
+    say(f"deployed program 'bean-there': points {record.addresses['LoyaltyPoints']}")
+    client = LoyaltyClient(chain, record, brand)
+    gas = 0
+    txs = 0
+
+    members = _members(MEMBERS)
+    rng = random.Random(SEED)
+    tiers = rng.choices(list(TIER_MIX), weights=list(TIER_MIX.values()), k=MEMBERS)
+    roster = [(m.address, t) for m, t in zip(members, tiers, strict=True)]
+    results = client.enroll_many(roster, batch_size=250)
+    gas += sum(r.gas_used for r in results)
+    txs += len(results)
+    say(f"enrolled {MEMBERS:,} members in {len(results)} transactions")
+
+    results = []
+    for tier, amount in WELCOME_POINTS.items():
+        group = [(m.address, amount) for m, t in zip(members, tiers, strict=True) if t == tier]
+        results += client.issue_many(group, "welcome", batch_size=250)
+    gas += sum(r.gas_used for r in results)
+    txs += len(results)
+    say(f"issued welcome points to {MEMBERS:,} members in {len(results)} batches")
+
+    perks = [
+        PerkSpec("Free espresso", price=80),
+        PerkSpec("Any pastry", price=120, per_wallet=2),
+        PerkSpec("Barista class", price=400, min_tier=2, stock=20),
+    ]
+    perk_ids = [client.add_perk(p).perk_id for p in perks]
+    txs += len(perks)
+    say(f"added {len(perks)} perks")
+
+    redeemers = rng.sample(range(MEMBERS), REDEEMERS)
+    gasless = redeemers[: int(REDEEMERS * GASLESS_SHARE)]
+    paying = redeemers[len(gasless) :]
+
+    # Members who pay their own gas get a little ETH first, in one batch from the brand.
+    fund = [_eth_transfer(chain, client.sender, members[i].address) for i in paying]
+    client.sender.wait_all(client.sender.send_raw(fund))
+
+    def choose(i: int) -> int:
+        eligible = zip(perk_ids, perks, strict=True)
+        tier_rank = list(TIER_MIX).index(tiers[i])
+        allowed = [
+            pid for pid, p in eligible if p.min_tier <= tier_rank and p.price <= WELCOME_POINTS[tiers[i]]
+        ]
+        return rng.choice(allowed)
+
+    # Members paying their own gas: each signs its own redeem; all go out in one RPC batch.
+    raws = []
+    for i in paying:
+        member_client = LoyaltyClient(chain, record, members[i])
+        call = member_client.catalog.functions.redeem(choose(i), 1)
+        raws.append(member_client.sender.build(call, 200_000, member_client.sender.fees()))
+    outcomes = client.sender.wait_all(client.sender.send_raw(raws))
+    gas += sum(getattr(o, "gas_used", 0) for o in outcomes)
+    txs += len(outcomes)
+
+    # Gasless: the brand builds the typed data, the member's wallet signs, the brand relays.
+    relayed = 0
+    for i in gasless:
+        request = client.redemption_request(members[i].address, choose(i))
+        signature = sign_typed_data(members[i], request)
+        redemption = client.relay(request, signature)
+        gas += redemption.tx.gas_used
+        relayed += 1
+    txs += relayed
+    failed = sum(1 for o in outcomes if isinstance(o, Exception))
+    say(
+        f"{REDEEMERS} members redeemed: {len(paying)} paying their own gas, {relayed} gasless via the relayer"
+        + (f" ({failed} refused)" if failed else "")
+    )
+
+    summary = summarize(client.events(), client.tiers(), record.addresses["LoyaltyPoints"])
+    return DemoResult(
+        summary=summary,
+        perk_titles={pid: p.title for pid, p in zip(perk_ids, perks, strict=True)},
+        gas_used=gas,
+        transactions=txs,
+        seconds=time.monotonic() - started,
+        record_path=root / str(chain.chain_id) / f"{record.name}.json",
+        rpc_url=chain.rpc_url,
+    )
+
+
+def _eth_transfer(chain: Chain, sender: Sender, to: str) -> bytes:
+    fees = sender.fees()
+    tx = {
+        "to": to,
+        "value": 10**16,
+        "gas": 21_000,
+        "nonce": sender.next_nonce(),
+        "chainId": chain.chain_id,
+        **fees,
+    }
+    return bytes(sender.account.sign_transaction(tx).raw_transaction)  # type: ignore[arg-type]

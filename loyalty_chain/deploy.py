@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -12,7 +13,17 @@ from .chain import Chain
 from .errors import DeploymentError
 
 
-def deploy_contract(chain: Chain, artifact: str | Artifact, *args: Any, sender: LocalAccount) -> Contract:
+@dataclass(frozen=True)
+class Deployed:
+    """A contract just deployed, and the transaction that created it."""
+
+    contract: Contract
+    tx_hash: str
+    block: int
+    gas_used: int
+
+
+def deploy(chain: Chain, artifact: str | Artifact, *args: Any, sender: LocalAccount) -> Deployed:
     """Deploy ``artifact`` (or the shipped artifact of that name) with constructor ``args``."""
     art = load_artifact(artifact) if isinstance(artifact, str) else artifact
     w3 = chain.w3
@@ -25,6 +36,11 @@ def deploy_contract(chain: Chain, artifact: str | Artifact, *args: Any, sender: 
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
     if receipt["status"] != 1 or not receipt.get("contractAddress"):
         raise DeploymentError(f"deploying {art.name} failed in transaction {tx_hash.to_0x_hex()}")
-    deployed = w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
-    assert isinstance(deployed, Contract)
-    return deployed
+    contract = w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+    assert isinstance(contract, Contract)
+    return Deployed(contract, tx_hash.to_0x_hex(), int(receipt["blockNumber"]), int(receipt["gasUsed"]))
+
+
+def deploy_contract(chain: Chain, artifact: str | Artifact, *args: Any, sender: LocalAccount) -> Contract:
+    """Deploy and return just the contract (see :func:`deploy` for the transaction too)."""
+    return deploy(chain, artifact, *args, sender=sender).contract

@@ -12,7 +12,8 @@
     ├── DeploymentError             deploying, or finding a recorded deployment, failed
     │   └── UnknownProgramError     no deployment record by that name on this chain
     ├── TransactionError            a transaction failed on chain
-    │   └── ContractRevertError     it reverted; carries the decoded custom error and its values
+    │   ├── ContractRevertError     it reverted; carries the decoded custom error and its values
+    │   └── PartialBatchError       some of many failed; carries every outcome
     ├── AccountError                keystore import/unlock problems, unknown account names
     └── InputError (ValueError)     bad input caught before anything was sent
         ├── CsvValidationError      every bad row of a CSV, each with its line number
@@ -121,6 +122,19 @@ class ContractRevertError(TransactionError):
         values = ", ".join(f"{k}={v}" for k, v in self.error_args.items())
         where = f"{contract}: " if contract else ""
         super().__init__(f"{where}reverted with {error_name}({values})", tx_hash)
+
+
+class PartialBatchError(TransactionError):
+    """Some transactions of a batch failed; ``results`` holds every outcome, in order."""
+
+    def __init__(self, results: Sequence[Any]) -> None:
+        self.results = list(results)
+        failures = [r for r in self.results if isinstance(r, Exception)]
+        done = len(self.results) - len(failures)
+        super().__init__(
+            f"{len(failures)} of {len(self.results)} transactions failed ({done} went through and stand); "
+            f"first failure: {failures[0] if failures else 'none'}"
+        )
 
 
 class AccountError(LoyaltyChainError):

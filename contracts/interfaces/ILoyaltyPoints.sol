@@ -32,7 +32,7 @@ interface ILoyaltyPoints is IERC20Metadata {
      * Requirements:
      * - the caller has REDEEMER_ROLE (the perk catalog);
      * - the token is not paused;
-     * - `from` holds at least `amount` and `amount` is not zero.
+     * - `from` is not the zero address, `amount` is not zero and `from` holds at least `amount`.
      *
      * Emits a {Transfer} event to the zero address.
      */

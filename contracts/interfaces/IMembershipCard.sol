@@ -16,9 +16,11 @@ interface IMembershipCard {
      * Requirements:
      * - the caller has ISSUER_ROLE;
      * - `member` is not the zero address and holds no card;
-     * - `tier < tierCount()`.
+     * - `tier < tierCount()`;
+     * - `validUntil` is 0 or not before the current block timestamp.
      *
-     * Emits a {IERC721-Transfer} event from the zero address and a `MemberEnrolled` event.
+     * Emits a {IERC721-Transfer} event from the zero address, a `MemberEnrolled` event and, in soulbound
+     * mode, an ERC-5192 `Locked` event.
      * @return tokenId the id of the new card.
      */
     function enroll(address member, uint8 tier, uint64 validUntil) external returns (uint256 tokenId);

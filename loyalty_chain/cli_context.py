@@ -1,0 +1,115 @@
+"""What every ``loyalty-chain`` command shares: the context, the common options, failing."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+from .errors import AccountError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from .chain import Chain
+    from .client import LoyaltyClient
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+DEFAULT_RPC = "http://127.0.0.1:8545"
+"""Where commands look for a chain when neither --rpc nor LOYALTY_CHAIN_RPC is given
+(the address `loyalty-chain devnet` serves on by default)."""
+
+
+@dataclass
+class Context:
+    """What the global options set, handed to every command."""
+
+    rpc: str | None
+    as_json: bool
+    account: str | None = None
+
+    @contextlib.contextmanager
+    def chain(self) -> Iterator[Chain]:
+        """A connection for the duration of one command."""
+        from .chain import connect
+
+        chain = connect(self.rpc or DEFAULT_RPC)
+        try:
+            yield chain
+        finally:
+            chain.close()
+
+    def signer(self, chain: Chain, spec: str | None = None) -> LocalAccount:
+        """The --account given (a keystore name, or dev:N on local chains); dev:0 on local chains."""
+        from .accounts import resolve_account
+
+        chosen = spec or self.account
+        if chosen is None:
+            if not chain.is_local:
+                raise AccountError(
+                    "this command signs a transaction: pass --account NAME (a keystore account)"
+                )
+            chosen = "dev:0"
+        return resolve_account(chosen, chain)
+
+    def client(self, chain: Chain, program: str, spec: str | None = None) -> LoyaltyClient:
+        from .client import LoyaltyClient
+
+        return LoyaltyClient.load(chain, program, self.signer(chain, spec))
+
+    def emit(self, data: Any, human: str | Callable[[], None]) -> None:
+        """Print ``data`` as JSON with --json, else the human form."""
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, default=str))
+        elif callable(human):
+            human()
+        else:
+            click.echo(human)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def _set(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value:
+            setattr(ctx.ensure_object(Context), field, value)
+
+    return callback
+
+
+def command_options(f: F) -> F:
+    """--json, --rpc and --account on every command, as well as before it (ape's option style)."""
+    f = click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        expose_value=False,
+        callback=_set("as_json"),
+        help="Machine-readable JSON output.",
+    )(f)
+    f = click.option(
+        "--rpc",
+        expose_value=False,
+        callback=_set("rpc"),
+        envvar="LOYALTY_CHAIN_RPC",
+        help="JSON-RPC URL (env LOYALTY_CHAIN_RPC; default " + DEFAULT_RPC + ").",
+    )(f)
+    f = click.option(
+        "--account",
+        expose_value=False,
+        callback=_set("account"),
+        help="Signer: a keystore account name, or dev:N on a local chain.",
+    )(f)
+    return f
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(1)

@@ -1,0 +1,455 @@
+"""The typed client over one deployed program: points, cards, perks and gasless redemptions.
+
+Every write checks what can be checked locally first (addresses, amounts, tiers) and simulates the
+transaction, so a bad argument or a revert is raised as our own error before anything is sent.
+Results are small frozen records, not raw receipts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import is_address, is_checksum_address, to_checksum_address
+from web3.contract import Contract
+
+from .artifacts import load_artifact
+from .chain import TX_GAS_CAP, Chain
+from .errors import InputError, PartialBatchError, TransactionError
+from .program import ProgramRecord, load_program
+from .sender import ErrorDecoder, Event, Sender, TxResult
+
+UNLIMITED = 2**32 - 1
+"""PerkCatalog.UNLIMITED_STOCK: a perk whose stock never runs out."""
+
+BATCH_GAS_PER_RECIPIENT = 30_000
+"""Upper bound of one fresh recipient in issueBatch/enrollBatch (measured ~25k; see BENCHMARKS.md)."""
+
+BATCH_GAS_OVERHEAD = 80_000
+"""Fixed gas of one batch transaction beyond its recipients (intrinsic cost, event, calldata head)."""
+
+ISSUE_GAS = 100_000
+"""Gas limit of one ``issue`` (a fresh recipient costs ~75k): known, so never estimated per tx."""
+
+MAX_BATCH = (TX_GAS_CAP - BATCH_GAS_OVERHEAD) // BATCH_GAS_PER_RECIPIENT
+"""Most recipients one batch may carry and stay under the EIP-7825 per-transaction cap."""
+
+DEFAULT_REDEMPTION_TTL_S = 3600
+"""How long a gasless redemption request stays valid unless a deadline is given."""
+
+
+# -- records ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Card:
+    """A member's card as the contract sees it now."""
+
+    holder: str
+    token_id: int
+    tier: int
+    tier_name: str
+    valid_until: int
+    """Unix seconds; 0 = never expires."""
+    active: bool
+
+
+@dataclass(frozen=True)
+class PerkSpec:
+    """What the admin sets for a perk."""
+
+    title: str
+    price: int
+    min_tier: int = 0
+    stock: int = UNLIMITED
+    per_wallet: int = 0
+    """0 = no per-wallet limit."""
+    start: int = 0
+    end: int = 0
+    """0 = the sale never ends."""
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Perk:
+    perk_id: int
+    spec: PerkSpec
+    sold: int
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """A redemption the brand's back office fulfils against ``redemption_id``."""
+
+    redemption_id: int
+    perk_id: int
+    member: str
+    quantity: int
+    points_burned: int
+    tx: TxResult
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    member: str
+    token_id: int
+    tier: int
+    tx: TxResult
+
+
+# -- argument checks ----------------------------------------------------------------------------
+
+
+def checked_address(value: str, what: str = "address") -> str:
+    """A checksummed address; a mixed-case address with a bad checksum is refused."""
+    if not isinstance(value, str) or not is_address(value):
+        raise InputError(f"{what} {value!r} is not an Ethereum address (0x followed by 40 hex digits)")
+    body = value[2:]
+    if body != body.lower() and body != body.upper() and not is_checksum_address(value):
+        raise InputError(f"{what} {value!r} has a bad checksum (did you mean {to_checksum_address(value)}?)")
+    address = to_checksum_address(value)
+    if int(address, 16) == 0:
+        raise InputError(f"{what} is the zero address")
+    return address
+
+
+def checked_amount(value: int, what: str = "amount", *, allow_zero: bool = False, bits: int = 256) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{what} must be a whole number of base units, got {value!r}")
+    if value < 0:
+        raise InputError(f"{what} must not be negative, got {value}")
+    if value == 0 and not allow_zero:
+        raise InputError(f"{what} must be positive, got 0")
+    if value >= 2**bits:
+        raise InputError(f"{what} {value} does not fit in {bits} bits")
+    return value
+
+
+def reason_code(reason: str | bytes) -> bytes:
+    """A reason as the contracts store it: up to 32 bytes of UTF-8, right-padded with zeros."""
+    raw = reason.encode() if isinstance(reason, str) else bytes(reason)
+    if len(raw) > 32:
+        raise InputError(f"reason {reason!r} is longer than 32 bytes")
+    return raw.ljust(32, b"\0")
+
+
+def reason_text(code: bytes | str) -> str:
+    raw = bytes.fromhex(code[2:]) if isinstance(code, str) else code
+    return raw.rstrip(b"\0").decode(errors="replace")
+
+
+# -- the client ---------------------------------------------------------------------------------
+
+
+class LoyaltyClient:
+    """One program on one chain, acting as one account."""
+
+    def __init__(self, chain: Chain, record: ProgramRecord, account: LocalAccount) -> None:
+        record_chain = record.chain_id
+        chain.require_chain_id(record_chain, f"program {record.name!r}")
+        self.chain = chain
+        self.record = record
+        self.account = account
+        w3 = chain.w3
+
+        def contract(name: str) -> Contract:
+            address: Any = record.addresses[name]
+            c = w3.eth.contract(address=address, abi=cast(Any, load_artifact(name).abi))
+            assert isinstance(c, Contract)
+            return c
+
+        self.points = contract("LoyaltyPoints")
+        self.card = contract("MembershipCard")
+        self.catalog = contract("PerkCatalog")
+        self.airdrop = contract("AirdropDistributor")
+        self.decoder = ErrorDecoder(
+            {
+                "LoyaltyPoints": self.points,
+                "MembershipCard": self.card,
+                "PerkCatalog": self.catalog,
+                "AirdropDistributor": self.airdrop,
+            }
+        )
+        self.sender = Sender(chain, account, self.decoder)
+        self._tiers: tuple[str, ...] | None = None
+
+    @classmethod
+    def load(
+        cls, chain: Chain, program: str, account: LocalAccount, *, root: Path | None = None
+    ) -> LoyaltyClient:
+        """The client for the program recorded under ``program`` on this chain."""
+        return cls(chain, load_program(chain, program, root), account)
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    # -- points -------------------------------------------------------------------------------
+
+    def balance(self, holder: str) -> int:
+        return int(self.points.functions.balanceOf(checked_address(holder, "holder")).call())
+
+    def total_supply(self) -> int:
+        return int(self.points.functions.totalSupply().call())
+
+    def decimals(self) -> int:
+        return int(self.points.functions.decimals().call())
+
+    def issue(self, to: str, amount: int, reason: str | bytes = "") -> TxResult:
+        """Mint ``amount`` base units to ``to``, tagged with ``reason`` (e.g. "purchase")."""
+        call = self.points.functions.issue(
+            checked_address(to, "recipient"), checked_amount(amount), reason_code(reason)
+        )
+        return self.sender.send(call)
+
+    def issue_many(
+        self, recipients: Sequence[tuple[str, int]], reason: str | bytes = "", *, batch_size: int = MAX_BATCH
+    ) -> list[TxResult]:
+        """Mint to many in as few transactions as fit under the per-transaction gas cap."""
+        if not recipients:
+            raise InputError("issue_many needs at least one recipient")
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise InputError(f"batch_size must be 1..{MAX_BATCH}, got {batch_size}")
+        words = [
+            (int(checked_address(a, f"recipient #{i + 1}"), 16) << 96)
+            | checked_amount(v, f"amount #{i + 1}", bits=96)
+            for i, (a, v) in enumerate(recipients)
+        ]
+        code = reason_code(reason)
+        calls = [
+            self.points.functions.issueBatch(words[s : s + batch_size], code)
+            for s in range(0, len(words), batch_size)
+        ]
+        gas = [BATCH_GAS_OVERHEAD + BATCH_GAS_PER_RECIPIENT * len(c.args[0]) for c in calls]
+        self.sender.simulate(calls[0])  # a role or pause problem surfaces before anything is sent
+        return self._all_ok(self.sender.send_many(calls, gas=gas))
+
+    def issue_each(
+        self, recipients: Sequence[tuple[str, int]], reason: str | bytes = ""
+    ) -> list[TxResult | TransactionError]:
+        """One ``issue`` transaction per recipient, sent the fast way.
+
+        Everything is checked locally and the first call simulated; then all transactions are
+        signed with a known gas limit (no per-transaction estimate), sent in JSON-RPC batches and
+        their receipts fetched together. Each outcome is in its place: a failed one is its decoded
+        error, and the others stand.
+        """
+        if not recipients:
+            raise InputError("issue_each needs at least one recipient")
+        code = reason_code(reason)
+        calls = [
+            self.points.functions.issue(checked_address(a, f"recipient #{i + 1}"), checked_amount(v), code)
+            for i, (a, v) in enumerate(recipients)
+        ]
+        self.sender.simulate(calls[0])
+        return self.sender.send_many(calls, gas=ISSUE_GAS)
+
+    def transfer(self, to: str, amount: int) -> TxResult:
+        call = self.points.functions.transfer(checked_address(to, "recipient"), checked_amount(amount))
+        return self.sender.send(call)
+
+    def burn(self, amount: int) -> TxResult:
+        return self.sender.send(self.points.functions.burn(checked_amount(amount)))
+
+    # -- membership ---------------------------------------------------------------------------
+
+    def tiers(self) -> tuple[str, ...]:
+        if self._tiers is None:
+            count = int(self.card.functions.tierCount().call())
+            self._tiers = tuple(str(self.card.functions.tierName(i).call()) for i in range(count))
+        return self._tiers
+
+    def tier_index(self, tier: int | str) -> int:
+        names = self.tiers()
+        if isinstance(tier, int) and not isinstance(tier, bool):
+            if 0 <= tier < len(names):
+                return tier
+        elif isinstance(tier, str):
+            lowered = [n.lower() for n in names]
+            if tier.strip().lower() in lowered:
+                return lowered.index(tier.strip().lower())
+            if tier.strip().isdigit() and int(tier) < len(names):
+                return int(tier)
+        raise InputError(f"unknown tier {tier!r}; this program's tiers are {', '.join(names)}")
+
+    def enroll(self, member: str, tier: int | str = 0, valid_until: int = 0) -> Enrolment:
+        """Issue a membership card to ``member`` at ``tier`` (name or index)."""
+        who = checked_address(member, "member")
+        index = self.tier_index(tier)
+        result = self.sender.send(
+            self.card.functions.enroll(
+                who, index, checked_amount(valid_until, "valid_until", allow_zero=True, bits=64)
+            )
+        )
+        event = result.event("MemberEnrolled")
+        return Enrolment(member=who, token_id=int(event.args["tokenId"]), tier=index, tx=result)
+
+    def enroll_many(
+        self, members: Sequence[tuple[str, int | str]], valid_until: int = 0, *, batch_size: int = MAX_BATCH
+    ) -> list[TxResult]:
+        """Issue cards to many members in as few transactions as fit under the gas cap."""
+        if not members:
+            raise InputError("enroll_many needs at least one member")
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise InputError(f"batch_size must be 1..{MAX_BATCH}, got {batch_size}")
+        until = checked_amount(valid_until, "valid_until", allow_zero=True, bits=64)
+        words = [
+            int(checked_address(a, f"member #{i + 1}"), 16) | (self.tier_index(t) << 160) | (until << 168)
+            for i, (a, t) in enumerate(members)
+        ]
+        calls = [
+            self.card.functions.enrollBatch(words[s : s + batch_size])
+            for s in range(0, len(words), batch_size)
+        ]
+        gas = [BATCH_GAS_OVERHEAD + BATCH_GAS_PER_RECIPIENT * len(c.args[0]) for c in calls]
+        self.sender.simulate(calls[0])
+        return self._all_ok(self.sender.send_many(calls, gas=gas))
+
+    def set_tier(self, member: str, tier: int | str) -> TxResult:
+        return self.sender.send(
+            self.card.functions.setTier(checked_address(member, "member"), self.tier_index(tier))
+        )
+
+    def renew(self, member: str, valid_until: int) -> TxResult:
+        """Set the card's expiry (unix seconds; 0 = never expires)."""
+        until = checked_amount(valid_until, "valid_until", allow_zero=True, bits=64)
+        return self.sender.send(self.card.functions.setValidUntil(checked_address(member, "member"), until))
+
+    def revoke(self, member: str) -> TxResult:
+        return self.sender.send(self.card.functions.revoke(checked_address(member, "member")))
+
+    def card_of(self, holder: str) -> Card | None:
+        who = checked_address(holder, "holder")
+        token_id = int(self.card.functions.cardOf(who).call())
+        if token_id == 0:
+            return None
+        _owner, tier, valid_until = self.card.functions.cardInfo(token_id).call()
+        active, _ = self.card.functions.activeTierOf(who).call()
+        return Card(who, token_id, int(tier), self.tiers()[int(tier)], int(valid_until), bool(active))
+
+    # -- perks --------------------------------------------------------------------------------
+
+    def _perk_args(self, spec: PerkSpec) -> tuple[Any, ...]:
+        title = spec.title.encode()
+        if not title or len(title) > 32:
+            raise InputError(f"perk title must be 1..32 bytes of UTF-8, got {spec.title!r}")
+        return (
+            title.ljust(32, b"\0"),
+            checked_amount(spec.price, "price", bits=96),
+            self.tier_index(spec.min_tier),
+            checked_amount(spec.stock, "stock", bits=32),
+            checked_amount(spec.per_wallet, "per-wallet limit", allow_zero=True, bits=16),
+            checked_amount(spec.start, "start", allow_zero=True, bits=32),
+            checked_amount(spec.end, "end", allow_zero=True, bits=32),
+            bool(spec.active),
+        )
+
+    def add_perk(self, spec: PerkSpec) -> Perk:
+        result = self.sender.send(self.catalog.functions.addPerk(*self._perk_args(spec)))
+        perk_id = int(result.event("PerkAdded").args["perkId"])
+        return Perk(perk_id, spec, 0)
+
+    def edit_perk(self, perk_id: int, spec: PerkSpec) -> TxResult:
+        return self.sender.send(
+            self.catalog.functions.updatePerk(checked_amount(perk_id, "perk id"), *self._perk_args(spec))
+        )
+
+    def perk(self, perk_id: int) -> Perk:
+        try:
+            values = self.catalog.functions.perk(checked_amount(perk_id, "perk id")).call()
+        except Exception as exc:
+            from .sender import revert_data
+
+            data = revert_data(exc)
+            if data is None:
+                raise
+            raise self.decoder.decode(data) from None
+        title, price, min_tier, stock, per_wallet, start, end, active, sold = values
+        spec = PerkSpec(
+            reason_text(title),
+            int(price),
+            int(min_tier),
+            int(stock),
+            int(per_wallet),
+            int(start),
+            int(end),
+            bool(active),
+        )
+        return Perk(perk_id, spec, int(sold))
+
+    def perks(self) -> list[Perk]:
+        return [self.perk(i) for i in range(1, int(self.catalog.functions.perkCount().call()) + 1)]
+
+    def redeem(self, perk_id: int, quantity: int = 1) -> Redemption:
+        """Redeem as this client's account (the member pays the gas)."""
+        call = self.catalog.functions.redeem(
+            checked_amount(perk_id, "perk id"), checked_amount(quantity, "quantity")
+        )
+        return self._redemption(self.sender.send(call))
+
+    def redemption_request(
+        self, member: str, perk_id: int, quantity: int = 1, *, deadline: int | None = None
+    ) -> dict[str, Any]:
+        """The EIP-712 typed data (``eth_signTypedData_v4`` JSON) the member's wallet signs."""
+        from .gasless import redemption_typed_data
+
+        who = checked_address(member, "member")
+        return redemption_typed_data(
+            chain_id=self.chain.chain_id,
+            catalog=str(self.catalog.address),
+            member=who,
+            perk_id=checked_amount(perk_id, "perk id"),
+            quantity=checked_amount(quantity, "quantity"),
+            nonce=int(self.catalog.functions.nonces(who).call()),
+            deadline=deadline if deadline is not None else self._chain_time() + DEFAULT_REDEMPTION_TTL_S,
+        )
+
+    def relay(self, typed_data: dict[str, Any], signature: str) -> Redemption:
+        """Submit a member's signed request as the relayer (this client's account pays the gas)."""
+        from .gasless import relay_call
+
+        # Checked before any gas is spent: catalog, chain, nonce, deadline and (for an EOA) signer.
+        call = relay_call(self.catalog, typed_data, signature)
+        return self._redemption(self.sender.send(call))
+
+    def _chain_time(self) -> int:
+        return int(self.chain.w3.eth.get_block("latest")["timestamp"])
+
+    def _redemption(self, result: TxResult) -> Redemption:
+        ev = result.event("PerkRedeemed")
+        return Redemption(
+            redemption_id=int(ev.args["redemptionId"]),
+            perk_id=int(ev.args["perkId"]),
+            member=str(ev.args["member"]),
+            quantity=int(ev.args["quantity"]),
+            points_burned=int(ev.args["pointsBurned"]),
+            tx=result,
+        )
+
+    # -- events -------------------------------------------------------------------------------
+
+    def events(
+        self, from_block: int | None = None, to_block: int | str = "latest", *, page: int = 5_000
+    ) -> list[Event]:
+        """Every event of the program's four contracts, oldest first, fetched in pages of blocks."""
+        start = self.record.block if from_block is None else from_block
+        end = int(self.chain.w3.eth.block_number) if to_block == "latest" else int(to_block)
+        addresses = [self.points.address, self.card.address, self.catalog.address, self.airdrop.address]
+        out: list[Event] = []
+        for lo in range(start, end + 1, page):
+            query: Any = {"address": addresses, "fromBlock": lo, "toBlock": min(end, lo + page - 1)}
+            logs = self.chain.w3.eth.get_logs(query)
+            out.extend(self.decoder.decode_logs(logs))
+        return out
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _all_ok(results: Sequence[TxResult | Exception]) -> list[TxResult]:
+        """All results, or :class:`PartialBatchError` carrying the ones that went through too."""
+        if any(isinstance(r, Exception) for r in results):
+            raise PartialBatchError(results)
+        return [r for r in results if isinstance(r, TxResult)]

@@ -1,0 +1,312 @@
+"""Gasless perk redemption: the member signs an EIP-712 request, anyone relays it to the catalog.
+
+The flow as it happens with a real wallet:
+
+1. the back office builds the request with :func:`build_redemption` (or
+   :func:`redemption_typed_data`), reading the member's current ``catalog.nonces(member)``;
+2. the member's wallet signs that very JSON: it is what ``eth_signTypedData_v4`` takes
+   (MetaMask), and ``Wallet.signTypedData(domain, types minus EIP712Domain, message)`` in ethers
+   gives the same signature (checked live by ``tests/integration/test_gasless_interop.py``);
+   :func:`sign_typed_data` does it with a local key;
+3. a relayer checks it with :func:`parse_request` / :func:`recover_signer` and submits
+   ``redeemWithSignature(member, perkId, quantity, deadline, signature)`` (:func:`relay_call`);
+   the catalog recomputes the digest with the nonce it holds, so a request is good exactly once.
+
+The JSON: ``chainId`` is a JSON number (wallets compare it with the chain they are on); the
+message's uint256 values are decimal strings, because JavaScript's ``JSON.parse`` rounds numbers
+above 2**53 and MetaMask and ethers both read decimal strings. :func:`parse_request` accepts
+either form for every number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import is_checksum_address, is_hex_address, to_checksum_address
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+
+from .errors import InputError
+
+DOMAIN_NAME = "LoyaltyPerkCatalog"
+DOMAIN_VERSION = "1"
+PRIMARY_TYPE = "Redemption"
+REDEMPTION_TYPE = "Redemption(address member,uint256 perkId,uint256 quantity,uint256 nonce,uint256 deadline)"
+"""The struct as PerkCatalog hashes it: ``REDEMPTION_TYPEHASH = keccak256(REDEMPTION_TYPE)``."""
+
+EIP712_DOMAIN_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "string"),
+    ("version", "string"),
+    ("chainId", "uint256"),
+    ("verifyingContract", "address"),
+)
+REDEMPTION_FIELDS: tuple[tuple[str, str], ...] = (
+    ("member", "address"),
+    ("perkId", "uint256"),
+    ("quantity", "uint256"),
+    ("nonce", "uint256"),
+    ("deadline", "uint256"),
+)
+_TOP_KEYS = ("types", "primaryType", "domain", "message")
+_UINT256_MAX = 2**256 - 1
+_SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+"""OpenZeppelin's ECDSA refuses s above this (malleable signatures)."""
+
+
+@dataclass(frozen=True)
+class RedemptionRequest:
+    """A validated gasless redemption request: what the member signs, and where it is valid."""
+
+    chain_id: int
+    catalog: str
+    member: str
+    perk_id: int
+    quantity: int
+    nonce: int
+    deadline: int
+
+    def typed_data(self) -> dict[str, Any]:
+        return redemption_typed_data(
+            chain_id=self.chain_id,
+            catalog=self.catalog,
+            member=self.member,
+            perk_id=self.perk_id,
+            quantity=self.quantity,
+            nonce=self.nonce,
+            deadline=self.deadline,
+        )
+
+
+def _types() -> dict[str, list[dict[str, str]]]:
+    return {
+        "EIP712Domain": [{"name": n, "type": t} for n, t in EIP712_DOMAIN_FIELDS],
+        PRIMARY_TYPE: [{"name": n, "type": t} for n, t in REDEMPTION_FIELDS],
+    }
+
+
+def redemption_typed_data(
+    *,
+    chain_id: int,
+    catalog: str,
+    member: str,
+    perk_id: int,
+    quantity: int,
+    nonce: int,
+    deadline: int,
+) -> dict[str, Any]:
+    """The ``eth_signTypedData_v4`` JSON of a redemption request (checked by :func:`parse_request`)."""
+    typed = {
+        "types": _types(),
+        "primaryType": PRIMARY_TYPE,
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": int(chain_id),
+            "verifyingContract": _checksummed(catalog, "catalog"),
+        },
+        "message": {
+            "member": _checksummed(member, "member"),
+            "perkId": str(int(perk_id)),
+            "quantity": str(int(quantity)),
+            "nonce": str(int(nonce)),
+            "deadline": str(int(deadline)),
+        },
+    }
+    parse_request(typed)  # the same checks a relayer makes: ranges, addresses
+    return typed
+
+
+def build_redemption(
+    catalog: Contract, member: str, perk_id: int, quantity: int, *, deadline: int
+) -> dict[str, Any]:
+    """The typed data for ``member`` on this ``catalog``, with its chain id and current nonce."""
+    member = _checksummed(member, "member")
+    return redemption_typed_data(
+        chain_id=int(catalog.w3.eth.chain_id),
+        catalog=str(catalog.address),
+        member=member,
+        perk_id=perk_id,
+        quantity=quantity,
+        nonce=int(catalog.functions.nonces(member).call()),
+        deadline=deadline,
+    )
+
+
+def parse_request(typed: Mapping[str, Any]) -> RedemptionRequest:
+    """Validate ``typed`` as a PerkCatalog redemption request, naming the first thing wrong.
+
+    Checks the keys, ``primaryType``, the ``types`` (exactly the catalog's, field for field), the
+    domain's name and version, every address (EIP-55 checksummed) and number (0..2**256-1).
+    """
+    if not isinstance(typed, Mapping):
+        raise InputError(f"typed data must be a JSON object, got {type(typed).__name__}")
+    _exact_keys(typed, _TOP_KEYS, "typed data")
+    if typed["primaryType"] != PRIMARY_TYPE:
+        raise InputError(f"primaryType must be {PRIMARY_TYPE!r}, got {typed['primaryType']!r}")
+    types = typed["types"]
+    if not isinstance(types, Mapping):
+        raise InputError("types must be a JSON object")
+    expected = _types()
+    _exact_keys(types, tuple(expected), "types")
+    for name, fields in expected.items():
+        if _plain_fields(types[name]) != fields:
+            want = ",".join(f"{f['type']} {f['name']}" for f in fields)
+            raise InputError(f"types.{name} must be exactly ({want}), in this order; got {types[name]!r}")
+
+    domain = typed["domain"]
+    if not isinstance(domain, Mapping):
+        raise InputError("domain must be a JSON object")
+    _exact_keys(domain, tuple(n for n, _ in EIP712_DOMAIN_FIELDS), "domain")
+    if domain["name"] != DOMAIN_NAME:
+        raise InputError(f"domain.name must be {DOMAIN_NAME!r}, got {domain['name']!r}")
+    if domain["version"] != DOMAIN_VERSION:
+        raise InputError(f"domain.version must be {DOMAIN_VERSION!r}, got {domain['version']!r}")
+    chain_id = _uint(domain["chainId"], "domain.chainId")
+    if chain_id == 0:
+        raise InputError("domain.chainId must not be 0")
+    catalog = _address(domain["verifyingContract"], "domain.verifyingContract")
+
+    message = typed["message"]
+    if not isinstance(message, Mapping):
+        raise InputError("message must be a JSON object")
+    _exact_keys(message, tuple(n for n, _ in REDEMPTION_FIELDS), "message")
+    return RedemptionRequest(
+        chain_id=chain_id,
+        catalog=catalog,
+        member=_address(message["member"], "message.member"),
+        perk_id=_uint(message["perkId"], "message.perkId"),
+        quantity=_uint(message["quantity"], "message.quantity"),
+        nonce=_uint(message["nonce"], "message.nonce"),
+        deadline=_uint(message["deadline"], "message.deadline"),
+    )
+
+
+def sign_typed_data(account: LocalAccount, typed: Mapping[str, Any]) -> str:
+    """``account``'s EIP-712 signature of the request ``typed`` (validated first): 0x + 65 bytes.
+
+    The signer need not be the request's member: an ERC-1271 wallet's owner signs for the wallet.
+    """
+    parse_request(typed)
+    signed = account.sign_message(encode_typed_data(full_message=dict(typed)))
+    return "0x" + bytes(signed.signature).hex()
+
+
+def recover_signer(typed: Mapping[str, Any], signature: str | bytes) -> str:
+    """The address whose key made ``signature`` over ``typed``, checksummed.
+
+    Refuses what the catalog (OpenZeppelin ECDSA) would refuse: a length other than 65 bytes,
+    ``v`` other than 27/28, or a high ``s``.
+    """
+    parse_request(typed)
+    raw = _signature_bytes(signature)
+    address = Account.recover_message(encode_typed_data(full_message=dict(typed)), signature=raw)
+    return to_checksum_address(address)
+
+
+def relay_call(catalog: Contract, typed: Mapping[str, Any], signature: str | bytes) -> ContractFunction:
+    """The ``redeemWithSignature`` call for a signed request, after the checks that save a relayer gas.
+
+    Raises :class:`InputError` when the request is for another catalog or chain, its nonce is not
+    the member's current one (already used, or signed too early), its deadline has passed, or the
+    signature is not the member's (checked here only for a member without code; a contract wallet
+    is asked by the catalog through ERC-1271).
+    """
+    request = parse_request(typed)
+    raw = _signature_bytes(signature)
+    w3 = catalog.w3
+    if request.catalog != catalog.address:
+        raise InputError(
+            f"the request is for catalog {request.catalog}, not {catalog.address}; build it for this one"
+        )
+    chain_id = int(w3.eth.chain_id)
+    if request.chain_id != chain_id:
+        raise InputError(f"the request is for chain id {request.chain_id}, this is chain id {chain_id}")
+    current = int(catalog.functions.nonces(request.member).call())
+    if request.nonce != current:
+        raise InputError(
+            f"the request carries nonce {request.nonce} but {request.member}'s next nonce is {current} "
+            "(already used, or another request must go first); have the member sign a fresh one"
+        )
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    if request.deadline < now:
+        raise InputError(f"the request expired at {request.deadline} (chain time is {now}); sign a fresh one")
+    if not w3.eth.get_code(request.member):  # type: ignore[arg-type]
+        signer = recover_signer(typed, raw)
+        if signer != request.member:
+            raise InputError(f"the signature is {signer}'s, not the member {request.member}'s")
+    call: ContractFunction = catalog.functions.redeemWithSignature(
+        request.member, request.perk_id, request.quantity, request.deadline, raw
+    )
+    return call
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _exact_keys(obj: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
+    missing = [k for k in keys if k not in obj]
+    extra = sorted(str(k) for k in obj if k not in keys)
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected {', '.join(extra)}")
+        raise InputError(f"{where}: {'; '.join(parts)} (expected exactly {', '.join(keys)})")
+
+
+def _plain_fields(value: Any) -> list[dict[str, str]] | None:
+    if not isinstance(value, list) or not all(isinstance(f, Mapping) for f in value):
+        return None
+    return [dict(f) for f in value]
+
+
+def _uint(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise InputError(f"{where} must be an integer or a decimal string, got {value!r}")
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,78}", value):  # 2**256 has 78 digits
+        raise InputError(f"{where} must be an integer or a decimal string, got {value!r}")
+    number = int(value)
+    if not 0 <= number <= _UINT256_MAX:
+        raise InputError(f"{where} must be within 0..2**256-1, got {number}")
+    return number
+
+
+def _address(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not is_hex_address(value) or not value.startswith("0x"):
+        raise InputError(f"{where} must be a 0x-prefixed 20-byte hex address, got {value!r}")
+    if not is_checksum_address(value):
+        fixed = to_checksum_address(value)
+        if value[2:] in (value[2:].lower(), value[2:].upper()):
+            raise InputError(f"{where} {value} is not EIP-55 checksummed; write it as {fixed}")
+        raise InputError(f"{where} {value} has a wrong EIP-55 checksum (a typo?); check the address")
+    return value
+
+
+def _checksummed(value: str, what: str) -> str:
+    if not isinstance(value, str) or not is_hex_address(value):
+        raise InputError(f"{what} must be a 20-byte hex address, got {value!r}")
+    return to_checksum_address(value)
+
+
+def _signature_bytes(signature: str | bytes) -> bytes:
+    if isinstance(signature, str):
+        text = signature[2:] if signature[:2].lower() == "0x" else signature
+        if not re.fullmatch(r"(?:[0-9a-fA-F]{2})*", text):
+            raise InputError("the signature must be hex")
+        raw = bytes.fromhex(text)
+    else:
+        raw = bytes(signature)
+    if len(raw) != 65:
+        raise InputError(f"a signature is 65 bytes (r, s, v), got {len(raw)}")
+    if raw[64] not in (27, 28):
+        raise InputError(f"signature v must be 27 or 28, got {raw[64]} (a wallet giving 0/1: add 27)")
+    if int.from_bytes(raw[32:64], "big") > _SECP256K1_HALF_N:
+        raise InputError("the signature's s is in the upper half (malleable); the catalog refuses it")
+    return raw

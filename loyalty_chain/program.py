@@ -1,0 +1,219 @@
+"""A brand's program: points, cards, catalog and airdrop deployed together, wired by roles, recorded.
+
+``deploy_program`` deploys the four contracts from the shipped artifacts and grants the roles that
+connect them; the result is a :class:`ProgramRecord` saved in the deployments registry
+(``deployments/<chain-id>/<program>.json``) and loaded back by name with ``load_program``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from .artifacts import load_artifact
+from .chain import Chain
+from .deploy import deploy
+from .errors import DeploymentError, InputError, UnknownProgramError
+
+CONTRACTS = ("LoyaltyPoints", "MembershipCard", "PerkCatalog", "AirdropDistributor")
+DEFAULT_TIERS = ("Bronze", "Silver", "Gold")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def registry_root() -> Path:
+    """Where deployment records live: ``$LOYALTY_CHAIN_DEPLOYMENTS`` or ``./deployments``."""
+    return Path(os.environ.get("LOYALTY_CHAIN_DEPLOYMENTS", "deployments"))
+
+
+def role(name: str) -> bytes:
+    """An AccessControl role id: keccak256 of its name (``DEFAULT_ADMIN_ROLE`` is zero)."""
+    return b"\0" * 32 if name == "DEFAULT_ADMIN_ROLE" else keccak(text=name)
+
+
+class TransferPolicy(IntEnum):
+    OPEN = 0
+    LOCKED = 1
+    ALLOWLIST = 2
+
+    @classmethod
+    def parse(cls, value: str | int | TransferPolicy) -> TransferPolicy:
+        if isinstance(value, TransferPolicy):
+            return value
+        if isinstance(value, int):
+            return cls(value)
+        try:
+            return cls[value.strip().upper()]
+        except KeyError:
+            names = ", ".join(p.name.lower() for p in cls)
+            raise InputError(f"unknown transfer policy {value!r}; choose one of {names}") from None
+
+
+@dataclass(frozen=True)
+class ProgramOptions:
+    """Everything a brand chooses when it deploys a program."""
+
+    name: str
+    symbol: str = "PTS"
+    decimals: int = 0
+    """Loyalty points are usually whole."""
+    tiers: tuple[str, ...] = DEFAULT_TIERS
+    transfer_policy: TransferPolicy = TransferPolicy.OPEN
+    soulbound: bool = False
+    cap: int = 0
+    """Maximum total supply in base units; 0 means no cap."""
+    base_uri: str = ""
+
+    def validate(self) -> None:
+        if not _NAME.match(self.name):
+            raise InputError(
+                f"program name {self.name!r} must be 1-64 letters, digits, '.', '_' or '-' (it names a file)"
+            )
+        if not 0 <= self.decimals <= 18:
+            raise InputError(f"decimals must be 0..18, got {self.decimals}")
+        if not 1 <= len(self.tiers) <= 255 or any(not t.strip() for t in self.tiers):
+            raise InputError(f"tiers must be 1..255 non-empty names, got {list(self.tiers)}")
+        if len({t.lower() for t in self.tiers}) != len(self.tiers):
+            raise InputError(f"tier names must be distinct, got {list(self.tiers)}")
+        if self.cap < 0:
+            raise InputError(f"cap must not be negative, got {self.cap}")
+
+
+@dataclass(frozen=True)
+class ProgramRecord:
+    """A deployed program, as stored in the registry."""
+
+    name: str
+    chain_id: int
+    addresses: dict[str, str]
+    tx_hashes: dict[str, str]
+    block: int
+    """The block of the first deploy: where event scans start."""
+    deployer: str
+    compiler: str
+    artifact_hashes: dict[str, str]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return record_path(self.chain_id, self.name)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProgramRecord:
+        return cls(**data)
+
+    def save(self, root: Path | None = None) -> Path:
+        path = record_path(self.chain_id, self.name, root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        tmp.replace(path)
+        return path
+
+
+def record_path(chain_id: int, name: str, root: Path | None = None) -> Path:
+    return (root or registry_root()) / str(chain_id) / f"{name}.json"
+
+
+def list_programs(chain_id: int, root: Path | None = None) -> list[str]:
+    folder = (root or registry_root()) / str(chain_id)
+    return sorted(p.stem for p in folder.glob("*.json"))
+
+
+def load_program(chain: Chain, name: str, root: Path | None = None) -> ProgramRecord:
+    """The recorded program ``name`` on this chain; checks that its contracts are really there."""
+    path = record_path(chain.chain_id, name, root)
+    if not path.is_file():
+        raise UnknownProgramError(name, chain.chain_id, list_programs(chain.chain_id, root))
+    record = ProgramRecord.from_json(json.loads(path.read_text()))
+    points: Any = record.addresses["LoyaltyPoints"]
+    if not chain.w3.eth.get_code(points):
+        raise UnknownProgramError(name, chain.chain_id, [])  # a record left from a previous devnet
+    return record
+
+
+def deploy_program(
+    chain: Chain, options: ProgramOptions, sender: LocalAccount, *, root: Path | None = None
+) -> ProgramRecord:
+    """Deploy the four contracts, wire their roles, and record the program in the registry."""
+    options.validate()
+    if record_path(chain.chain_id, options.name, root).is_file():
+        try:
+            load_program(chain, options.name, root)
+        except UnknownProgramError:
+            pass  # stale record (e.g. a devnet that was reset): deploy over it
+        else:
+            raise DeploymentError(
+                f"a program named {options.name!r} already exists on chain id {chain.chain_id}; "
+                "choose another name"
+            )
+    admin = sender.address
+    deployed = {
+        "LoyaltyPoints": deploy(
+            chain,
+            "LoyaltyPoints",
+            options.name,
+            options.symbol,
+            options.decimals,
+            options.cap,
+            int(options.transfer_policy),
+            admin,
+            sender=sender,
+        ),
+        "MembershipCard": deploy(
+            chain,
+            "MembershipCard",
+            f"{options.name} Membership",
+            f"{options.symbol}CARD",
+            list(options.tiers),
+            options.soulbound,
+            options.base_uri,
+            admin,
+            sender=sender,
+        ),
+    }
+    points, card = deployed["LoyaltyPoints"].contract, deployed["MembershipCard"].contract
+    for name in ("PerkCatalog", "AirdropDistributor"):
+        deployed[name] = deploy(chain, name, points.address, card.address, admin, sender=sender)
+    catalog, airdrop = deployed["PerkCatalog"].contract, deployed["AirdropDistributor"].contract
+    contracts = {name: d.contract for name, d in deployed.items()}
+
+    from .sender import ErrorDecoder, Sender
+
+    tx = Sender(chain, sender, ErrorDecoder(contracts))
+    grants = [
+        points.functions.grantRole(role("REDEEMER_ROLE"), catalog.address),
+        points.functions.grantRole(role("ISSUER_ROLE"), airdrop.address),
+        card.functions.grantRole(role("ISSUER_ROLE"), airdrop.address),
+    ]
+    for result in tx.send_many(grants, gas=120_000):
+        if isinstance(result, Exception):
+            raise DeploymentError(f"wiring roles failed: {result}")
+
+    record = ProgramRecord(
+        name=options.name,
+        chain_id=chain.chain_id,
+        addresses={name: str(c.address) for name, c in contracts.items()},
+        tx_hashes={name: d.tx_hash for name, d in deployed.items()},
+        block=min(d.block for d in deployed.values()),
+        deployer=str(admin),
+        compiler=load_artifact("LoyaltyPoints").compiler,
+        artifact_hashes={name: load_artifact(name).bytecode_hash for name in CONTRACTS},
+        options={
+            **asdict(options),
+            "transfer_policy": options.transfer_policy.name.lower(),
+            "tiers": list(options.tiers),
+        },
+    )
+    record.save(root)
+    return record

@@ -1,0 +1,181 @@
+"""Every CLI command through click's runner and as a subprocess, against the managed devnet."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from loyalty_chain.chain import Chain, free_port
+from loyalty_chain.cli import cli
+
+ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+BOB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
+@pytest.fixture
+def env(chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {
+        "LOYALTY_CHAIN_RPC": chain.rpc_url,
+        "LOYALTY_CHAIN_DEPLOYMENTS": str(tmp_path / "deployments"),
+        "LOYALTY_CHAIN_KEYSTORE": str(tmp_path / "keystore"),
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+def run(*args: str) -> str:
+    """Run in-process through click's runner; our errors must not escape as tracebacks."""
+    outcome = CliRunner().invoke(cli, list(args))
+    assert outcome.exception is None or isinstance(outcome.exception, SystemExit), outcome.exception
+    assert outcome.exit_code == 0, (args, outcome.output)
+    return outcome.output
+
+
+def run_json(*args: str) -> object:
+    return json.loads(run("--json", *args))
+
+
+def test_program_commands_end_to_end(env: dict[str, str]) -> None:
+    deployed = run_json("deploy", "cafe", "--symbol", "CAFE", "--tiers", "Green,Gold")
+    assert isinstance(deployed, dict) and set(deployed["addresses"]) >= {"LoyaltyPoints", "PerkCatalog"}
+    assert Path(deployed["record"]).is_file()
+
+    run("points", "issue", "cafe", ALICE, "150", "--reason", "purchase")
+    assert run_json("points", "balance", "cafe", ALICE) == {"address": ALICE, "balance": 150, "decimals": 0}
+    run("--account", "dev:1", "points", "transfer", "cafe", BOB, "20")
+    assert run_json("points", "balance", "cafe", BOB)["balance"] == 20  # type: ignore[index]
+
+    enrolled = run_json("member", "enroll", "cafe", ALICE, "--tier", "Gold", "--valid-until", "2031-05-01")
+    assert enrolled["tier"] == "Gold"  # type: ignore[index]
+    shown = run_json("member", "show", "cafe", ALICE)
+    assert shown["card"]["tier"] == "Gold" and shown["card"]["active"] is True  # type: ignore[index]
+    assert run_json("member", "show", "cafe", BOB) == {"address": BOB, "card": None}
+
+    added = run_json("perk", "add", "cafe", "--title", "Croissant", "--price", "40", "--per-wallet", "2")
+    assert added == {"perk_id": 1, "title": "Croissant"}
+    listed = run_json("perk", "list", "cafe")
+    assert isinstance(listed, list) and listed[0]["title"] == "Croissant" and listed[0]["stock"] is None
+
+    redeemed = run_json("perk", "redeem", "cafe", "1", "--account", "dev:1")
+    assert redeemed["redemption_id"] == 1 and redeemed["points_burned"] == 40  # type: ignore[index]
+    gasless = run_json("perk", "redeem", "cafe", "1", "--account", "dev:1", "--gasless", "--relayer", "dev:0")
+    assert gasless["redemption_id"] == 2 and gasless["gasless"] is True  # type: ignore[index]
+    assert run_json("points", "balance", "cafe", ALICE)["balance"] == 50  # type: ignore[index]
+
+
+def test_request_and_relay_with_a_wallet_signature(env: dict[str, str], tmp_path: Path, chain: Chain) -> None:
+    from loyalty_chain.gasless import sign_typed_data
+
+    run("deploy", "cafe")
+    run("points", "issue", "cafe", ALICE, "100")
+    run("member", "enroll", "cafe", ALICE)
+    run("perk", "add", "cafe", "--title", "Tea", "--price", "30")
+    typed = json.loads(run("perk", "request", "cafe", "1", "--member", ALICE, "--json"))
+    assert typed["primaryType"] == "Redemption" and typed["message"]["member"] == ALICE
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(typed))
+    signature = sign_typed_data(chain.dev_account(1), typed)  # the member's wallet
+    relayed = run_json("perk", "relay", "cafe", str(request_file), signature, "--account", "dev:2")
+    assert relayed["member"] == ALICE and relayed["points_burned"] == 30  # type: ignore[index]
+
+
+def test_accounts_new_import_list(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOYALTY_CHAIN_PASSWORD", "correct horse")
+    created = run_json("accounts", "new", "brand")
+    assert isinstance(created, dict) and created["address"].startswith("0x")
+    listed = run_json("accounts", "list")
+    assert [a["name"] for a in listed] == ["brand"]  # type: ignore[union-attr,index]
+    assert oct(Path(created["path"]).stat().st_mode & 0o777) == "0o600"
+
+
+def test_keystore_account_signs_a_deploy(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, chain: Chain
+) -> None:
+    from loyalty_chain.accounts import new_account
+
+    monkeypatch.setenv("LOYALTY_CHAIN_PASSWORD", "pw-123456")
+    info = new_account("ops", "pw-123456", iterations=2)
+    # fund the keystore account from a dev account
+    dev = chain.dev_account(0)
+    tx = {
+        "to": info.address,
+        "value": 10**18,
+        "gas": 21000,
+        "chainId": chain.chain_id,
+        "nonce": chain.w3.eth.get_transaction_count(dev.address),
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 1,
+    }
+    chain.w3.eth.wait_for_transaction_receipt(
+        chain.w3.eth.send_raw_transaction(dev.sign_transaction(tx).raw_transaction)
+    )
+    deployed = run_json("--account", "ops", "deploy", "opsprog")
+    assert isinstance(deployed, dict)
+    record = json.loads(Path(deployed["record"]).read_text())
+    assert record["deployer"] == info.address
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("points", "balance", "nope", ALICE), "no program named 'nope'"),
+        (("points", "issue", "cafe", ALICE.lower()[:-1] + "C", "5"), "bad checksum"),
+        (("points", "issue", "cafe", ALICE, "--", "-5"), "negative"),
+        (("points", "issue", "cafe", ALICE, "1.5"), "more than 0 decimal places"),
+        (("points", "transfer", "cafe", BOB, "5", "--account", "dev:3"), "ERC20InsufficientBalance"),
+        (("member", "enroll", "cafe", ALICE, "--tier", "Platinum"), "unknown tier 'Platinum'"),
+        (("perk", "redeem", "cafe", "9", "--account", "dev:1"), "CatalogUnknownPerk"),
+        (("perk", "redeem", "cafe", "1", "--gasless"), "--relayer"),
+        (("--account", "nobody", "points", "issue", "cafe", ALICE, "1"), "nobody"),
+    ],
+)
+def test_failures_exit_non_zero_with_one_line_reason(
+    env: dict[str, str], args: tuple[str, ...], message: str
+) -> None:
+    from loyalty_chain.cli import main
+
+    run("deploy", "cafe")
+    out = subprocess.run(
+        [sys.executable, "-m", "loyalty_chain.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert message in out.stderr
+    assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1
+    assert main(list(args)) == 1
+
+
+def test_rpc_down_is_reported(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    out = subprocess.run(
+        [sys.executable, "-m", "loyalty_chain.cli", "--rpc", url, "points", "balance", "x", ALICE],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1
+    assert f"no JSON-RPC node answers at {url}" in out.stderr
+
+
+def test_subprocess_deploy_and_issue_as_json(env: dict[str, str]) -> None:
+    def cmd(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "loyalty_chain.cli", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            check=True,
+        )
+
+    assert json.loads(cmd("deploy", "sub", "--json").stdout)["program"] == "sub"
+    issued = json.loads(cmd("points", "issue", "sub", ALICE, "7", "--json").stdout)
+    assert issued["amount"] == 7 and issued["tx_hash"].startswith("0x")

@@ -1,0 +1,217 @@
+"""The client library against the managed devnet: every call, and each failure it must name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from loyalty_chain.analytics import summarize
+from loyalty_chain.chain import Chain, connect, free_port
+from loyalty_chain.client import MAX_BATCH, LoyaltyClient, PerkSpec, reason_code
+from loyalty_chain.errors import (
+    ContractRevertError,
+    DeploymentError,
+    InputError,
+    RpcUnavailableError,
+    UnknownProgramError,
+    WrongChainError,
+)
+from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program, load_program
+
+
+@pytest.fixture
+def program(chain: Chain, tmp_path: Path) -> ProgramRecord:
+    return deploy_program(chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path)
+
+
+@pytest.fixture
+def brand(chain: Chain, program: ProgramRecord) -> LoyaltyClient:
+    return LoyaltyClient(chain, program, chain.dev_account(0))
+
+
+def as_member(chain: Chain, program: ProgramRecord, account: LocalAccount) -> LoyaltyClient:
+    return LoyaltyClient(chain, program, account)
+
+
+def nonce(chain: Chain, account: LocalAccount) -> int:
+    return int(chain.w3.eth.get_transaction_count(account.address))
+
+
+def test_registry_records_and_loads_the_program(chain: Chain, program: ProgramRecord, tmp_path: Path) -> None:
+    loaded = load_program(chain, "cafe", tmp_path)
+    assert loaded == program
+    assert set(loaded.addresses) == {"LoyaltyPoints", "MembershipCard", "PerkCatalog", "AirdropDistributor"}
+    assert all(len(h) == 66 for h in loaded.tx_hashes.values())
+    assert loaded.compiler.startswith("0.8.28")
+    assert (tmp_path / "31337" / "cafe.json").is_file()
+    with pytest.raises(DeploymentError, match="already exists"):
+        deploy_program(chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path)
+
+
+def test_unknown_program_is_named(chain: Chain, tmp_path: Path) -> None:
+    with pytest.raises(UnknownProgramError, match="'nope'"):
+        LoyaltyClient.load(chain, "nope", chain.dev_account(0), root=tmp_path)
+
+
+def test_wrong_chain_is_refused(chain: Chain, program: ProgramRecord) -> None:
+    other = ProgramRecord(**{**program.to_json(), "chain_id": 1})
+    with pytest.raises(WrongChainError, match="chain id 1 is expected"):
+        LoyaltyClient(chain, other, chain.dev_account(0))
+
+
+def test_rpc_down_is_its_own_error() -> None:
+    with pytest.raises(RpcUnavailableError):
+        connect(f"http://127.0.0.1:{free_port()}")
+
+
+def test_issue_transfer_burn_balance(chain: Chain, program: ProgramRecord, brand: LoyaltyClient) -> None:
+    alice, bob = chain.dev_account(1), chain.dev_account(2)
+    result = brand.issue(alice.address, 100, "purchase")
+    assert result.gas_used > 0 and result.block > 0
+    issued = result.event("PointsIssued")
+    assert issued.args["reason"] == "0x" + reason_code("purchase").hex()
+    member = as_member(chain, program, alice)
+    member.transfer(bob.address, 30)
+    member.burn(20)
+    assert brand.balance(alice.address) == 50
+    assert brand.balance(bob.address) == 30
+    assert brand.total_supply() == 80
+
+
+def test_issue_many_batches_and_tags_reason(chain: Chain, brand: LoyaltyClient) -> None:
+    recipients = [(chain.dev_account(i).address, i * 10) for i in range(1, 6)]
+    results = brand.issue_many(recipients, "birthday", batch_size=2)
+    assert len(results) == 3
+    for address, amount in recipients:
+        assert brand.balance(address) == amount
+    summary = summarize(brand.events(), brand.tiers(), brand.points.address)
+    assert summary.issued_per_reason == {"birthday": 150}
+
+
+def test_revert_is_decoded_with_values_and_nothing_is_sent(
+    chain: Chain, program: ProgramRecord, brand: LoyaltyClient
+) -> None:
+    alice, bob = chain.dev_account(1), chain.dev_account(2)
+    brand.issue(alice.address, 10)
+    member = as_member(chain, program, alice)
+    before = nonce(chain, alice)
+    with pytest.raises(ContractRevertError) as info:
+        member.transfer(bob.address, 100)
+    err = info.value
+    assert err.error_name == "ERC20InsufficientBalance"
+    assert err.error_args["balance"] == 10 and err.error_args["needed"] == 100
+    assert err.contract == "LoyaltyPoints"
+    assert nonce(chain, alice) == before
+
+
+def test_role_missing_is_decoded(chain: Chain, program: ProgramRecord) -> None:
+    stranger = as_member(chain, program, chain.dev_account(3))
+    with pytest.raises(ContractRevertError, match="AccessControlUnauthorizedAccount"):
+        stranger.issue(chain.dev_account(4).address, 5)
+
+
+@pytest.mark.parametrize(
+    ("to", "amount", "message"),
+    [
+        ("0x70997970c51812dc3a010c7d01b50e0d17dc79C8", 1, "bad checksum"),
+        ("0x1234", 1, "not an Ethereum address"),
+        ("0x0000000000000000000000000000000000000000", 1, "zero address"),
+        ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", -5, "must not be negative"),
+        ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", 0, "must be positive"),
+        ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", 1.5, "whole number"),
+    ],
+)
+def test_bad_arguments_are_refused_before_sending(
+    chain: Chain, brand: LoyaltyClient, to: str, amount: int, message: str
+) -> None:
+    before = nonce(chain, chain.dev_account(0))
+    with pytest.raises(InputError, match=message):
+        brand.issue(to, amount)
+    assert nonce(chain, chain.dev_account(0)) == before
+
+
+def test_reason_longer_than_32_bytes_is_refused(brand: LoyaltyClient, chain: Chain) -> None:
+    with pytest.raises(InputError, match="longer than 32 bytes"):
+        brand.issue(chain.dev_account(1).address, 1, "x" * 33)
+
+
+def test_membership_lifecycle(chain: Chain, brand: LoyaltyClient) -> None:
+    alice = chain.dev_account(1).address
+    enrolment = brand.enroll(alice, "Silver")
+    card = brand.card_of(alice)
+    assert card is not None
+    assert (card.token_id, card.tier, card.tier_name, card.active) == (enrolment.token_id, 1, "Silver", True)
+    brand.set_tier(alice, "gold")
+    far = chain.w3.eth.get_block("latest")["timestamp"] + 86_400
+    brand.renew(alice, far)
+    card = brand.card_of(alice)
+    assert card is not None and card.tier_name == "Gold" and card.valid_until == far
+    with pytest.raises(ContractRevertError, match="MembershipAlreadyMember"):
+        brand.enroll(alice, 0)
+    brand.revoke(alice)
+    assert brand.card_of(alice) is None
+    with pytest.raises(InputError, match="unknown tier 'Platinum'"):
+        brand.enroll(alice, "Platinum")
+
+
+def test_enroll_many(chain: Chain, brand: LoyaltyClient) -> None:
+    members = [(chain.dev_account(i).address, ["Bronze", "Silver", "Gold"][i % 3]) for i in range(1, 8)]
+    results = brand.enroll_many(members, batch_size=3)
+    assert len(results) == 3
+    for address, tier in members:
+        card = brand.card_of(address)
+        assert card is not None and card.tier_name == tier
+    summary = summarize(brand.events(), brand.tiers(), brand.points.address)
+    assert summary.members_per_tier == {"Bronze": 2, "Silver": 3, "Gold": 2}
+    assert MAX_BATCH * 30_000 < 16_777_216
+
+
+def test_perks_add_edit_list_and_redeem(chain: Chain, program: ProgramRecord, brand: LoyaltyClient) -> None:
+    alice = chain.dev_account(1)
+    perk = brand.add_perk(PerkSpec("Free coffee", price=25, per_wallet=3))
+    brand.edit_perk(perk.perk_id, PerkSpec("Free flat white", price=30, per_wallet=3))
+    listed = brand.perks()
+    assert [(p.perk_id, p.spec.title, p.spec.price) for p in listed] == [(1, "Free flat white", 30)]
+
+    brand.enroll(alice.address, 0)
+    brand.issue(alice.address, 100)
+    member = as_member(chain, program, alice)
+    first = member.redeem(perk.perk_id, 2)
+    assert (first.redemption_id, first.points_burned, first.quantity) == (1, 60, 2)
+    with pytest.raises(ContractRevertError, match="CatalogWalletLimitExceeded"):
+        member.redeem(perk.perk_id, 2)
+    assert brand.balance(alice.address) == 40
+    assert brand.perk(perk.perk_id).sold == 2
+
+
+def test_redeem_without_card_names_the_problem(
+    chain: Chain, program: ProgramRecord, brand: LoyaltyClient
+) -> None:
+    perk = brand.add_perk(PerkSpec("Cookie", price=5))
+    brand.issue(chain.dev_account(5).address, 50)
+    with pytest.raises(ContractRevertError, match="CatalogNoActiveCard"):
+        as_member(chain, program, chain.dev_account(5)).redeem(perk.perk_id)
+
+
+def test_gasless_redemption_signed_by_member_relayed_by_brand(
+    chain: Chain, program: ProgramRecord, brand: LoyaltyClient
+) -> None:
+    from loyalty_chain.gasless import sign_typed_data
+
+    member = chain.dev_account(6)
+    brand.enroll(member.address, 0)
+    brand.issue(member.address, 100)
+    perk = brand.add_perk(PerkSpec("Muffin", price=40))
+    request = brand.redemption_request(member.address, perk.perk_id, 2)
+    signature = sign_typed_data(member, request)
+    before = nonce(chain, member)
+    redemption = brand.relay(request, signature)
+    assert (redemption.member, redemption.points_burned) == (member.address, 80)
+    assert nonce(chain, member) == before  # the member sent nothing
+    with pytest.raises(InputError, match=r"nonce 0 but .* next nonce is 1"):
+        brand.relay(request, signature)  # a replay is refused before any gas is spent
+    forged = sign_typed_data(chain.dev_account(7), brand.redemption_request(member.address, perk.perk_id, 1))
+    with pytest.raises(InputError, match="not the member"):
+        brand.relay(brand.redemption_request(member.address, perk.perk_id, 1), forged)
