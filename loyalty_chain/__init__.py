@@ -10,8 +10,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .accounts import resolve_account, unlock
+    from .airdrop import AirdropOptions, AirdropReport, airdrop_cards, airdrop_points
+    from .analytics import ProgramSummary, summarize
     from .artifacts import Artifact, load_artifact
     from .chain import Chain, connect, embedded_chain, launch_devnet, start_devnet
+    from .client import Card, Enrolment, LoyaltyClient, Perk, PerkSpec, Redemption
     from .deploy import deploy_contract
     from .errors import (
         AccountError,
@@ -25,25 +29,42 @@ if TYPE_CHECKING:
         JournalMismatchError,
         LoyaltyChainError,
         MerkleError,
+        PartialBatchError,
         RpcUnavailableError,
         SetupError,
         TransactionError,
         UnknownProgramError,
         WrongChainError,
     )
+    from .gasless import parse_request, redemption_typed_data, sign_typed_data
+    from .merkle import StandardMerkleTree
+    from .program import ProgramOptions, ProgramRecord, TransferPolicy, deploy_program, load_program
+    from .recipients import read_cards_csv, read_points_csv
+    from .sender import Event, TxResult
 
 _EXPORTS = {
-    # chains
+    "AirdropOptions": "airdrop",
+    "AirdropReport": "airdrop",
+    "airdrop_cards": "airdrop",
+    "airdrop_points": "airdrop",
+    "resolve_account": "accounts",
+    "unlock": "accounts",
+    "ProgramSummary": "analytics",
+    "summarize": "analytics",
+    "Artifact": "artifacts",
+    "load_artifact": "artifacts",
     "Chain": "chain",
     "connect": "chain",
     "embedded_chain": "chain",
     "launch_devnet": "chain",
     "start_devnet": "chain",
-    # contracts
-    "Artifact": "artifacts",
-    "load_artifact": "artifacts",
+    "Card": "client",
+    "Enrolment": "client",
+    "LoyaltyClient": "client",
+    "Perk": "client",
+    "PerkSpec": "client",
+    "Redemption": "client",
     "deploy_contract": "deploy",
-    # errors
     "AccountError": "errors",
     "ChainError": "errors",
     "CompileError": "errors",
@@ -55,16 +76,33 @@ _EXPORTS = {
     "JournalMismatchError": "errors",
     "LoyaltyChainError": "errors",
     "MerkleError": "errors",
+    "PartialBatchError": "errors",
     "RpcUnavailableError": "errors",
     "SetupError": "errors",
     "TransactionError": "errors",
     "UnknownProgramError": "errors",
     "WrongChainError": "errors",
+    "parse_request": "gasless",
+    "redemption_typed_data": "gasless",
+    "sign_typed_data": "gasless",
+    "StandardMerkleTree": "merkle",
+    "ProgramOptions": "program",
+    "ProgramRecord": "program",
+    "TransferPolicy": "program",
+    "deploy_program": "program",
+    "load_program": "program",
+    "read_cards_csv": "recipients",
+    "read_points_csv": "recipients",
+    "Event": "sender",
+    "TxResult": "sender",
 }
 
 __all__ = [
     "AccountError",
+    "AirdropOptions",
+    "AirdropReport",
     "Artifact",
+    "Card",
     "Chain",
     "ChainError",
     "CompileError",
@@ -72,21 +110,46 @@ __all__ = [
     "CsvValidationError",
     "DeploymentError",
     "DevKeyRefusedError",
+    "Enrolment",
+    "Event",
     "InputError",
     "JournalMismatchError",
     "LoyaltyChainError",
+    "LoyaltyClient",
     "MerkleError",
+    "PartialBatchError",
+    "Perk",
+    "PerkSpec",
+    "ProgramOptions",
+    "ProgramRecord",
+    "ProgramSummary",
+    "Redemption",
     "RpcUnavailableError",
     "SetupError",
+    "StandardMerkleTree",
     "TransactionError",
+    "TransferPolicy",
+    "TxResult",
     "UnknownProgramError",
     "WrongChainError",
+    "airdrop_cards",
+    "airdrop_points",
     "connect",
     "deploy_contract",
+    "deploy_program",
     "embedded_chain",
     "launch_devnet",
     "load_artifact",
+    "load_program",
+    "parse_request",
+    "read_cards_csv",
+    "read_points_csv",
+    "redemption_typed_data",
+    "resolve_account",
+    "sign_typed_data",
     "start_devnet",
+    "summarize",
+    "unlock",
 ]
 
 

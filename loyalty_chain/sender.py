@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any, cast
@@ -165,6 +165,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _waves(limits: Sequence[int], block_gas: int, max_size: int) -> Iterator[range]:
+    """Consecutive index ranges whose gas limits fit one block (a lone oversize one goes alone)."""
+    start, used = 0, 0
+    for i, limit in enumerate(limits):
+        if i > start and (used + limit > block_gas or i - start >= max_size):
+            yield range(start, i)
+            start, used = i, 0
+        used += limit
+    if start < len(limits):
+        yield range(start, len(limits))
+
+
 @cache
 def _selector_and_types(abi_json: str) -> tuple[bytes, tuple[str, ...]]:
     entry = json.loads(abi_json)
@@ -257,20 +269,23 @@ class Sender:
     def send_many(
         self, calls: Sequence[ContractFunction], *, gas: int | Sequence[int]
     ) -> list[TxResult | TransactionError]:
-        """The fast path: sign all, send in JSON-RPC batches, collect receipts together."""
+        """The fast path: sign locally, send in JSON-RPC batches, collect receipts together.
+
+        Transactions go out in waves whose gas limits add up to at most one block: a node that
+        mines on arrival (anvil's automine) mines one block per submission and would leave the rest
+        pending, and on any chain a wave that fits one block is mined before the next one is
+        signed, so fees are fresh (EIP-1559 lets the base fee rise 12.5% per full block).
+        """
         limits = [gas] * len(calls) if isinstance(gas, int) else list(gas)
         if len(limits) != len(calls):
             raise ValueError(f"{len(calls)} calls but {len(limits)} gas limits")
-        hashes: list[str | TransactionError] = []
-        for start in range(0, len(calls), RPC_BATCH_SIZE):
-            # Fees are read again for every RPC batch: a long run fills blocks, and EIP-1559 lets
-            # the base fee rise 12.5% per full block, which would strand transactions signed early.
+        block_gas = int(self.chain.w3.eth.get_block("latest")["gasLimit"])
+        results: list[TxResult | TransactionError] = []
+        for wave in _waves(limits, block_gas, RPC_BATCH_SIZE):
             fees = self.fees()
-            chunk = zip(
-                calls[start : start + RPC_BATCH_SIZE], limits[start : start + RPC_BATCH_SIZE], strict=True
-            )
-            hashes += self.send_raw([self.build(call, limit, fees) for call, limit in chunk])
-        return self.wait_all(hashes, calls)
+            raws = [self.build(calls[i], limits[i], fees) for i in wave]
+            results += self.wait_all(self.send_raw(raws), [calls[i] for i in wave])
+        return results
 
     def send_raw(self, raws: Sequence[bytes]) -> list[str | TransactionError]:
         """Send signed transactions in batches; a rejected one is reported in its place."""
@@ -282,7 +297,10 @@ class Sender:
             for response in self._batch(requests):
                 if "error" in response:
                     failed = True
-                    out.append(TransactionError(f"node refused the transaction: {response['error']}"))
+                    error = response["error"]
+                    code = error.get("code", "?") if isinstance(error, dict) else "?"
+                    message = error.get("message", error) if isinstance(error, dict) else error
+                    out.append(TransactionError(f"node refused the transaction (JSON-RPC {code}): {message}"))
                 else:
                     out.append(str(response["result"]))
         if failed:

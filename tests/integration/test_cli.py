@@ -179,3 +179,28 @@ def test_subprocess_deploy_and_issue_as_json(env: dict[str, str]) -> None:
     assert json.loads(cmd("deploy", "sub", "--json").stdout)["program"] == "sub"
     issued = json.loads(cmd("points", "issue", "sub", ALICE, "7", "--json").stdout)
     assert issued["amount"] == 7 and issued["tx_hash"].startswith("0x")
+
+
+def test_accounts_import_keystore_and_private_key_from_stdin(env: dict[str, str], tmp_path: Path) -> None:
+    from eth_account import Account
+
+    key = Account.create()
+    source = tmp_path / "exported.json"
+    source.write_text(json.dumps(Account.encrypt(key.key, "export-pw", iterations=2)))
+    base = [sys.executable, "-m", "loyalty_chain.cli", "--json", "accounts", "import"]
+    out = subprocess.run([*base, "from-file", "--keystore", str(source)], capture_output=True, text=True,
+                         env={**os.environ, **env, "LOYALTY_CHAIN_PASSWORD": "export-pw"})  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["address"] == key.address
+
+    other = Account.create()
+    out = subprocess.run([*base, "from-key", "--private-key-stdin"], input="0x" + other.key.hex() + "\n",
+                         capture_output=True, text=True,
+                         env={**os.environ, **env, "LOYALTY_CHAIN_PASSWORD": "pw-654321"})  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["address"] == other.address
+    assert other.key.hex() not in out.stdout + out.stderr
+
+    wrong = subprocess.run([*base, "again", "--keystore", str(source)], capture_output=True, text=True,
+                           env={**os.environ, **env, "LOYALTY_CHAIN_PASSWORD": "not-it"})  # fmt: skip
+    assert wrong.returncode == 1 and "password" in wrong.stderr

@@ -1,0 +1,285 @@
+"""Pull airdrops: Merkle campaigns of the AirdropDistributor, built from the same CSVs as push airdrops.
+
+A campaign's tree is an ``@openzeppelin/merkle-tree`` StandardMerkleTree (see
+:mod:`loyalty_chain.merkle`) whose leaves are what ``AirdropDistributor`` hashes:
+
+* points: ``[index, account, amount]`` encoded ``["uint256", "address", "uint256"]``;
+* cards:  ``[index, account, tier]`` encoded ``["uint256", "address", "uint8"]``.
+
+``index`` is the row's position in the validated CSV (0, 1, 2, ...): the contract keeps one claimed
+flag per index. A tree dumped by the npm package with these encodings is accepted as well; its
+leaves are checked (distinct indices, no zero address or amount, existing tiers) before a campaign
+is opened with it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+from web3.exceptions import ContractLogicError
+
+from .airdrop import open_target
+from .airdrop_plan import Kind, reason_bytes
+from .chain import Chain
+from .client import checked_address
+from .errors import CsvValidationError, InputError, MerkleError
+from .merkle import StandardMerkleTree
+from .program import DEFAULT_TIERS, ProgramRecord
+from .recipients import read_cards_csv, read_points_csv
+from .sender import Sender, TxResult, revert_data
+
+POINTS_LEAF_ENCODING = ("uint256", "address", "uint256")
+"""Leaf types of a points campaign: (index, account, amount in base units)."""
+
+CARDS_LEAF_ENCODING = ("uint256", "address", "uint8")
+"""Leaf types of a card campaign: (index, account, tier)."""
+
+CAMPAIGN_KINDS: dict[str, int] = {"points": 0, "cards": 1}
+"""AirdropDistributor.KIND_POINTS and KIND_CARDS."""
+
+_ENCODINGS: dict[tuple[str, ...], Kind] = {POINTS_LEAF_ENCODING: "points", CARDS_LEAF_ENCODING: "cards"}
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One claimable entry of a campaign tree, with its proof."""
+
+    index: int
+    account: str
+    value: int
+    """Amount in base units (points) or tier index (cards)."""
+    proof: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign just opened."""
+
+    campaign_id: int
+    kind: Kind
+    root: str
+    start: int
+    end: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One leaf claimed (``tx_hash``), or found already claimed (``tx_hash`` None)."""
+
+    leaf: Leaf
+    tx_hash: str | None
+
+
+# -- CSV → tree ---------------------------------------------------------------------------------
+
+
+def csv_kind(path: str | os.PathLike[str]) -> Kind:
+    """``"cards"`` if the header's second column is ``tier``, else ``"points"`` (whose reader then
+    reports any other header problem with its line)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            header = next(csv.reader(io.StringIO(file.readline())), [])
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}; check the path and that it is UTF-8") from None
+    names = [name.strip().lower() for name in header]
+    return "cards" if names[1:2] == ["tier"] else "points"
+
+
+def build_tree(
+    kind: Kind,
+    csv_path: str | os.PathLike[str],
+    *,
+    decimals: int = 0,
+    tiers: Sequence[str] = DEFAULT_TIERS,
+) -> StandardMerkleTree:
+    """The campaign tree of a CSV, validated exactly as a push airdrop validates it.
+
+    A points file may not carry reasons: a campaign's reason is given when it is published.
+    """
+    values: list[list[object]]
+    if kind == "cards":
+        cards = read_cards_csv(csv_path, tiers=tiers)
+        values = [[i, str(row.address), row.tier] for i, row in enumerate(cards)]
+        return StandardMerkleTree.of(values, CARDS_LEAF_ENCODING)
+    rows = read_points_csv(csv_path, decimals=decimals)
+    with_reason = [(row.line, "has a reason; a campaign has one reason, given to `merkle publish --reason`")
+                   for row in rows if row.reason]  # fmt: skip
+    if with_reason:
+        raise CsvValidationError(str(csv_path), with_reason)
+    values = [[i, str(row.address), row.amount] for i, row in enumerate(rows)]
+    return StandardMerkleTree.of(values, POINTS_LEAF_ENCODING)
+
+
+def load_tree(path: str | os.PathLike[str]) -> StandardMerkleTree:
+    """A tree dumped by :meth:`StandardMerkleTree.dump` or by the npm package's ``tree.dump()``."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}; check the path") from None
+    except json.JSONDecodeError as exc:
+        raise MerkleError(f"{path} is not JSON ({exc}); pass the file `merkle build` wrote") from None
+    return StandardMerkleTree.load(data)
+
+
+def write_tree(tree: StandardMerkleTree, path: str | os.PathLike[str]) -> Path:
+    out = Path(path)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(tree.dump(), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+# -- reading a tree ------------------------------------------------------------------------------
+
+
+def tree_kind(tree: StandardMerkleTree) -> Kind:
+    """Which campaign a tree is for, from its leaf encoding."""
+    kind = _ENCODINGS.get(tuple(tree.leaf_encoding))
+    if kind is None:
+        raise MerkleError(
+            f"leaf encoding {list(tree.leaf_encoding)} is neither a points campaign's "
+            f"{list(POINTS_LEAF_ENCODING)} nor a card campaign's {list(CARDS_LEAF_ENCODING)}"
+        )
+    return kind
+
+
+def leaves(tree: StandardMerkleTree) -> list[Leaf]:
+    """Every leaf of a campaign tree, with its proof, in the order of the dump's values."""
+    tree_kind(tree)
+    out = []
+    for i, value in tree.entries():
+        index, account, amount = (cast(Any, item) for item in value)
+        out.append(
+            Leaf(_as_int(index), to_checksum_address(account), _as_int(amount), tuple(tree.get_proof(i)))
+        )
+    return out
+
+
+def leaves_for(tree: StandardMerkleTree, account: str) -> list[Leaf]:
+    """The leaves of ``account`` (any letter case); MerkleError if it has none."""
+    found = [leaf for leaf in leaves(tree) if leaf.account.lower() == account.lower()]
+    if not found:
+        raise MerkleError(
+            f"{account} is not in this tree ({len(tree)} leaves); check the address and the file"
+        )
+    return found
+
+
+def check_tree(tree: StandardMerkleTree, tier_count: int | None = None) -> None:
+    """Refuse a tree with leaves the contract could never pay: every problem, with its value index."""
+    kind = tree_kind(tree)
+    problems = []
+    seen: dict[int, int] = {}
+    for i, leaf in enumerate(leaves(tree)):
+        if leaf.index in seen:
+            problems.append(
+                f"values[{i}]: index {leaf.index} is also values[{seen[leaf.index]}]'s (one claim per index)"
+            )
+        seen.setdefault(leaf.index, i)
+        if int(leaf.account, 16) == 0:
+            problems.append(f"values[{i}]: the zero address")
+        if kind == "points" and leaf.value == 0:
+            problems.append(f"values[{i}]: amount 0 (the token refuses zero)")
+        if kind == "cards" and tier_count is not None and leaf.value >= tier_count:
+            problems.append(f"values[{i}]: tier {leaf.value}, but the program has {tier_count} tiers")
+    if problems:
+        listed = "\n  ".join(problems[:50])
+        raise MerkleError(f"{len(problems)} leaf problem(s), nothing was sent:\n  {listed}")
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return int(value, 16) if value.startswith("0x") else int(value)
+    raise MerkleError(f"{value!r} is not a number")
+
+
+# -- on chain ------------------------------------------------------------------------------------
+
+
+def publish_campaign(
+    chain: Chain,
+    program: str | ProgramRecord,
+    tree: StandardMerkleTree,
+    account: LocalAccount,
+    *,
+    start: int,
+    end: int,
+    reason: str = "",
+    card_valid_until: int = 0,
+) -> Campaign:
+    """Open a campaign with the tree's root (``createCampaign``); cards get ``card_valid_until``.
+
+    The window is inclusive, unix seconds. Needs CAMPAIGN_MANAGER_ROLE (the program admin has it).
+    """
+    kind = tree_kind(tree)
+    target = open_target(chain, program, kind)
+    check_tree(tree, len(target.tiers) if kind == "cards" else None)
+    if not 0 <= start < end < 2**64:
+        raise InputError(f"the claim window must have start < end (unix seconds), got {start} .. {end}")
+    if card_valid_until and kind != "cards":
+        raise InputError("a card expiry applies to card campaigns only")
+    airdrop = target.contracts["AirdropDistributor"]
+    sender = Sender(chain, account, target.decoder)
+    root = bytes.fromhex(tree.root[2:])
+    result = sender.send(
+        airdrop.functions.createCampaign(CAMPAIGN_KINDS[kind], root, start, end, reason_bytes(reason))
+    )
+    campaign_id = int(result.event("CampaignCreated").args["campaignId"])
+    if card_valid_until:
+        sender.send(airdrop.functions.setCardValidUntil(campaign_id, card_valid_until))
+    return Campaign(campaign_id, kind, tree.root, start, end, result.tx_hash)
+
+
+def claim(
+    chain: Chain,
+    program: str | ProgramRecord,
+    campaign_id: int,
+    tree: StandardMerkleTree,
+    account: LocalAccount,
+    *,
+    beneficiary: str | None = None,
+) -> list[Claim]:
+    """Claim every unclaimed leaf of ``beneficiary`` (default: the signer), signed and paid by ``account``.
+
+    The points or the card always go to the leaf's account, whoever submits.
+    """
+    kind = tree_kind(tree)
+    target = open_target(chain, program, kind)
+    airdrop = target.contracts["AirdropDistributor"]
+    who = checked_address(beneficiary, "--for address") if beneficiary else str(account.address)
+    found = leaves_for(tree, who)
+    try:
+        settings = airdrop.functions.campaign(campaign_id).call()
+    except ContractLogicError as exc:
+        raise target.decoder.decode(revert_data(exc)) from None
+    campaign_kind, root = int(settings[0]), "0x" + bytes(settings[1]).hex()
+    if campaign_kind != CAMPAIGN_KINDS[kind]:
+        raise MerkleError(f"campaign {campaign_id} is not a {kind} campaign, but this is a {kind} tree")
+    if root != tree.root:
+        raise MerkleError(
+            f"campaign {campaign_id}'s root is {root}, this tree's is {tree.root}: it is another "
+            "campaign's tree (or the campaign's root was changed)"
+        )
+    sender = Sender(chain, account, target.decoder)
+    claims = []
+    for leaf in found:
+        if airdrop.functions.isClaimed(campaign_id, leaf.index).call():
+            claims.append(Claim(leaf, None))
+            continue
+        proof = [bytes.fromhex(node[2:]) for node in leaf.proof]
+        fn = airdrop.functions.claimPoints if kind == "points" else airdrop.functions.claimCard
+        result: TxResult = sender.send(fn(campaign_id, leaf.index, leaf.account, leaf.value, proof))
+        claims.append(Claim(leaf, result.tx_hash))
+    return claims

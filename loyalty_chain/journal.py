@@ -1,0 +1,409 @@
+"""The airdrop journal: a SQLite file that lets a push airdrop stop anywhere and resume exactly.
+
+Every batch transaction is written down *before* it is broadcast, with its signed raw bytes, its
+hash and its nonce, and then moves through these states::
+
+    signed ──► sent ──► confirmed          mined, status 1: its recipients are paid
+       │         │ └──► failed             mined, reverted: its recipients will be sent again
+       └─────────┴────► dropped            never mined, and its nonce was used by another transaction
+
+``signed`` and ``sent`` batches are *in flight*: on resume each is looked up on chain before
+anything new is signed (see :func:`loyalty_chain.airdrop.reconcile_journal`). A recipient is covered
+by at most one batch that is in flight or confirmed; a trigger refuses a second one, so a bug
+elsewhere cannot pay anybody twice.
+
+A journal belongs to one CSV (its sha256), one kind of airdrop, one contract on one chain and one set
+of options; opening it for anything else raises :class:`~loyalty_chain.errors.JournalMismatchError`
+(another CSV) or :class:`~loyalty_chain.errors.InputError` (the rest). One process at a time holds it
+(an exclusive ``flock``, released by the kernel even on ``kill -9``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, JournalMismatchError
+
+SCHEMA_VERSION = 1
+"""Bumped whenever the tables change; an older journal is refused rather than misread."""
+
+IN_FLIGHT_STATES = ("signed", "sent")
+"""States of a batch whose fate is not known yet."""
+
+LIVE_STATES = ("signed", "sent", "confirmed")
+"""States in which a batch still covers its recipients (may pay them, or did)."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    id           INTEGER PRIMARY KEY,
+    state        TEXT NOT NULL CHECK (state IN ('signed', 'sent', 'confirmed', 'failed', 'dropped')),
+    sender       TEXT NOT NULL,
+    nonce        INTEGER NOT NULL,
+    tx_hash      TEXT NOT NULL UNIQUE,
+    raw_tx       BLOB NOT NULL,
+    gas_limit    INTEGER NOT NULL,
+    reason       TEXT NOT NULL,
+    signed_block INTEGER NOT NULL,
+    block        INTEGER,
+    gas_used     INTEGER,
+    error        TEXT,
+    signed_at    REAL NOT NULL,
+    updated_at   REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_recipients (
+    batch_id INTEGER NOT NULL REFERENCES batches (id),
+    position INTEGER NOT NULL,
+    address  TEXT NOT NULL,
+    line     INTEGER NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (batch_id, position)
+);
+CREATE INDEX IF NOT EXISTS batch_recipients_by_address ON batch_recipients (address);
+CREATE TRIGGER IF NOT EXISTS one_live_batch_per_recipient
+BEFORE INSERT ON batch_recipients
+WHEN EXISTS (
+    SELECT 1 FROM batch_recipients AS r JOIN batches AS b ON b.id = r.batch_id
+    WHERE r.address = NEW.address AND r.batch_id != NEW.batch_id
+      AND b.state IN ('signed', 'sent', 'confirmed')
+)
+BEGIN
+    SELECT RAISE(ABORT, 'recipient is already covered by a batch in flight or confirmed');
+END;
+"""
+
+
+@dataclass(frozen=True)
+class JournalHeader:
+    """What a journal belongs to; a resumed run must present the same header."""
+
+    csv_digest: str
+    """sha256 of the CSV's bytes (:func:`loyalty_chain.recipients.file_digest`)."""
+    kind: str
+    """``"points"`` or ``"cards"``."""
+    chain_id: int
+    contract: str
+    """The LoyaltyPoints or MembershipCard address the batches call."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Run options that change what is sent (default reason, card expiry); JSON-serialisable."""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One recipient of a batch; ``value`` is the amount in base units or the tier."""
+
+    address: str
+    line: int
+    value: int
+
+
+@dataclass(frozen=True)
+class NewBatch:
+    """A signed batch about to be broadcast: everything needed to find it or send it again."""
+
+    sender: str
+    nonce: int
+    tx_hash: str
+    raw_tx: bytes
+    gas_limit: int
+    reason: str
+    signed_block: int
+    recipients: tuple[JournalEntry, ...]
+
+
+@dataclass(frozen=True)
+class JournalBatch:
+    """A batch as the journal holds it."""
+
+    id: int
+    state: str
+    sender: str
+    nonce: int
+    tx_hash: str
+    raw_tx: bytes
+    gas_limit: int
+    reason: str
+    signed_block: int
+    block: int | None
+    gas_used: int | None
+    error: str | None
+    recipients: tuple[JournalEntry, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one batch: ``state`` is confirmed, failed or dropped."""
+
+    batch_id: int
+    state: str
+    block: int | None = None
+    gas_used: int | None = None
+    error: str | None = None
+
+
+def default_journal_path(csv_path: Path) -> Path:
+    """``drop.csv`` → ``drop.journal.sqlite``, beside the CSV."""
+    return csv_path.with_name(csv_path.stem + ".journal.sqlite")
+
+
+class Journal:
+    """An open journal file. Use :meth:`open` (creates or checks it) or :meth:`read_only`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock: int | None) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = lock
+
+    # -- opening --------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, header: JournalHeader) -> Journal:
+        """The journal at ``path``, created for ``header`` if missing, else checked against it."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = _lock(path)
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = _connect(path)
+            journal = cls(path, conn, lock)
+            try:
+                with conn:
+                    conn.executescript(_SCHEMA)
+            except sqlite3.DatabaseError as exc:
+                raise InputError(
+                    f"{path} is not an airdrop journal ({exc}); pass another --journal path"
+                ) from None
+            stored = journal._meta()
+            if not stored:
+                journal._write_header(header)
+            else:
+                _check_header(path, stored, header)
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            with contextlib.suppress(OSError):
+                os.close(lock)
+            raise
+        return journal
+
+    @classmethod
+    def read_only(cls, path: Path, header: JournalHeader) -> Journal | None:
+        """The existing journal at ``path`` checked against ``header``, or None; never writes (dry runs)."""
+        if not path.is_file():
+            return None
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        journal = cls(path, conn, None)
+        try:
+            _check_header(path, journal._meta(), header)
+        except BaseException:
+            conn.close()
+            raise
+        return journal
+
+    def close(self) -> None:
+        self._conn.close()
+        if self._lock is not None:
+            os.close(self._lock)  # releases the flock
+            self._lock = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _meta(self) -> dict[str, str]:
+        try:
+            return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise InputError(
+                f"{self.path} is not an airdrop journal ({exc}); pass another --journal path"
+            ) from None
+
+    def _write_header(self, header: JournalHeader) -> None:
+        rows = {
+            "schema_version": str(SCHEMA_VERSION),
+            "csv_digest": header.csv_digest,
+            "kind": header.kind,
+            "chain_id": str(header.chain_id),
+            "contract": header.contract,
+            "options": json.dumps(dict(header.options), sort_keys=True),
+            "created_at": str(time.time()),
+        }
+        with self._conn:
+            self._conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
+
+    # -- writing (each method is one SQLite transaction, committed before it returns) ----------
+
+    def record_signed(self, batches: Sequence[NewBatch]) -> list[int]:
+        """Write signed batches (state ``signed``) before they are broadcast; returns their ids."""
+        now = time.time()
+        ids: list[int] = []
+        with self._conn:
+            for batch in batches:
+                cursor = self._conn.execute(
+                    "INSERT INTO batches (state, sender, nonce, tx_hash, raw_tx, gas_limit, reason,"
+                    " signed_block, signed_at, updated_at) VALUES ('signed', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (batch.sender, batch.nonce, batch.tx_hash, batch.raw_tx, batch.gas_limit,
+                     batch.reason, batch.signed_block, now, now),
+                )  # fmt: skip
+                batch_id = int(cursor.lastrowid or 0)
+                self._conn.executemany(
+                    "INSERT INTO batch_recipients (batch_id, position, address, line, value)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(batch_id, i, r.address, r.line, str(r.value)) for i, r in enumerate(batch.recipients)],
+                )
+                ids.append(batch_id)
+        return ids
+
+    def mark_sent(self, batch_ids: Sequence[int]) -> None:
+        """The node accepted these batches' transactions."""
+        with self._conn:
+            self._conn.executemany(
+                "UPDATE batches SET state = 'sent', updated_at = ? WHERE id = ? AND state = 'signed'",
+                [(time.time(), i) for i in batch_ids],
+            )
+
+    def note_error(self, batch_id: int, error: str) -> None:
+        """Keep the last problem of a batch still in flight (e.g. the node refused to relay it)."""
+        with self._conn:
+            self._conn.execute(
+                "UPDATE batches SET error = ?, updated_at = ? WHERE id = ?", (error, time.time(), batch_id)
+            )
+
+    def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        """Settle batches: confirmed (with block and gas), failed (with the error) or dropped."""
+        with self._conn:
+            for outcome in outcomes:
+                if outcome.state not in ("confirmed", "failed", "dropped"):
+                    raise ValueError(f"an outcome is confirmed, failed or dropped, not {outcome.state!r}")
+                self._conn.execute(
+                    "UPDATE batches SET state = ?, block = ?, gas_used = ?, error = ?, updated_at = ?"
+                    " WHERE id = ? AND state IN ('signed', 'sent')",
+                    (outcome.state, outcome.block, outcome.gas_used, outcome.error, time.time(),
+                     outcome.batch_id),
+                )  # fmt: skip
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def batches(self, states: Sequence[str] | None = None) -> list[JournalBatch]:
+        """Batches in the order they were signed, optionally only those in ``states``."""
+        query = (
+            "SELECT id, state, sender, nonce, tx_hash, raw_tx, gas_limit, reason, signed_block, block,"
+            " gas_used, error FROM batches"
+        )
+        params: tuple[str, ...] = ()
+        if states is not None:
+            query += f" WHERE state IN ({', '.join('?' for _ in states)})"
+            params = tuple(states)
+        rows = self._conn.execute(query + " ORDER BY id", params).fetchall()
+        entries: dict[int, list[JournalEntry]] = {row[0]: [] for row in rows}
+        if rows:
+            for batch_id, address, line, value in self._conn.execute(
+                "SELECT batch_id, address, line, value FROM batch_recipients ORDER BY batch_id, position"
+            ):
+                if batch_id in entries:
+                    entries[batch_id].append(JournalEntry(address, int(line), int(value)))
+        return [
+            JournalBatch(
+                id=row[0],
+                state=row[1],
+                sender=row[2],
+                nonce=row[3],
+                tx_hash=row[4],
+                raw_tx=bytes(row[5]),
+                gas_limit=row[6],
+                reason=row[7],
+                signed_block=row[8],
+                block=row[9],
+                gas_used=row[10],
+                error=row[11],
+                recipients=tuple(entries[row[0]]),
+            )
+            for row in rows
+        ]
+
+    def in_flight(self) -> list[JournalBatch]:
+        """Batches signed or sent whose fate is not known yet, in nonce order."""
+        return sorted(self.batches(IN_FLIGHT_STATES), key=lambda b: (b.sender, b.nonce))
+
+    def paid(self) -> dict[str, str]:
+        """Address → hash of the confirmed transaction that paid it."""
+        rows = self._conn.execute(
+            "SELECT r.address, b.tx_hash FROM batch_recipients AS r JOIN batches AS b ON b.id = r.batch_id"
+            " WHERE b.state = 'confirmed'"
+        )
+        return dict(rows.fetchall())
+
+    def covered(self) -> set[str]:
+        """Addresses in a batch that is in flight or confirmed: they must not be planned again."""
+        rows = self._conn.execute(
+            "SELECT r.address FROM batch_recipients AS r JOIN batches AS b ON b.id = r.batch_id"
+            f" WHERE b.state IN ({', '.join('?' for _ in LIVE_STATES)})",
+            LIVE_STATES,
+        )
+        return {row[0] for row in rows}
+
+    def last_failures(self) -> dict[str, tuple[str, str]]:
+        """Address → (tx hash, error) of its latest failed or dropped batch."""
+        rows = self._conn.execute(
+            "SELECT r.address, b.tx_hash, COALESCE(b.error, b.state) FROM batch_recipients AS r"
+            " JOIN batches AS b ON b.id = r.batch_id WHERE b.state IN ('failed', 'dropped') ORDER BY b.id"
+        )
+        return {address: (tx_hash, error) for address, tx_hash, error in rows}
+
+
+def _lock(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InputError(
+            f"journal {path} is in use by another airdrop run; wait for it to finish (or stop it)"
+        ) from None
+    return fd
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")  # a commit is on disk before the broadcast after it
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise InputError(f"{path} is not an airdrop journal ({exc}); pass another --journal path") from None
+    return conn
+
+
+def _check_header(path: Path, stored: Mapping[str, str], header: JournalHeader) -> None:
+    if stored.get("schema_version") != str(SCHEMA_VERSION):
+        raise InputError(
+            f"journal {path} has schema version {stored.get('schema_version')!r}, this version of "
+            f"loyalty-chain writes {SCHEMA_VERSION}; finish it with the version that started it"
+        )
+    if stored["csv_digest"] != header.csv_digest:
+        raise JournalMismatchError(str(path), stored["csv_digest"], header.csv_digest)
+    expected = {
+        "kind": header.kind,
+        "chain_id": str(header.chain_id),
+        "contract": header.contract,
+        "options": json.dumps(dict(header.options), sort_keys=True),
+    }
+    for key, value in expected.items():
+        if stored.get(key) != value:
+            raise InputError(
+                f"journal {path} was started with {key} {stored.get(key)}, not {value}; "
+                "rerun with the original settings, or pass a new --journal"
+            )
