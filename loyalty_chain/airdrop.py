@@ -107,6 +107,8 @@ class AirdropOptions:
     """Points: the reason of rows without one (≤ 32 bytes of UTF-8)."""
     valid_until: int = 0
     """Cards: expiry of every card, unix seconds (0 = never)."""
+    merge: bool = True
+    """Points: sum the amounts of a repeated address (False: each repeat is a bad row)."""
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,7 @@ def _load(target: Target, csv_path: Path, options: AirdropOptions) -> list[Recip
         decimals=target.decimals,
         tiers=target.tiers,
         default_reason=options.reason,
+        merge=options.merge,
     )
 
 
@@ -548,7 +551,9 @@ def existing_members(target: Target, addresses: Sequence[str]) -> set[str]:
 
 def journal_header(target: Target, csv_path: Path, options: AirdropOptions) -> JournalHeader:
     extra: dict[str, Any] = (
-        {"reason": options.reason} if target.kind.name == "points" else {"valid_until": target.valid_until}
+        {"reason": options.reason, "merge": options.merge}
+        if target.kind.name == "points"
+        else {"valid_until": target.valid_until}
     )
     return JournalHeader(
         csv_digest=file_digest(csv_path),

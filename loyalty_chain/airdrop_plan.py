@@ -147,6 +147,7 @@ def load_recipients(
     decimals: int = 0,
     tiers: Sequence[str] = (),
     default_reason: str = "",
+    merge: bool = True,
 ) -> list[Recipient]:
     """Every row of the CSV, validated whole: CsvValidationError lists every bad row, nothing is sent.
 
@@ -159,7 +160,7 @@ def load_recipients(
     reason_bytes(default_reason)
     too_long = _long_reasons(csv_path)
     try:
-        rows = read_points_csv(csv_path, decimals=decimals)
+        rows = read_points_csv(csv_path, decimals=decimals, merge=merge)
     except CsvValidationError as exc:  # one report with every problem, long reasons included
         raise CsvValidationError(exc.path, _merge_problems(exc.problems, too_long)) from None
     merged = [(row.line, _reason_problem(row.reason)) for row in rows if _reason_problem(row.reason)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -111,7 +112,13 @@ def demo(ctx: Context) -> None:
     """Run a coffee brand's loyalty program on a fresh managed devnet and summarise it."""
     from .demo import run_demo
 
-    result = run_demo(say=(lambda _msg: None) if ctx.as_json else (lambda msg: click.echo(f"  {msg}")))
+    if ctx.as_json:
+        result = run_demo(say=lambda _msg: None)
+    else:
+        with _StepProgress() as progress:
+            result = run_demo(
+                say=lambda msg: progress.console.print(f"  {msg}"), progress=progress.advance_to
+            )
     s = result.summary
     data = {
         "members_per_tier": s.members_per_tier,
@@ -143,6 +150,31 @@ def demo(ctx: Context) -> None:
         click.echo(f"deployment record: {result.record_path}")
 
     ctx.emit(data, human)
+
+
+class _StepProgress:
+    """A rich progress bar per named step, for the demo's long loops."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._progress = Progress(
+            TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+        )
+        self._tasks: dict[str, Any] = {}
+        self.console = self._progress.console
+
+    def advance_to(self, step: str, done: int, total: int) -> None:
+        if step not in self._tasks:
+            self._tasks[step] = self._progress.add_task(step, total=total)
+        self._progress.update(self._tasks[step], completed=done)
+
+    def __enter__(self) -> _StepProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
 
 
 def _register_commands() -> None:

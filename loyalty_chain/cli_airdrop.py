@@ -54,6 +54,7 @@ def airdrop_group() -> None:
 @click.argument("program")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--reason", default="", help="Reason of rows without one (≤ 32 bytes of UTF-8).")
+@click.option("--no-merge", is_flag=True, help="Refuse duplicate addresses instead of summing their amounts.")
 @_push_options
 @command_options
 @pass_ctx
@@ -62,6 +63,7 @@ def airdrop_points_cmd(
     program: str,
     csv_file: Path,
     reason: str,
+    no_merge: bool,
     batch_size: int | None,
     journal: Path | None,
     results: Path | None,
@@ -70,7 +72,9 @@ def airdrop_points_cmd(
     """Issue the points of CSV_FILE (address,amount[,reason]; amounts in whole points)."""
     from .airdrop import AirdropOptions
 
-    options = AirdropOptions(journal=journal, results=results, batch_size=batch_size, reason=reason)
+    options = AirdropOptions(
+        journal=journal, results=results, batch_size=batch_size, reason=reason, merge=not no_merge
+    )
     _push(ctx, "points", program, csv_file, options, dry_run)
 
 

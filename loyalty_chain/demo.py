@@ -24,6 +24,13 @@ from .program import ProgramOptions, deploy_program, registry_root
 from .sender import Sender
 
 Say = Callable[[str], None]
+Progress = Callable[[str, int, int], None]
+"""progress(step, done, total): called as a long step advances."""
+
+
+def _no_progress(step: str, done: int, total: int) -> None:
+    return None
+
 
 MEMBERS = 1_000
 REDEEMERS = 100
@@ -50,14 +57,16 @@ def _members(count: int) -> list[LocalAccount]:
     return [Account.from_key(rng.randbytes(32)) for _ in range(count)]
 
 
-def run_demo(say: Say = print, *, deployments: Path | None = None) -> DemoResult:
+def run_demo(
+    say: Say = print, *, progress: Progress = _no_progress, deployments: Path | None = None
+) -> DemoResult:
     started = time.monotonic()
     root = deployments or registry_root()
     with start_devnet() as chain:
-        return _run(chain, say, root, started)
+        return _run(chain, say, progress, root, started)
 
 
-def _run(chain: Chain, say: Say, root: Path, started: float) -> DemoResult:
+def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float) -> DemoResult:
     brand = chain.dev_account(0)
     say(f"devnet (anvil) at {chain.rpc_url}, chain id {chain.chain_id}")
     record = deploy_program(chain, ProgramOptions("bean-there", symbol="BEAN"), brand, root=root)
@@ -120,12 +129,13 @@ def _run(chain: Chain, say: Say, root: Path, started: float) -> DemoResult:
 
     # Gasless: the brand builds the typed data, the member's wallet signs, the brand relays.
     relayed = 0
-    for i in gasless:
+    for done, i in enumerate(gasless, start=1):
         request = client.redemption_request(members[i].address, choose(i))
         signature = sign_typed_data(members[i], request)
         redemption = client.relay(request, signature)
         gas += redemption.tx.gas_used
         relayed += 1
+        progress("gasless redemptions relayed", done, len(gasless))
     txs += relayed
     failed = sum(1 for o in outcomes if isinstance(o, Exception))
     say(
