@@ -283,28 +283,60 @@ class Sender:
         results: list[TxResult | TransactionError] = []
         for wave in _waves(limits, block_gas, RPC_BATCH_SIZE):
             fees = self.fees()
+            first = self.next_nonce()
+            self._nonce = first  # build() takes the nonces first, first + 1, ... in order
             raws = [self.build(calls[i], limits[i], fees) for i in wave]
-            results += self.wait_all(self.send_raw(raws), [calls[i] for i in wave])
+            hashes = self.send_raw(raws)
+            self._fill_gaps(hashes, first, fees)
+            results += self.wait_all(hashes, [calls[i] for i in wave])
         return results
 
+    def _fill_gaps(
+        self, hashes: Sequence[str | TransactionError], first_nonce: int, fees: dict[str, int]
+    ) -> None:
+        """Keep the nonce sequence whole after the node refused some transactions of a wave.
+
+        A refused transaction leaves its nonce unused, and every later one of the wave would wait
+        behind that gap forever (and be mined whenever something filled it: a second send). So each
+        gap is filled at once with a 0-value transfer to ourselves; the refused call is reported as
+        failed, the others are mined as sent, and nothing is ever re-sent.
+        """
+        refused = [first_nonce + i for i, h in enumerate(hashes) if isinstance(h, TransactionError)]
+        if not refused:
+            return
+        fillers = []
+        for nonce in refused:
+            tx: Any = {
+                "type": 2,
+                "to": self.account.address,
+                "value": 0,
+                "data": b"",
+                "gas": 21_000,
+                "nonce": nonce,
+                "chainId": self.chain.chain_id,
+                **fees,
+            }
+            fillers.append(bytes(self.account.sign_transaction(tx).raw_transaction))
+        self.send_raw(fillers)  # a filler refused as "nonce too low" means the gap is already filled
+        self.resync_nonce()
+
     def send_raw(self, raws: Sequence[bytes]) -> list[str | TransactionError]:
-        """Send signed transactions in batches; a rejected one is reported in its place."""
+        """Send signed transactions in JSON-RPC batches; a refused one is reported in its place.
+
+        A refusal leaves a nonce gap: :meth:`send_many` fills it; other callers own their nonces.
+        """
         out: list[str | TransactionError] = []
-        failed = False
         for start in range(0, len(raws), RPC_BATCH_SIZE):
             chunk = raws[start : start + RPC_BATCH_SIZE]
             requests = [("eth_sendRawTransaction", ["0x" + raw.hex()]) for raw in chunk]
             for response in self._batch(requests):
                 if "error" in response:
-                    failed = True
                     error = response["error"]
                     code = error.get("code", "?") if isinstance(error, dict) else "?"
                     message = error.get("message", error) if isinstance(error, dict) else error
                     out.append(TransactionError(f"node refused the transaction (JSON-RPC {code}): {message}"))
                 else:
                     out.append(str(response["result"]))
-        if failed:
-            self.resync_nonce()  # a refused transaction leaves a gap; the chain knows what went in
         return out
 
     def _batch(self, requests: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:

@@ -1,0 +1,52 @@
+"""The fast path stays correct when the node refuses or the chain reverts part of a batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from loyalty_chain.chain import TX_GAS_CAP, Chain
+from loyalty_chain.client import LoyaltyClient
+from loyalty_chain.errors import ContractRevertError, TransactionError
+from loyalty_chain.program import ProgramOptions, deploy_program
+from loyalty_chain.sender import TxResult
+
+ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+
+
+@pytest.fixture
+def brand(chain: Chain, tmp_path: Path) -> LoyaltyClient:
+    record = deploy_program(chain, ProgramOptions("sender"), chain.dev_account(0), root=tmp_path)
+    return LoyaltyClient(chain, record, chain.dev_account(0))
+
+
+def nonce(chain: Chain, address: str) -> int:
+    return int(chain.w3.eth.get_transaction_count(address))
+
+
+def test_a_refused_transaction_does_not_strand_the_rest(chain: Chain, brand: LoyaltyClient) -> None:
+    calls = [brand.points.functions.issue(ALICE, n, b"\0" * 32) for n in (1, 2, 4)]
+    before = nonce(chain, brand.address)
+    # the middle one asks for more gas than EIP-7825 allows: the node refuses it at send time
+    results = brand.sender.send_many(calls, gas=[100_000, TX_GAS_CAP + 1, 100_000])
+    assert isinstance(results[0], TxResult) and isinstance(results[2], TxResult)
+    assert isinstance(results[1], TransactionError) and "refused" in str(results[1])
+    assert brand.balance(ALICE) == 5  # 1 + 4: the refused 2 was never paid, nothing paid twice
+    assert nonce(chain, brand.address) == before + 3  # the gap was filled, the sequence goes on
+    assert brand.issue(ALICE, 10).block > 0  # and the next send just works
+    assert brand.balance(ALICE) == 15
+
+
+def test_a_reverted_transaction_is_decoded_in_its_place(chain: Chain, brand: LoyaltyClient) -> None:
+    stranger = LoyaltyClient(chain, brand.record, chain.dev_account(4))
+    chain.w3.provider.make_request("anvil_setBalance", [stranger.address, hex(10**20)])  # type: ignore[arg-type]
+    brand.issue(stranger.address, 5)
+    calls = [stranger.points.functions.transfer(ALICE, amount) for amount in (2, 50, 3)]
+    results = stranger.sender.send_many(calls, gas=80_000)
+    assert [type(r).__name__ for r in results] == ["TxResult", "ContractRevertError", "TxResult"]
+    error = results[1]
+    assert isinstance(error, ContractRevertError)
+    assert error.error_name == "ERC20InsufficientBalance" and error.error_args["needed"] == 50
+    assert error.tx_hash is not None
+    assert brand.balance(ALICE) == 5
