@@ -65,7 +65,15 @@ from .airdrop_plan import (
 from .artifacts import load_artifact
 from .chain import Chain
 from .errors import InputError, LoyaltyChainError, RpcUnavailableError, TransactionError
-from .journal import Journal, JournalEntry, JournalHeader, NewBatch, Outcome, default_journal_path
+from .journal import (
+    Journal,
+    JournalBatch,
+    JournalEntry,
+    JournalHeader,
+    NewBatch,
+    Outcome,
+    default_journal_path,
+)
 from .program import CONTRACTS, ProgramRecord, load_program
 from .recipients import file_digest
 from .sender import RECEIPT_POLL_S, RECEIPT_TIMEOUT_S, ErrorDecoder, Sender, revert_data
@@ -451,6 +459,38 @@ def _on_chain(chain: Chain, tx_hashes: Sequence[str]) -> list[bool]:
     return [bool(results[i]) or bool(results[n + i]) for i in range(n)]
 
 
+REPLACEMENT_SCAN_BLOCKS = 10_000
+"""How far back (from the batch's signing block) to look for the transaction that took its nonce."""
+
+
+def _confirm_replaced(chain: Chain, batch: JournalBatch, journal: Journal) -> None:
+    """Prove that another transaction took ``batch``'s nonce before its recipients are re-planned.
+
+    The node does not know the batch's hash and the nonce is used: either another transaction of
+    the sender took it (the batch can never mine), or the batch itself was mined on a node that
+    has since lost that history (a restart from a stale snapshot). Only the first is safe to
+    re-send, so the blocks since the batch was signed are searched for the sender's transaction
+    with that nonce; without that proof the run stops and nothing is sent.
+    """
+    latest = int(chain.w3.eth.block_number)
+    first = max(batch.signed_block, latest - REPLACEMENT_SCAN_BLOCKS)
+    sender = batch.sender.lower()
+    for number in range(first, latest + 1):
+        block: Any = chain.w3.eth.get_block(number, full_transactions=True)
+        for tx in block["transactions"]:
+            ours = str(tx["from"]).lower() == sender and int(tx["nonce"]) == batch.nonce
+            if ours and tx["hash"].to_0x_hex() != batch.tx_hash:
+                return  # replaced by a transaction the node knows: the batch can never mine
+    journal.note_error(batch.id, "unknown to the node, nonce used, no replacement found")
+    raise TransactionError(
+        f"batch transaction {batch.tx_hash} (nonce {batch.nonce}) is unknown to the node, yet that "
+        f"nonce is used and no other transaction of {batch.sender} with it is in blocks {first}-{latest}: "
+        "it may have been mined on a node that lost its history. Nothing was sent. Check a few of its "
+        "recipients' balances: if they were paid, the airdrop is done for them; point --rpc at a node "
+        "with the full history and run the same command again"
+    )
+
+
 def reconcile_journal(target: Target, sender: Sender, journal: Journal) -> list[Outcome]:
     """Settle every batch an earlier run left signed or sent, before anything new is signed.
 
@@ -472,6 +512,8 @@ def reconcile_journal(target: Target, sender: Sender, journal: Journal) -> list[
     dropped = [
         b for b, k in zip(flight, known_flags, strict=True) if not k and mined_nonce[b.sender] > b.nonce
     ]
+    for batch in dropped:
+        _confirm_replaced(target.chain, batch, journal)
     resend = [
         b for b, k in zip(flight, known_flags, strict=True) if not k and mined_nonce[b.sender] <= b.nonce
     ]

@@ -42,7 +42,7 @@ from loyalty_chain.airdrop import (
 from loyalty_chain.artifacts import load_artifact
 from loyalty_chain.chain import TX_GAS_CAP, Chain, launch_devnet
 from loyalty_chain.cli import main
-from loyalty_chain.errors import JournalMismatchError
+from loyalty_chain.errors import JournalMismatchError, TransactionError
 from loyalty_chain.journal import Journal, JournalBatch
 from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program, role
 
@@ -429,6 +429,29 @@ def test_signed_batch_whose_nonce_was_taken_is_dropped_and_replanned(
     assert [b.state for b in journal_batches(report.journal)] == ["dropped", "confirmed", "confirmed"]
 
 
+def test_a_mined_batch_the_node_forgot_is_never_sent_again(
+    chain: Chain, program: ProgramRecord, admin: LocalAccount, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unknown hash + used nonce + no other transaction with that nonce: stop, do not re-plan."""
+    path = tmp_path / "drop.csv"
+    rows = write_points(path, 700)
+    with pytest.MonkeyPatch.context() as patch:
+        fail_once(patch, "collect_receipts")  # broadcast and mined, the receipt never recorded
+        with pytest.raises(Interrupted):
+            airdrop_points(chain, "drop", path, admin)
+    paid_before = balances(chain, program, list(rows))
+    block_before = chain.w3.eth.block_number
+    # The node "lost its history": it no longer knows the mined batch's hash.
+    monkeypatch.setattr(airdrop, "_on_chain", lambda _chain, hashes: [False] * len(hashes))
+
+    with pytest.raises(TransactionError, match="may have been mined on a node that lost its history"):
+        airdrop_points(chain, "drop", path, admin)
+
+    assert chain.w3.eth.block_number == block_before  # nothing was sent
+    assert balances(chain, program, list(rows)) == paid_before
+    assert paid_before == rows  # both batches went out in one window, each paid exactly once
+
+
 def test_a_batch_reverted_on_chain_is_recorded_and_sent_again(
     chain: Chain,
     program: ProgramRecord,
@@ -477,6 +500,10 @@ def test_resume_after_the_node_went_down(
 
         def stop_node(chain: Chain, hashes: Any) -> Any:  # the node stops right after the broadcast
             monkeypatch.setattr(airdrop, "collect_receipts", real)
+            # Let anvil finish mining what it was sent: SIGINT in the middle of a block can dump a
+            # state whose nonce includes the batch but whose history does not (anvil, not us).
+            for tx_hash in hashes:
+                node.w3.eth.wait_for_transaction_receipt(tx_hash)
             node.close()  # anvil saves its state on the way out
             return real(chain, hashes)
 
