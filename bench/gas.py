@@ -1,11 +1,17 @@
 """Gas of loyalty_chain's contracts next to plain OpenZeppelin baselines, on a managed anvil devnet.
 
 Run: ``.venv/bin/python bench/gas.py`` (options: ``--batch N``). Prints one Markdown table,
-``operation | ours | baseline | floor | ours/baseline | ours/floor``, then the targets checked.
+``operation | ours | baseline | floor | ours/baseline | ours/floor``, then the targets checked
+(exit status 1 if one fails).
 
 * Every figure is a receipt's ``gasUsed``: the 21,000 intrinsic cost and calldata included. Batch
   rows divide one transaction's gas by its entry count (so the 21,000 is amortised).
 * Baselines live in ``bench/contracts/`` and take the same calldata where there is a batch.
+* Redemption rows compare PerkCatalog with ``OZRedeemBaseline``, which does the same checks and
+  bookkeeping with OZ parts and burns with ERC20Burnable ``burnFrom``: each row appears twice, against
+  a member who approved exactly the cost just before (the allowance returns to zero: an SSTORE refund)
+  and against one who approved ``type(uint256).max`` once (never decreased). The approvals themselves
+  are extra transactions, printed as a note, not in the rows.
 * ``floor`` is what the operation cannot avoid: its fresh storage slots and its logs (batch rows per
   entry, without calldata or intrinsic; single rows add the 21,000).
 * A batch of 1,000 needs more than EIP-7825's 2**24 gas per transaction, so this devnet does not
@@ -246,78 +252,148 @@ def measure_tokens(
     return Contracts(points, card, oz_points, oz_card), rows, extra
 
 
+REDEEM_PRICE = 10
+"""Points per unit of both benchmark perks."""
+
+WALLET_LIMIT = 5
+"""The per-wallet limit of the limited benchmark perk."""
+
+PERK_TITLE = b"perk".ljust(32, b"\0")
+
+MAX_UINT256 = 2**256 - 1
+
+REDEMPTION_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Redemption": [
+        {"name": "member", "type": "address"},
+        {"name": "perkId", "type": "uint256"},
+        {"name": "quantity", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+}
+
+
+def sign_redemption(
+    chain: Chain, contract: Contract, domain_name: str, signer: LocalAccount, perk_id: int, deadline: int
+) -> bytes:
+    """``signer``'s EIP-712 request to redeem one unit of ``perk_id`` (same struct on both sides)."""
+    typed = {
+        "types": REDEMPTION_TYPES,
+        "primaryType": "Redemption",
+        "domain": {
+            "name": domain_name,
+            "version": "1",
+            "chainId": chain.chain_id,
+            "verifyingContract": contract.address,
+        },
+        "message": {
+            "member": signer.address,
+            "perkId": perk_id,
+            "quantity": 1,
+            "nonce": contract.functions.nonces(signer.address).call(),
+            "deadline": deadline,
+        },
+    }
+    return bytes(Account.sign_typed_data(signer.key, full_message=typed).signature)
+
+
 def measure_redeem(
     chain: Chain,
     ours: dict[str, Artifact],
     base: dict[str, Artifact],
     c: Contracts,
     admin: LocalAccount,
-    members: list[LocalAccount],
-) -> list[Row]:
-    """Redemption rows (need contracts/PerkCatalog.sol). Each measured redemption is a member's first,
-    after another member's warm-up redemption, on both sides."""
+    accounts: list[LocalAccount],
+) -> tuple[list[Row], list[str]]:
+    """Redemption rows (need contracts/PerkCatalog.sol) against the fair OZRedeemBaseline, once with an
+    exact approval before each baseline redemption and once with an unlimited approval given beforehand.
+
+    Both sides sell perk 1 (no wallet limit) and perk 2 (limit WALLET_LIMIT), unlimited stock, and each
+    perk is first redeemed once by a warm-up member on both sides, so the sold counts and the redemption
+    counter are non-zero when measuring (as they are in a running program). Every measured member holds a
+    card (tier 0, never expires) and points on both sides and redeems one unit per transaction."""
     w3 = chain.w3
+    warm, member, exact, unlimited, signer, exact_signer, unlimited_signer, relayer = accounts
     catalog = deploy_contract(
         chain, ours["PerkCatalog"], c.points.address, c.card.address, admin.address, sender=admin
     )
-    send(c.points.functions.grantRole(REDEEMER_ROLE, catalog.address), admin)
-    unlimited = catalog.functions.UNLIMITED_STOCK().call()
-    send(catalog.functions.addPerk(b"coffee".ljust(32, b"\0"), 10, 0, unlimited, 0, 0, 0, True), admin)
+    send(c.points.functions.setRedemptionCatalog(catalog.address), admin)  # also grants REDEEMER_ROLE
     baseline = deploy_contract(
         chain, base["OZRedeemBaseline"], c.oz_points.address, c.oz_card.address, sender=admin
     )
-    send(baseline.functions.setPrice(1, 10), admin)
-    for m in members:
+    stock = catalog.functions.UNLIMITED_STOCK().call()
+    for limit in (0, WALLET_LIMIT):
+        ours_perk = catalog.functions.addPerk(PERK_TITLE, REDEEM_PRICE, 0, stock, limit, 0, 0, True)
+        send(ours_perk, admin)
+        send(baseline.functions.addPerk((REDEEM_PRICE, stock, 0, 0, 0, limit, 0, True)), admin)
+    no_limit, limited = 1, 2
+    for m in accounts[:-1]:
         send(c.card.functions.enroll(m.address, 0, 0), admin)
-        send(c.oz_card.functions.mint(m.address), admin)
         send(c.points.functions.issue(m.address, 1_000, PURCHASE), admin)
+        send(c.oz_card.functions.mint(m.address), admin)
+        send(baseline.functions.setMembership(m.address, 0, 0), admin)
         send(c.oz_points.functions.mint(m.address, 1_000), admin)
-        send(c.oz_points.functions.approve(baseline.address, 2**256 - 1), m)  # the baseline's extra tx
-    warm, member, signer = members
-    send(catalog.functions.redeem(1, 1), warm)
-    send(baseline.functions.redeem(1, 1), warm)
-    ours_redeem = send(catalog.functions.redeem(1, 1), member)
-    base_redeem = send(baseline.functions.redeem(1, 1), member)
+    approve_unlimited = 0
+    for m in (warm, unlimited, unlimited_signer):
+        approve_unlimited = send(c.oz_points.functions.approve(baseline.address, MAX_UINT256), m)
+
+    approve_exact: list[int] = []
+
+    def base_redeem(who: LocalAccount, fn: Any, sender: LocalAccount | None = None) -> int:
+        """The baseline's redemption; an exact approval is sent first for the exact-approval members."""
+        if who in (exact, exact_signer):
+            approve_exact.append(send(c.oz_points.functions.approve(baseline.address, REDEEM_PRICE), who))
+        return send(fn, sender or who)
+
+    for perk_id in (no_limit, limited):
+        send(catalog.functions.redeem(perk_id, 1), warm)
+        base_redeem(warm, baseline.functions.redeem(perk_id, 1))
+
+    gas: dict[str, tuple[int, int, int]] = {}
+    for label, perk_id in (
+        ("redeem, perk without wallet limit, member's first", no_limit),
+        ("redeem, wallet-limited perk, member's first (new count)", limited),
+        ("redeem, wallet-limited perk, member's second", limited),
+    ):
+        gas[label] = (
+            send(catalog.functions.redeem(perk_id, 1), member),
+            base_redeem(exact, baseline.functions.redeem(perk_id, 1)),
+            base_redeem(unlimited, baseline.functions.redeem(perk_id, 1)),
+        )
 
     deadline = int(w3.eth.get_block("latest")["timestamp"]) + 3_600
-    nonce = catalog.functions.nonces(signer.address).call()
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Redemption": [
-                {"name": "member", "type": "address"},
-                {"name": "perkId", "type": "uint256"},
-                {"name": "quantity", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Redemption",
-        "domain": {
-            "name": "LoyaltyPerkCatalog",
-            "version": "1",
-            "chainId": chain.chain_id,
-            "verifyingContract": catalog.address,
-        },
-        "message": {
-            "member": signer.address,
-            "perkId": 1,
-            "quantity": 1,
-            "nonce": nonce,
-            "deadline": deadline,
-        },
-    }
-    signature = Account.sign_typed_data(signer.key, full_message=typed).signature
-    relayed = send(catalog.functions.redeemWithSignature(signer.address, 1, 1, deadline, signature), admin)
-    return [
-        Row("redeem a perk (baseline: burnFrom + ERC721 balanceOf + mapping)", ours_redeem, base_redeem),
-        Row("gasless redeem, relayed EIP-712 request", relayed),
+
+    def relay_ours(who: LocalAccount) -> int:
+        signature = sign_redemption(chain, catalog, "LoyaltyPerkCatalog", who, no_limit, deadline)
+        fn = catalog.functions.redeemWithSignature(who.address, no_limit, 1, deadline, signature)
+        return send(fn, relayer)
+
+    def relay_base(who: LocalAccount) -> int:
+        signature = sign_redemption(chain, baseline, "OZRedeemBaseline", who, no_limit, deadline)
+        fn = baseline.functions.redeemWithSignature(who.address, no_limit, 1, deadline, signature)
+        return base_redeem(who, fn, relayer)
+
+    gas["gasless redeem, relayed, no wallet limit, member's first (new nonce)"] = (
+        relay_ours(signer),
+        relay_base(exact_signer),
+        relay_base(unlimited_signer),
+    )
+    rows = []
+    for label, (g_ours, g_exact, g_unlimited) in gas.items():
+        rows.append(Row(f"{label} (baseline: exact approve)", g_ours, g_exact))
+        rows.append(Row(f"{label} (baseline: unlimited approve)", g_ours, g_unlimited))
+    notes = [
+        f"the baseline's approvals are extra transactions, not in the rows: exact approve before each "
+        f"redemption {max(approve_exact):,} gas, unlimited approve once {approve_unlimited:,} gas; "
+        f"PerkCatalog needs no approval"
     ]
+    return rows, notes
 
 
 def measure_claim(
@@ -385,6 +461,8 @@ def render(rows: list[Row]) -> str:
 
 
 def check_targets(rows: list[Row]) -> list[str]:
+    """Issue 3's targets: batch issue near the floor, batch enrol well under OZ, and every redemption
+    and the Merkle claim below the baseline that does the same thing with OZ parts."""
     out = []
     for r in rows:
         if r.operation.startswith("batch issue") and r.floor:
@@ -394,6 +472,9 @@ def check_targets(rows: list[Row]) -> list[str]:
                 f"{verdict} batch issue per fresh recipient {r.ours:,.0f} <= {limit:,.0f}"
                 f" (floor x {ISSUE_BATCH_TARGET})"
             )
+        if r.baseline and ("redeem" in r.operation or r.operation.startswith("Merkle claim")):
+            verdict = "PASS" if r.ours < r.baseline else "FAIL"
+            out.append(f"{verdict} {r.operation}: ours {r.ours:,.0f} < baseline {r.baseline:,.0f}")
         if r.operation.startswith("batch enrol") and r.baseline:
             limit = r.baseline * ENROLL_BATCH_TARGET
             verdict = "PASS" if r.ours <= limit else "FAIL"
@@ -414,7 +495,9 @@ def run(batch: int) -> int:
         admin, holder, *others = chain.dev_accounts
         contracts, rows, extra = measure_tokens(chain, ours, base, admin, holder, batch)
         if "PerkCatalog" in ours:
-            rows += measure_redeem(chain, ours, base, contracts, admin, others[:3])
+            redeem_rows, redeem_notes = measure_redeem(chain, ours, base, contracts, admin, others[:8])
+            rows += redeem_rows
+            notes += redeem_notes
         else:
             notes.append("redeem rows left out: contracts/PerkCatalog.sol does not exist yet")
         if "AirdropDistributor" in ours:

@@ -27,6 +27,10 @@ import {ILoyaltyPoints} from "./interfaces/ILoyaltyPoints.sol";
  * - Zero-value issue, burn and redemption revert ({PointsZeroAmount}); zero-value transfers are allowed (ERC-20).
  * - Transfer policy ({TransferPolicy}): `Open`, `Locked` (only issue, burn and redemption move points) or
  *   `Allowlist` (a transfer's recipient must be on the admin-kept allowlist).
+ * - The redemption catalog ({setRedemptionCatalog}) is a cached REDEEMER_ROLE holder kept in the pause flag's
+ *   slot, so the usual `redeemBurn` caller is recognised without the role's cold SLOAD (2,100 gas). It always
+ *   holds REDEEMER_ROLE (setting it grants the role; revoking or renouncing the role clears it), so
+ *   REDEEMER_ROLE alone still decides who may burn on redemption.
  */
 contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessControl, EIP712, Nonces, Pausable {
     /// @notice Who may move points between holders.
@@ -58,6 +62,9 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
     /// @dev Declared first and with {Pausable} last among the bases, so it shares Pausable's `_paused` slot:
     /// a transfer reads both for one cold SLOAD (saves 2,000 gas per transfer; see bench/gas.py).
     TransferPolicy private _transferPolicy;
+    /// @dev In the same slot (1 + 1 + 20 bytes): `redeemBurn` reads it with the pause flag for one cold SLOAD
+    /// and skips the REDEEMER_ROLE lookup when the caller is this address (see {setRedemptionCatalog}).
+    address private _redemptionCatalog;
 
     mapping(address account => uint256) private _balances;
     mapping(address account => mapping(address spender => uint256)) private _allowances;
@@ -80,6 +87,12 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
 
     /// @notice The admin added `account` to (`allowed` true) or removed it from the recipient allowlist.
     event RecipientAllowlistUpdated(address indexed account, bool allowed);
+
+    /**
+     * @notice The redemption catalog changed from `previousCatalog` to `newCatalog` (the zero address: none),
+     * by {setRedemptionCatalog} or because the catalog lost REDEEMER_ROLE.
+     */
+    event RedemptionCatalogUpdated(address indexed previousCatalog, address indexed newCatalog);
 
     /**
      * @dev An issue, burn or redemption of zero points.
@@ -253,7 +266,11 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
     }
 
     /// @inheritdoc ILoyaltyPoints
-    function redeemBurn(address from, uint256 amount) external onlyRole(REDEEMER_ROLE) whenNotPaused {
+    /// @dev The {redemptionCatalog} is recognised from the slot the pause check reads anyway; any other
+    /// caller goes through the REDEEMER_ROLE lookup. Both hold REDEEMER_ROLE (see {setRedemptionCatalog}).
+    function redeemBurn(address from, uint256 amount) external {
+        if (msg.sender != _redemptionCatalog) _checkRole(REDEEMER_ROLE);
+        _requireNotPaused();
         _burn(from, amount);
     }
 
@@ -289,6 +306,27 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
         if (account == address(0)) revert ERC20InvalidReceiver(address(0));
         _allowedRecipients[account] = allowed;
         emit RecipientAllowlistUpdated(account, allowed);
+    }
+
+    /**
+     * @notice Makes `catalog` the redemption catalog: it is granted REDEEMER_ROLE (if it lacks it) and its
+     * {redeemBurn} calls skip the role lookup (about 2,100 gas less per redemption). The zero address clears
+     * it. There is at most one; the previous one keeps REDEEMER_ROLE until the admin revokes it.
+     * @dev Revoking (or renouncing) REDEEMER_ROLE from the catalog also clears it, so the catalog is always a
+     * REDEEMER_ROLE holder and the role alone decides who may burn on redemption.
+     *
+     * Requirements:
+     * - the caller has DEFAULT_ADMIN_ROLE.
+     *
+     * Emits a {RedemptionCatalogUpdated} event and, if `catalog` lacked the role, a {RoleGranted} event.
+     * @param catalog The perk catalog contract, or the zero address for none. Granting REDEEMER_ROLE here gives
+     * the admin no power it lacks: DEFAULT_ADMIN_ROLE is that role's admin.
+     */
+    function setRedemptionCatalog(address catalog) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        address previous = _redemptionCatalog;
+        _redemptionCatalog = catalog;
+        emit RedemptionCatalogUpdated(previous, catalog);
+        if (catalog != address(0)) _grantRole(REDEEMER_ROLE, catalog);
     }
 
     /**
@@ -432,6 +470,11 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
         return _transferPolicy;
     }
 
+    /// @notice The redemption catalog set by {setRedemptionCatalog} (a REDEEMER_ROLE holder), or the zero address.
+    function redemptionCatalog() external view returns (address) {
+        return _redemptionCatalog;
+    }
+
     /// @notice Whether holders may send to `account` under the allowlist policy.
     function isAllowedRecipient(address account) external view returns (bool) {
         return _allowedRecipients[account];
@@ -449,6 +492,15 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
     }
 
     // ------------------------------------------------------------------ internal
+
+    /// @dev Clears the redemption catalog when it loses REDEEMER_ROLE (revoked or renounced).
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked && role == REDEEMER_ROLE && account == _redemptionCatalog) {
+            _redemptionCatalog = address(0);
+            emit RedemptionCatalogUpdated(account, address(0));
+        }
+    }
 
     function _transfer(address from, address to, uint256 value) private whenNotPaused {
         if (from == address(0)) revert ERC20InvalidSender(address(0));

@@ -23,6 +23,9 @@ import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
  *   limit uint16 and the sale window uint32 unix seconds (good until the year 2106).
  * - `stock == UNLIMITED_STOCK` (type(uint32).max) means unlimited; the sold count still cannot pass it.
  * - `walletLimit == 0` means no per-wallet limit; `endTime == 0` means the sale never ends.
+ * - Per-wallet counts ({redeemedBy}) are kept only for perks that have a wallet limit, which is what they
+ *   are for: a redemption of an unlimited perk writes no per-member slot (a fresh one costs 22,100 gas).
+ *   Every redemption's member, perk and quantity are in its {PerkRedeemed} event, the full history.
  * - Prices are never zero, which is also how an unknown perk id is told apart in the hot path.
  * - Titles are stored as bytes32 (UTF-8, right-padded with zeros, at most 32 bytes) and are repeated in
  *   {PerkAdded} and {PerkUpdated}; the full description lives off chain.
@@ -283,6 +286,9 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
 
     /**
      * @notice Replaces the configuration of perk `perkId`; its sold count and per-wallet counts are kept.
+     * @dev Per-wallet counts cover only redemptions made while the perk had a wallet limit: giving a
+     * limit to a perk that had none starts every wallet from what {redeemedBy} holds (0 if it never had a
+     * limit). To count earlier redemptions too, derive them from the {PerkRedeemed} events instead.
      *
      * Requirements:
      * - the caller has PERK_MANAGER_ROLE;
@@ -430,7 +436,11 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         return _perkCount;
     }
 
-    /// @notice Units of perk `perkId` that `member` has redeemed.
+    /**
+     * @notice Units of perk `perkId` that `member` has redeemed while the perk had a wallet limit (what the
+     * limit is checked against). Redemptions of a perk without a wallet limit are not counted here; the
+     * {PerkRedeemed} events hold every redemption.
+     */
     function redeemedBy(uint256 perkId, address member) external view returns (uint256) {
         return _redeemedBy[perkId][member];
     }
@@ -483,17 +493,23 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         }
         if (quantity > available) revert CatalogOutOfStock(perkId, quantity, available);
 
-        uint256 alreadyRedeemed = _redeemedBy[perkId][member];
-        if (p.walletLimit != 0 && alreadyRedeemed + quantity > p.walletLimit) {
-            revert CatalogWalletLimitExceeded(perkId, member, quantity, alreadyRedeemed, p.walletLimit);
+        if (p.walletLimit != 0) {
+            // Only limited perks keep per-wallet counts (see the contract's notes).
+            uint256 alreadyRedeemed = _redeemedBy[perkId][member];
+            // Cannot overflow: both terms are below 2^32 (a member's units are part of the sold count and
+            // quantity <= available < 2^32).
+            unchecked {
+                if (alreadyRedeemed + quantity > p.walletLimit) {
+                    revert CatalogWalletLimitExceeded(perkId, member, quantity, alreadyRedeemed, p.walletLimit);
+                }
+                _redeemedBy[perkId][member] = alreadyRedeemed + quantity;
+            }
         }
 
         uint256 cost;
         unchecked {
             // quantity <= available <= stock, so sold + quantity <= stock < 2^32
             stored.sold = p.sold + uint32(quantity);
-            // a member's units of a perk are part of the perk's sold count, which is < 2^32
-            _redeemedBy[perkId][member] = alreadyRedeemed + quantity;
             // one id per redemption: the counter cannot reach 2^256
             redemptionId = ++_redemptionCount;
             // price < 2^96 and quantity < 2^32, so the product is < 2^128

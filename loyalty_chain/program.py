@@ -193,6 +193,8 @@ def deploy_program(
     tx = Sender(chain, sender, ErrorDecoder(contracts))
     grants = [
         points.functions.grantRole(role("REDEEMER_ROLE"), catalog.address),
+        # the catalog's redeemBurn then skips the role lookup (it keeps REDEEMER_ROLE either way)
+        points.functions.setRedemptionCatalog(catalog.address),
         points.functions.grantRole(role("ISSUER_ROLE"), airdrop.address),
         card.functions.grantRole(role("ISSUER_ROLE"), airdrop.address),
     ]

@@ -173,11 +173,13 @@ def shop(
     card: Contract,
     admin: LocalAccount,
 ) -> Shop:
-    """A catalog wired as the deployer wires it: REDEEMER_ROLE on the points token."""
+    """A catalog wired as ``deploy_program`` wires it: REDEEMER_ROLE on the points token, and the token's
+    redemption catalog (its ``redeemBurn`` calls skip the role lookup)."""
     catalog = deploy_contract(
         chain, loyalty_artifacts["PerkCatalog"], points.address, card.address, admin.address, sender=admin
     )
     send(points.functions.grantRole(REDEEMER_ROLE, catalog.address), admin)
+    send(points.functions.setRedemptionCatalog(catalog.address), admin)
     return Shop(chain=chain, catalog=catalog, points=points, card=card, admin=admin)
 
 
@@ -367,7 +369,8 @@ def test_redeem_burns_points_and_emits_sequential_redemptions(shop: Shop, member
     assert shop.balance(member) == 10_000 - 1_400
     assert shop.points.functions.totalSupply().call() == supply - 1_400
     assert shop.catalog.functions.redemptionCount().call() == 2
-    assert shop.catalog.functions.redeemedBy(coffee, member.address).call() == 2
+    # neither perk has a wallet limit, so no per-wallet count is kept (the events are the history)
+    assert shop.catalog.functions.redeemedBy(coffee, member.address).call() == 0
     assert (shop.sold(coffee), shop.sold(tshirt)) == (2, 1)
     # the burn is the token's own Transfer to the zero address
     assert events(shop.points, first, "Transfer") == [
@@ -470,6 +473,32 @@ def test_lowering_the_wallet_limit_below_what_was_redeemed(
     shop.reverts(fn, member, "CatalogWalletLimitExceeded", perk_id, member.address, 1, 4, 2)
 
 
+def test_redeemed_by_is_kept_only_for_perks_with_a_wallet_limit(
+    shop: Shop, admin: LocalAccount, member: LocalAccount
+) -> None:
+    perk_id = shop.add_perk(stock=20)
+    c = shop.catalog.functions
+
+    def set_limit(limit: int) -> None:
+        send(c.updatePerk(perk_id, title("x"), 100, BRONZE, 20, limit, 0, 0, True), admin)
+
+    receipt = send(c.redeem(perk_id, 3), member)
+    assert list(shop.redeemed(receipt).values()) == [1, perk_id, member.address, 3, 300]  # the history
+    assert c.redeemedBy(perk_id, member.address).call() == 0  # no limit: not counted
+    set_limit(2)  # counting starts now: the 3 units redeemed before do not count against it
+    send(c.redeem(perk_id, 2), member)
+    assert c.redeemedBy(perk_id, member.address).call() == 2
+    over = "CatalogWalletLimitExceeded"
+    shop.reverts(c.redeem(perk_id, 1), member, over, perk_id, member.address, 1, 2, 2)
+    set_limit(0)  # lifting the limit: redemptions pass and are not counted
+    send(c.redeem(perk_id, 4), member)
+    assert c.redeemedBy(perk_id, member.address).call() == 2
+    set_limit(3)  # the count kept from the limited period applies again
+    send(c.redeem(perk_id, 1), member)
+    shop.reverts(c.redeem(perk_id, 1), member, over, perk_id, member.address, 1, 3, 3)
+    assert (c.redeemedBy(perk_id, member.address).call(), shop.sold(perk_id)) == (3, 10)
+
+
 def test_redeem_respects_the_sale_window(shop: Shop, member: LocalAccount) -> None:
     start = now(shop.w3) + 1_000
     end = start + 1_000
@@ -514,15 +543,29 @@ def test_redeem_fails_without_the_redeemer_role(
 ) -> None:
     perk_id = shop.add_perk()
     send(shop.points.functions.revokeRole(REDEEMER_ROLE, shop.catalog.address), admin)
+    assert shop.points.functions.redemptionCatalog().call() == ZERO_ADDRESS  # cleared with the role
     fn = shop.catalog.functions.redeem(perk_id, 1)
     shop.reverts(fn, member, "AccessControlUnauthorizedAccount", shop.catalog.address, REDEEMER_ROLE)
+
+
+def test_a_catalog_with_only_the_redeemer_role_still_redeems(
+    shop: Shop, admin: LocalAccount, member: LocalAccount
+) -> None:
+    perk_id = shop.add_perk(price=40)
+    send(shop.points.functions.setRedemptionCatalog(ZERO_ADDRESS), admin)  # wired by the role alone
+    with_role_lookup = send(shop.catalog.functions.redeem(perk_id, 1), member)
+    send(shop.points.functions.setRedemptionCatalog(shop.catalog.address), admin)
+    without = send(shop.catalog.functions.redeem(perk_id, 1), member)
+    assert [shop.redeemed(r)["redemptionId"] for r in (with_role_lookup, without)] == [1, 2]
+    assert shop.balance(member) == 10_000 - 80
+    assert with_role_lookup["gasUsed"] - without["gasUsed"] >= 2_100  # the role's cold SLOAD
 
 
 # --- gasless redemption ----------------------------------------------------------------------------
 
 
 def test_relayer_submits_a_signed_redemption(shop: Shop, member: LocalAccount, relayer: LocalAccount) -> None:
-    perk_id = shop.add_perk(price=250)
+    perk_id = shop.add_perk(price=250, wallet_limit=5)  # a limit, so per-wallet counts are kept
     deadline = now(shop.w3) + 3_600
     c = shop.catalog.functions
     assert c.nonces(member.address).call() == 0
@@ -766,4 +809,6 @@ def test_points_burned_equal_the_sum_of_redemption_costs(
     assert balances_before - sum(shop.balance(m) for m in members) == expected_cost
     for perk_id in perks:
         assert shop.sold(perk_id) == sum(q for _, p, q in plan if p == perk_id)
-        assert shop.sold(perk_id) == sum(c.redeemedBy(perk_id, m.address).call() for m in members)
+        counted = sum(c.redeemedBy(perk_id, m.address).call() for m in members)
+        # per-wallet counts exist only for the perk with a wallet limit (perk 2), and add up to its sales
+        assert counted == (shop.sold(perk_id) if perk_id == 2 else 0)

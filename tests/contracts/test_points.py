@@ -273,6 +273,180 @@ def test_redeem_burn_reverts(
     )
 
 
+# ------------------------------------------------------------------ redemption catalog
+
+
+def test_set_redemption_catalog_grants_the_role_and_emits(
+    funded: Contract, admin: LocalAccount, alice: LocalAccount, catalog: LocalAccount
+) -> None:
+    f = funded.functions
+    assert f.redemptionCatalog().call() == ZERO_ADDRESS
+    receipt = send(f.setRedemptionCatalog(catalog.address), admin)
+    assert events(funded, receipt, "RedemptionCatalogUpdated") == [
+        {"previousCatalog": ZERO_ADDRESS, "newCatalog": catalog.address}
+    ]
+    assert events(funded, receipt, "RoleGranted") == [
+        {"role": REDEEMER_ROLE, "account": catalog.address, "sender": admin.address}
+    ]
+    assert f.redemptionCatalog().call() == catalog.address
+    assert f.hasRole(REDEEMER_ROLE, catalog.address).call()
+    receipt = send(f.redeemBurn(alice.address, 25), catalog)
+    assert events(funded, receipt, "Transfer") == [{"from": alice.address, "to": ZERO_ADDRESS, "value": 25}]
+    assert (balance(funded, alice), f.totalSupply().call()) == (75, 125)
+
+
+def test_set_redemption_catalog_for_a_role_holder_grants_nothing_more(
+    points: Contract, admin: LocalAccount, catalog: LocalAccount
+) -> None:
+    f = points.functions
+    send(f.grantRole(REDEEMER_ROLE, catalog.address), admin)  # how deploy_program wires it first
+    receipt = send(f.setRedemptionCatalog(catalog.address), admin)
+    assert events(points, receipt, "RoleGranted") == []
+    assert len(events(points, receipt, "RedemptionCatalogUpdated")) == 1
+    assert f.redemptionCatalog().call() == catalog.address
+
+
+def test_set_redemption_catalog_requires_the_admin_role(
+    points: Contract, admin: LocalAccount, alice: LocalAccount, catalog: LocalAccount
+) -> None:
+    f = points.functions
+    send(f.grantRole(REDEEMER_ROLE, alice.address), admin)  # a redeemer is not an admin
+    for caller in (alice, catalog):
+        expect_revert(
+            f.setRedemptionCatalog(caller.address),
+            caller,
+            "AccessControlUnauthorizedAccount",
+            caller.address,
+            DEFAULT_ADMIN_ROLE,
+        )
+
+
+def test_replacing_or_clearing_the_catalog_keeps_roles(
+    funded: Contract, admin: LocalAccount, alice: LocalAccount, bob: LocalAccount, catalog: LocalAccount
+) -> None:
+    f = funded.functions
+    send(f.setRedemptionCatalog(catalog.address), admin)
+    receipt = send(f.setRedemptionCatalog(bob.address), admin)
+    assert events(funded, receipt, "RedemptionCatalogUpdated") == [
+        {"previousCatalog": catalog.address, "newCatalog": bob.address}
+    ]
+    assert f.redemptionCatalog().call() == bob.address
+    # the previous catalog keeps REDEEMER_ROLE (the admin revokes it to stop it) and redeems by the role
+    assert f.hasRole(REDEEMER_ROLE, catalog.address).call()
+    send(f.redeemBurn(alice.address, 1), catalog)
+    receipt = send(f.setRedemptionCatalog(ZERO_ADDRESS), admin)
+    assert events(funded, receipt, "RedemptionCatalogUpdated") == [
+        {"previousCatalog": bob.address, "newCatalog": ZERO_ADDRESS}
+    ]
+    assert events(funded, receipt, "RoleGranted") == []
+    assert not f.hasRole(REDEEMER_ROLE, ZERO_ADDRESS).call()
+    assert f.redemptionCatalog().call() == ZERO_ADDRESS
+    send(f.redeemBurn(alice.address, 1), bob)  # still a REDEEMER_ROLE holder
+    assert balance(funded, alice) == 98
+
+
+@pytest.mark.parametrize("how", ["revoke", "renounce"])
+def test_losing_the_role_clears_the_catalog(
+    funded: Contract, admin: LocalAccount, alice: LocalAccount, catalog: LocalAccount, how: str
+) -> None:
+    f = funded.functions
+    send(f.setRedemptionCatalog(catalog.address), admin)
+    if how == "revoke":
+        receipt = send(f.revokeRole(REDEEMER_ROLE, catalog.address), admin)
+    else:
+        receipt = send(f.renounceRole(REDEEMER_ROLE, catalog.address), catalog)
+    assert events(funded, receipt, "RoleRevoked") == [
+        {
+            "role": REDEEMER_ROLE,
+            "account": catalog.address,
+            "sender": (admin if how == "revoke" else catalog).address,
+        }
+    ]
+    assert events(funded, receipt, "RedemptionCatalogUpdated") == [
+        {"previousCatalog": catalog.address, "newCatalog": ZERO_ADDRESS}
+    ]
+    assert f.redemptionCatalog().call() == ZERO_ADDRESS
+    expect_revert(
+        f.redeemBurn(alice.address, 1),
+        catalog,
+        "AccessControlUnauthorizedAccount",
+        catalog.address,
+        REDEEMER_ROLE,
+    )
+
+
+def test_other_revocations_leave_the_catalog(
+    funded: Contract, admin: LocalAccount, alice: LocalAccount, bob: LocalAccount, catalog: LocalAccount
+) -> None:
+    f = funded.functions
+    send(f.setRedemptionCatalog(catalog.address), admin)
+    send(f.grantRole(REDEEMER_ROLE, bob.address), admin)
+    send(f.grantRole(ISSUER_ROLE, catalog.address), admin)
+    for role, account in ((REDEEMER_ROLE, bob.address), (ISSUER_ROLE, catalog.address)):
+        receipt = send(f.revokeRole(role, account), admin)
+        assert events(funded, receipt, "RedemptionCatalogUpdated") == []
+    # revoking a role nobody holds (here: from the zero address) changes nothing either
+    send(f.setRedemptionCatalog(ZERO_ADDRESS), admin)
+    receipt = send(f.revokeRole(REDEEMER_ROLE, ZERO_ADDRESS), admin)
+    assert events(funded, receipt, "RoleRevoked") == []
+    assert events(funded, receipt, "RedemptionCatalogUpdated") == []
+    send(f.setRedemptionCatalog(catalog.address), admin)
+    assert f.redemptionCatalog().call() == catalog.address
+    send(f.redeemBurn(alice.address, 1), catalog)
+
+
+def test_catalog_redemption_keeps_every_check(
+    funded: Contract, admin: LocalAccount, alice: LocalAccount, catalog: LocalAccount
+) -> None:
+    f = funded.functions
+    send(f.setRedemptionCatalog(catalog.address), admin)
+    expect_revert(f.redeemBurn(ZERO_ADDRESS, 1), catalog, "ERC20InvalidSender", ZERO_ADDRESS)
+    expect_revert(f.redeemBurn(alice.address, 0), catalog, "PointsZeroAmount", alice.address)
+    expect_revert(
+        f.redeemBurn(alice.address, 101), catalog, "ERC20InsufficientBalance", alice.address, 100, 101
+    )
+    send(f.pause(), admin)
+    expect_revert(f.redeemBurn(alice.address, 1), catalog, "EnforcedPause")
+
+
+def test_catalog_shares_the_pause_and_policy_slot_without_clobbering(
+    points: Contract, admin: LocalAccount, catalog: LocalAccount
+) -> None:
+    f = points.functions
+    send(f.setTransferPolicy(ALLOWLIST), admin)
+    send(f.pause(), admin)
+    send(f.setRedemptionCatalog(catalog.address), admin)
+    assert (f.paused().call(), f.transferPolicy().call(), f.redemptionCatalog().call()) == (
+        True,
+        ALLOWLIST,
+        catalog.address,
+    )
+    send(f.unpause(), admin)
+    send(f.setTransferPolicy(LOCKED), admin)
+    assert (f.paused().call(), f.transferPolicy().call(), f.redemptionCatalog().call()) == (
+        False,
+        LOCKED,
+        catalog.address,
+    )
+    send(f.revokeRole(REDEEMER_ROLE, catalog.address), admin)
+    assert (f.paused().call(), f.transferPolicy().call(), f.redemptionCatalog().call()) == (
+        False,
+        LOCKED,
+        ZERO_ADDRESS,
+    )
+
+
+def test_the_catalog_skips_the_role_lookup(
+    funded: Contract, admin: LocalAccount, alice: LocalAccount, bob: LocalAccount, catalog: LocalAccount
+) -> None:
+    f = funded.functions
+    send(f.setRedemptionCatalog(catalog.address), admin)
+    send(f.grantRole(REDEEMER_ROLE, bob.address), admin)
+    by_role = send(f.redeemBurn(alice.address, 5), bob)["gasUsed"]
+    by_catalog = send(f.redeemBurn(alice.address, 5), catalog)["gasUsed"]
+    assert by_role - by_catalog >= 2_100  # the role's cold SLOAD
+
+
 # ------------------------------------------------------------------ transfer, approve, transferFrom
 
 
