@@ -25,8 +25,9 @@ pytest:
 	@$(VENV)/pytest -p no:ape_test -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$rc
 
-# ape's own runner (ape-solidity + ape-foundry) over tests/ape
+# ape's own compiler (ape-solidity + the solc shim) and runner (ape-foundry's anvil) over tests/ape
 ape-test:
+	$(VENV)/ape compile
 	$(VENV)/ape test tests/ape
 
 compile: setup

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +12,12 @@ import click
 
 from .cli_context import Context, command_options, pass_ctx
 from .errors import InputError
+from .values import parse_amount
 
 
 def parse_points(text: str, decimals: int, what: str = "amount") -> int:
-    """Whole points as typed by a person ("12", "1.5") to base units; refuses what cannot be exact."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise InputError(f"{what} {text!r} is not a number") from None
-    if value < 0:
-        raise InputError(f"{what} {text!r} is negative")
-    scaled = value.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
-        raise InputError(f"{what} {text!r} has more than {decimals} decimal places")
-    return int(scaled)
+    """Whole points as typed ("12", "1.5") to base units, exactly or refused."""
+    return parse_amount(text, decimals, max_amount=2**256 - 1, what=what)
 
 
 def parse_time(text: str, what: str = "time") -> int:
@@ -81,7 +73,7 @@ def deploy(
         tiers=tuple(t.strip() for t in tiers.split(",")),
         transfer_policy=TransferPolicy.parse(transfer_policy),
         soulbound=soulbound,
-        cap=parse_points(cap, decimals, "cap"),
+        cap=0 if cap.strip() == "0" else parse_points(cap, decimals, "--cap"),
     )
     options.validate()
     with ctx.chain() as chain:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_address, is_checksum_address, to_checksum_address
 from web3.contract import Contract
 
 from .artifacts import load_artifact
@@ -21,6 +20,7 @@ from .chain import TX_GAS_CAP, Chain
 from .errors import InputError, PartialBatchError, TransactionError
 from .program import ProgramRecord, load_program
 from .sender import ErrorDecoder, Event, Sender, TxResult
+from .values import parse_address
 
 UNLIMITED = 2**32 - 1
 """PerkCatalog.UNLIMITED_STOCK: a perk whose stock never runs out."""
@@ -104,16 +104,10 @@ class Enrolment:
 
 
 def checked_address(value: str, what: str = "address") -> str:
-    """A checksummed address; a mixed-case address with a bad checksum is refused."""
-    if not isinstance(value, str) or not is_address(value):
-        raise InputError(f"{what} {value!r} is not an Ethereum address (0x followed by 40 hex digits)")
-    body = value[2:]
-    if body != body.lower() and body != body.upper() and not is_checksum_address(value):
-        raise InputError(f"{what} {value!r} has a bad checksum (did you mean {to_checksum_address(value)}?)")
-    address = to_checksum_address(value)
-    if int(address, 16) == 0:
-        raise InputError(f"{what} is the zero address")
-    return address
+    """A checksummed address (see :func:`loyalty_chain.values.parse_address`)."""
+    if not isinstance(value, str):
+        raise InputError(f"{what} must be a 0x-prefixed hex string, got {value!r}")
+    return str(parse_address(value, what))
 
 
 def checked_amount(value: int, what: str = "amount", *, allow_zero: bool = False, bits: int = 256) -> int:

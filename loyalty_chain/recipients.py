@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import TypeAlias
 
 from eth_typing import ChecksumAddress
-from eth_utils.address import to_checksum_address
 
 from .errors import CsvValidationError, InputError
+from .values import DEFAULT_MAX_AMOUNT, parse_address, parse_amount
 
 StrPath: TypeAlias = str | os.PathLike[str]
 
@@ -46,13 +46,6 @@ POINTS_OPTIONAL_COLUMN = "reason"
 CARDS_COLUMNS = ("address", "tier")
 """The columns of a cards file."""
 
-DEFAULT_MAX_AMOUNT = 2**96 - 1
-"""The largest amount (in base units) one recipient may get unless told otherwise."""
-
-_ZERO_ADDRESS = "0x" + "0" * 40
-_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-_HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
-_AMOUNT = re.compile(r"(?P<sign>-?)(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?")
 _INDEX = re.compile(r"[0-9]+")
 
 
@@ -320,68 +313,19 @@ def _column_count_reason(columns: Sequence[str], fields: Sequence[str]) -> str:
 
 
 def _parse_address(raw: str, reasons: list[str]) -> ChecksumAddress | None:
-    value = raw.strip()
-    if not value:
-        reasons.append("address is empty")
+    try:
+        return parse_address(raw)
+    except InputError as exc:
+        reasons.append(str(exc))
         return None
-    if not _HEX_ADDRESS.fullmatch(value):
-        body = value[2:] if value[:2] in ("0x", "0X") else value
-        if value[:2] == "0X" and _HEX_DIGITS.fullmatch(body) and len(body) == 40:
-            reasons.append(f"address '{value}' must start with a lowercase 0x")
-        elif value[:2] != "0x" and _HEX_DIGITS.fullmatch(value) and len(value) == 40:
-            reasons.append(f"address '{value}' must start with 0x")
-        elif _HEX_DIGITS.fullmatch(body):
-            reasons.append(f"address '{value}' has {len(body)} hex digits, not 40")
-        else:
-            reasons.append(f"address '{value}' is not an address (0x followed by 40 hex digits)")
-        return None
-    checksummed = to_checksum_address(value.lower())
-    body = value[2:]
-    if body != body.lower() and body != body.upper() and value != checksummed:
-        reasons.append(
-            f"address '{value}' has a bad checksum (did you mean {checksummed}? check the digits first: "
-            "a bad checksum usually means a typo)"
-        )
-        return None
-    if checksummed == _ZERO_ADDRESS:
-        reasons.append(f"address '{value}' is the zero address")
-        return None
-    return checksummed
 
 
 def _parse_amount(raw: str, decimals: int, max_amount: int, reasons: list[str]) -> int | None:
-    """The amount in base units; whole points times 10**decimals."""
-    value = raw.strip()
-    if not value:
-        reasons.append("amount is empty")
+    try:
+        return parse_amount(raw, decimals, max_amount)
+    except InputError as exc:
+        reasons.append(str(exc))
         return None
-    match = _AMOUNT.fullmatch(value)
-    if match is None or not (match["whole"] or match["fraction"]):
-        reasons.append(f"amount '{value}' is not a number")
-        return None
-    if match["sign"]:
-        reasons.append(f"amount '{value}' is negative")
-        return None
-    whole = match["whole"].lstrip("0")
-    fraction = (match["fraction"] or "").rstrip("0")
-    if len(fraction) > decimals:
-        reasons.append(
-            f"amount '{value}' has a fractional part, but points have no decimals"
-            if decimals == 0
-            else f"amount '{value}' has more than {decimals} decimal place(s)"
-        )
-        return None
-    if len(whole) + decimals > len(str(max_amount)):  # certainly too big; spares int() a huge string
-        reasons.append(f"amount '{value}' is more than the maximum {max_amount} base units")
-        return None
-    units = int((whole or "0") + fraction.ljust(decimals, "0"))
-    if units == 0:
-        reasons.append(f"amount '{value}' is zero")
-        return None
-    if units > max_amount:
-        reasons.append(f"amount '{value}' is {units} base units, more than the maximum {max_amount}")
-        return None
-    return units
 
 
 def _tier_names(tiers: Sequence[str]) -> dict[str, int]:

@@ -116,8 +116,8 @@ def test_role_missing_is_decoded(chain: Chain, program: ProgramRecord) -> None:
     ("to", "amount", "message"),
     [
         ("0x70997970c51812dc3a010c7d01b50e0d17dc79C8", 1, "bad checksum"),
-        ("0x1234", 1, "not an Ethereum address"),
-        ("0x0000000000000000000000000000000000000000", 1, "zero address"),
+        ("0x1234", 1, "has 4 hex digits, not 40"),
+        ("0x0000000000000000000000000000000000000000", 1, "is the zero address"),
         ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", -5, "must not be negative"),
         ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", 0, "must be positive"),
         ("0x70997970C51812dc3A010C7d01b50e0d17dc79C8", 1.5, "whole number"),
