@@ -300,7 +300,12 @@ def perk_list(ctx: Context, program: str) -> None:
 @click.argument("perk_id", type=int)
 @click.option("--quantity", type=int, default=1, show_default=True)
 @click.option("--gasless", is_flag=True, help="Sign as --account; --relayer submits and pays the gas.")
-@click.option("--relayer", help="Account that relays a --gasless redemption (keystore name or dev:N).")
+@click.option(
+    "--relayer",
+    envvar="LOYALTY_CHAIN_RELAYER",
+    help="Account that relays a --gasless redemption and pays its gas (env LOYALTY_CHAIN_RELAYER; "
+    "default dev:0 on a local chain).",
+)
 @command_options
 @pass_ctx
 def perk_redeem(
@@ -313,7 +318,9 @@ def perk_redeem(
         member_client = ctx.client(chain, program)
         if gasless:
             if relayer is None:
-                raise InputError("--gasless needs --relayer NAME: the account that submits and pays")
+                if not chain.is_local:
+                    raise InputError("--gasless needs --relayer NAME: the account that submits and pays")
+                relayer = "dev:0"
             request = member_client.redemption_request(member_client.address, perk_id, quantity)
             signature = sign_typed_data(member_client.account, request)
             redemption = ctx.client(chain, program, relayer).relay(request, signature)
