@@ -149,6 +149,49 @@ def points_balance(ctx: Context, program: str, address: str) -> None:
     ctx.emit({"address": address, "balance": units, "decimals": decimals}, f"{shown} points")
 
 
+@points.command("policy")
+@click.argument("program")
+@click.argument("policy", type=click.Choice(["open", "locked", "allowlist"]))
+@command_options
+@pass_ctx
+def points_policy(ctx: Context, program: str, policy: str) -> None:
+    """Set who may send points: open, locked (only issue/burn/redeem) or allowlist (admin)."""
+    with ctx.chain() as chain:
+        result = ctx.client(chain, program).set_transfer_policy(policy)
+    ctx.emit({"policy": policy, "tx_hash": result.tx_hash}, f"transfer policy is now {policy}")
+
+
+@points.command("allow")
+@click.argument("program")
+@click.argument("address")
+@click.option("--remove", is_flag=True, help="Take ADDRESS off the allowlist.")
+@command_options
+@pass_ctx
+def points_allow(ctx: Context, program: str, address: str, remove: bool) -> None:
+    """Let holders send points to ADDRESS under the allowlist policy (admin)."""
+    with ctx.chain() as chain:
+        result = ctx.client(chain, program).allow_recipient(address, not remove)
+    ctx.emit(
+        {"address": address, "allowed": not remove, "tx_hash": result.tx_hash},
+        f"{address} {'removed from' if remove else 'added to'} the allowlist",
+    )
+
+
+@points.command("pause")
+@click.argument("program")
+@click.option("--resume", is_flag=True, help="Unpause instead.")
+@command_options
+@pass_ctx
+def points_pause(ctx: Context, program: str, resume: bool) -> None:
+    """Stop (or, with --resume, restart) every movement of points (pauser role)."""
+    with ctx.chain() as chain:
+        client = ctx.client(chain, program)
+        result = client.unpause() if resume else client.pause()
+    ctx.emit(
+        {"paused": not resume, "tx_hash": result.tx_hash}, "points resumed" if resume else "points paused"
+    )
+
+
 # -- members ------------------------------------------------------------------------------------
 
 
@@ -208,6 +251,50 @@ def member_show(ctx: Context, program: str, address: str) -> None:
         f"{card.holder}: {card.tier_name}, valid until {_iso(card.valid_until)}, "
         f"{'active' if card.active else 'EXPIRED'} (card {card.token_id:#x})",
     )
+
+
+@member.command("tier")
+@click.argument("program")
+@click.argument("address")
+@click.argument("tier")
+@command_options
+@pass_ctx
+def member_tier(ctx: Context, program: str, address: str, tier: str) -> None:
+    """Move ADDRESS's card to TIER (name or index)."""
+    with ctx.chain() as chain:
+        client = ctx.client(chain, program)
+        result = client.set_tier(address, tier)
+        name = client.tiers()[client.tier_index(tier)]
+    ctx.emit({"member": address, "tier": name, "tx_hash": result.tx_hash}, f"{address} is now {name}")
+
+
+@member.command("renew")
+@click.argument("program")
+@click.argument("address")
+@click.option("--valid-until", required=True, help="New expiry as an ISO date, or 'never'.")
+@command_options
+@pass_ctx
+def member_renew(ctx: Context, program: str, address: str, valid_until: str) -> None:
+    """Set when ADDRESS's card expires."""
+    until = 0 if valid_until.strip().lower() == "never" else parse_time(valid_until, "--valid-until")
+    with ctx.chain() as chain:
+        result = ctx.client(chain, program).renew(address, until)
+    ctx.emit(
+        {"member": address, "valid_until": until, "tx_hash": result.tx_hash},
+        f"{address}'s card is valid until {_iso(until)}",
+    )
+
+
+@member.command("revoke")
+@click.argument("program")
+@click.argument("address")
+@command_options
+@pass_ctx
+def member_revoke(ctx: Context, program: str, address: str) -> None:
+    """Take ADDRESS's card away."""
+    with ctx.chain() as chain:
+        result = ctx.client(chain, program).revoke(address)
+    ctx.emit({"member": address, "revoked": True, "tx_hash": result.tx_hash}, f"revoked {address}'s card")
 
 
 # -- perks --------------------------------------------------------------------------------------

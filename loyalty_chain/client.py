@@ -18,7 +18,7 @@ from web3.contract import Contract
 from .artifacts import load_artifact
 from .chain import TX_GAS_CAP, Chain
 from .errors import InputError, PartialBatchError, TransactionError
-from .program import ProgramRecord, load_program
+from .program import ProgramRecord, TransferPolicy, load_program
 from .sender import ErrorDecoder, Event, Sender, TxResult
 from .values import parse_address
 
@@ -241,6 +241,28 @@ class LoyaltyClient:
         self.sender.simulate(calls[0])
         return self.sender.send_many(calls, gas=ISSUE_GAS)
 
+    def set_transfer_policy(self, policy: str | int | TransferPolicy) -> TxResult:
+        """Open, locked (only issue, burn and redemption move points) or allowlist (admin)."""
+        return self.sender.send(self.points.functions.setTransferPolicy(int(TransferPolicy.parse(policy))))
+
+    def transfer_policy(self) -> TransferPolicy:
+        return TransferPolicy(int(self.points.functions.transferPolicy().call()))
+
+    def allow_recipient(self, account: str, allowed: bool = True) -> TxResult:
+        """Under the allowlist policy, let holders send points to ``account`` (or stop them; admin)."""
+        who = checked_address(account, "recipient")
+        return self.sender.send(self.points.functions.setRecipientAllowed(who, allowed))
+
+    def pause(self) -> TxResult:
+        """Stop every movement of points (pauser role)."""
+        return self.sender.send(self.points.functions.pause())
+
+    def unpause(self) -> TxResult:
+        return self.sender.send(self.points.functions.unpause())
+
+    def paused(self) -> bool:
+        return bool(self.points.functions.paused().call())
+
     def transfer(self, to: str, amount: int) -> TxResult:
         call = self.points.functions.transfer(checked_address(to, "recipient"), checked_amount(amount))
         return self.sender.send(call)
@@ -311,6 +333,28 @@ class LoyaltyClient:
         """Set the card's expiry (unix seconds; 0 = never expires)."""
         until = checked_amount(valid_until, "valid_until", allow_zero=True, bits=64)
         return self.sender.send(self.card.functions.setValidUntil(checked_address(member, "member"), until))
+
+    def set_tier_many(
+        self, members: Sequence[tuple[str, int | str]], *, batch_size: int = MAX_BATCH
+    ) -> list[TxResult]:
+        """Change many members' tiers in as few transactions as fit under the gas cap."""
+        if not members:
+            raise InputError("set_tier_many needs at least one member")
+        words = [
+            int(checked_address(a, f"member #{i + 1}"), 16) | (self.tier_index(t) << 160)
+            for i, (a, t) in enumerate(members)
+        ]
+        calls = [
+            self.card.functions.setTierBatch(words[s : s + batch_size])
+            for s in range(0, len(words), batch_size)
+        ]
+        gas = [BATCH_GAS_OVERHEAD + BATCH_GAS_PER_RECIPIENT * len(c.args[0]) for c in calls]
+        self.sender.simulate(calls[0])
+        return self._all_ok(self.sender.send_many(calls, gas=gas))
+
+    def cancel(self) -> TxResult:
+        """Give up this account's own card."""
+        return self.sender.send(self.card.functions.cancel())
 
     def revoke(self, member: str) -> TxResult:
         return self.sender.send(self.card.functions.revoke(checked_address(member, "member")))

@@ -204,3 +204,30 @@ def test_accounts_import_keystore_and_private_key_from_stdin(env: dict[str, str]
     wrong = subprocess.run([*base, "again", "--keystore", str(source)], capture_output=True, text=True,
                            env={**os.environ, **env, "LOYALTY_CHAIN_PASSWORD": "not-it"})  # fmt: skip
     assert wrong.returncode == 1 and "password" in wrong.stderr
+
+
+def test_admin_commands_policy_allowlist_pause_tier_renew_revoke(env: dict[str, str]) -> None:
+    run("deploy", "cafe")
+    run("points", "issue", "cafe", ALICE, "50")
+    run("member", "enroll", "cafe", ALICE)
+
+    run("points", "policy", "cafe", "allowlist")
+    charity = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+    run("points", "allow", "cafe", charity)
+    run("--account", "dev:1", "points", "transfer", "cafe", charity, "5")
+    assert run_json("points", "balance", "cafe", charity)["balance"] == 5  # type: ignore[index]
+    outcome = CliRunner().invoke(cli, ["--account", "dev:1", "points", "transfer", "cafe", BOB, "5"])
+    assert "PointsRecipientNotAllowed" in str(outcome.exception)
+
+    run("points", "pause", "cafe")
+    outcome = CliRunner().invoke(cli, ["points", "issue", "cafe", ALICE, "1"])
+    assert "EnforcedPause" in str(outcome.exception)
+    run("points", "pause", "cafe", "--resume")
+    run("points", "issue", "cafe", ALICE, "1")
+
+    assert run_json("member", "tier", "cafe", ALICE, "Gold")["tier"] == "Gold"  # type: ignore[index]
+    run("member", "renew", "cafe", ALICE, "--valid-until", "2032-02-02")
+    shown = run_json("member", "show", "cafe", ALICE)
+    assert shown["card"]["tier"] == "Gold" and shown["card"]["valid_until"] == 1959292800  # type: ignore[index]
+    run("member", "revoke", "cafe", ALICE)
+    assert run_json("member", "show", "cafe", ALICE)["card"] is None  # type: ignore[index]

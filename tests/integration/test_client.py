@@ -215,3 +215,31 @@ def test_gasless_redemption_signed_by_member_relayed_by_brand(
     forged = sign_typed_data(chain.dev_account(7), brand.redemption_request(member.address, perk.perk_id, 1))
     with pytest.raises(InputError, match="not the member"):
         brand.relay(brand.redemption_request(member.address, perk.perk_id, 1), forged)
+
+
+def test_policy_allowlist_pause_and_batch_tiers(
+    chain: Chain, program: ProgramRecord, brand: LoyaltyClient
+) -> None:
+    alice, bob, partner = chain.dev_account(1), chain.dev_account(2), chain.dev_account(3)
+    brand.issue(alice.address, 30)
+    member = as_member(chain, program, alice)
+    brand.set_transfer_policy("locked")
+    assert brand.transfer_policy().name == "LOCKED"
+    with pytest.raises(ContractRevertError, match="PointsTransfersLocked"):
+        member.transfer(bob.address, 1)
+    brand.set_transfer_policy("allowlist")
+    brand.allow_recipient(partner.address)
+    member.transfer(partner.address, 10)
+    with pytest.raises(ContractRevertError, match="PointsRecipientNotAllowed"):
+        member.transfer(bob.address, 1)
+    brand.pause()
+    assert brand.paused()
+    with pytest.raises(ContractRevertError, match="EnforcedPause"):
+        brand.issue(bob.address, 1)
+    brand.unpause()
+
+    brand.enroll_many([(alice.address, 0), (bob.address, 0)])
+    brand.set_tier_many([(alice.address, "Gold"), (bob.address, "Silver")])
+    assert [brand.card_of(a.address).tier_name for a in (alice, bob)] == ["Gold", "Silver"]  # type: ignore[union-attr]
+    as_member(chain, program, bob).cancel()
+    assert brand.card_of(bob.address) is None
