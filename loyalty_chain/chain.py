@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -105,12 +106,9 @@ def connect(rpc_url: str, *, expected_chain_id: int | None = None) -> Chain:
     w3 = _web3_for(rpc_url)
     try:
         chain_id = int(w3.eth.chain_id)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, requests.exceptions.RequestException) as exc:
+        # requests' ConnectionError is not an OSError; a non-JSON answer is a ValueError
         raise RpcUnavailableError(rpc_url, type(exc).__name__) from exc
-    except Exception as exc:  # requests' ConnectionError and friends are not OSError subclasses
-        if type(exc).__module__.startswith(("requests", "urllib3")):
-            raise RpcUnavailableError(rpc_url, type(exc).__name__) from exc
-        raise
     chain = Chain(w3=w3, chain_id=chain_id, rpc_url=rpc_url, kind="rpc")
     if expected_chain_id is not None:
         chain.require_chain_id(expected_chain_id)

@@ -14,12 +14,13 @@ from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError
 
 from .artifacts import load_artifact
 from .chain import TX_GAS_CAP, Chain
 from .errors import InputError, PartialBatchError, TransactionError
 from .program import ProgramRecord, TransferPolicy, load_program
-from .sender import ErrorDecoder, Event, Sender, TxResult
+from .sender import ErrorDecoder, Event, Sender, TxResult, revert_data
 from .values import parse_address
 
 UNLIMITED = 2**32 - 1
@@ -398,13 +399,8 @@ class LoyaltyClient:
     def perk(self, perk_id: int) -> Perk:
         try:
             values = self.catalog.functions.perk(checked_amount(perk_id, "perk id")).call()
-        except Exception as exc:
-            from .sender import revert_data
-
-            data = revert_data(exc)
-            if data is None:
-                raise
-            raise self.decoder.decode(data) from None
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self.decoder.decode(revert_data(exc)) from None
         title, price, min_tier, stock, per_wallet, start, end, active, sold = values
         spec = PerkSpec(
             reason_text(title),
