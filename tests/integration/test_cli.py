@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -166,19 +167,35 @@ def test_rpc_down_is_reported(tmp_path: Path) -> None:
     assert f"no JSON-RPC node answers at {url}" in out.stderr
 
 
-def test_subprocess_deploy_and_issue_as_json(env: dict[str, str]) -> None:
-    def cmd(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "loyalty_chain.cli", *args],
+def test_every_program_command_as_a_subprocess(env: dict[str, str], tmp_path: Path, chain: Chain) -> None:
+    """The installed entry point, end to end, --json after the command as the issue writes it."""
+    from loyalty_chain.gasless import sign_typed_data
+
+    def cmd(*args: str) -> Any:
+        out = subprocess.run(
+            [str(Path(sys.executable).parent / "loyalty-chain"), *args, "--json"],
             capture_output=True,
             text=True,
             env={**os.environ, **env},
-            check=True,
         )
+        assert out.returncode == 0, (args, out.stderr)
+        return json.loads(out.stdout)
 
-    assert json.loads(cmd("deploy", "sub", "--json").stdout)["program"] == "sub"
-    issued = json.loads(cmd("points", "issue", "sub", ALICE, "7", "--json").stdout)
-    assert issued["amount"] == 7 and issued["tx_hash"].startswith("0x")
+    assert cmd("deploy", "sub", "--soulbound", "--cap", "1000")["program"] == "sub"
+    assert cmd("points", "issue", "sub", ALICE, "70", "--reason", "referral")["amount"] == 70
+    assert cmd("points", "transfer", "sub", BOB, "5", "--account", "dev:1")["tx_hash"].startswith("0x")
+    assert cmd("points", "balance", "sub", BOB)["balance"] == 5
+    assert cmd("member", "enroll", "sub", ALICE, "--tier", "Silver")["tier"] == "Silver"
+    assert cmd("member", "show", "sub", ALICE)["card"]["tier"] == "Silver"
+    assert cmd("perk", "add", "sub", "--title", "Mug", "--price", "20", "--stock", "3")["perk_id"] == 1
+    assert cmd("perk", "list", "sub")[0]["stock"] == 3
+    assert cmd("perk", "redeem", "sub", "1", "--account", "dev:1")["points_burned"] == 20
+    typed = cmd("perk", "request", "sub", "1", "--member", ALICE)
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(typed))
+    signature = sign_typed_data(chain.dev_account(1), typed)
+    assert cmd("perk", "relay", "sub", str(request), signature)["points_burned"] == 20
+    assert cmd("accounts", "list") == []
 
 
 def test_accounts_import_keystore_and_private_key_from_stdin(env: dict[str, str], tmp_path: Path) -> None:
