@@ -76,7 +76,7 @@ from .journal import (
 )
 from .program import CONTRACTS, ProgramRecord, load_program
 from .recipients import file_digest
-from .sender import RECEIPT_POLL_S, RECEIPT_TIMEOUT_S, ErrorDecoder, Sender, revert_data
+from .sender import RECEIPT_POLL_S, RECEIPT_TIMEOUT_S, ErrorDecoder, Sender, revert_data, rpc_batch
 
 MEMBER_CHECK_CHUNK = 500
 """``balanceOf`` calls per JSON-RPC batch when cards recipients are checked for an existing card."""
@@ -430,22 +430,12 @@ def send_window(
 
 
 def _rpc_batch(chain: Chain, requests: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-    """Results of JSON-RPC requests sent as one batch (one by one where batches are unsupported)."""
-    provider: Any = chain.w3.provider
-    try:
-        if hasattr(provider, "make_batch_request"):
-            responses = provider.make_batch_request(list(requests))
-        else:
-            responses = [provider.make_request(method, params) for method, params in requests]
-    except OSError as exc:
-        raise RpcUnavailableError(chain.rpc_url, str(exc)) from exc
-    if isinstance(responses, dict):
-        raise TransactionError(f"the node rejected a batch request: {responses.get('error')}")
-    ordered = sorted(responses, key=lambda r: int(r.get("id", 0)))
-    for response in ordered:
+    """The results of a JSON-RPC batch; any error answer stops the run (nothing is guessed)."""
+    responses = rpc_batch(chain, requests)
+    for response in responses:
         if "error" in response:
             raise TransactionError(f"the node answered with an error: {response['error']}")
-    return [response.get("result") for response in ordered]
+    return [response.get("result") for response in responses]
 
 
 def _on_chain(chain: Chain, tx_hashes: Sequence[str]) -> list[bool]:

@@ -165,6 +165,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def rpc_batch(chain: Chain, requests: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+    """JSON-RPC requests sent as one batch; the responses in request order, errors left in place.
+
+    Raises :class:`RpcUnavailableError` when the node cannot be reached. eth-tester has no
+    batches, so there the requests go one by one.
+    """
+    provider: Any = chain.w3.provider
+    try:
+        if hasattr(provider, "make_batch_request"):
+            responses = provider.make_batch_request(list(requests))
+        else:
+            responses = [provider.make_request(method, params) for method, params in requests]
+    except OSError as exc:  # requests' errors are OSErrors too
+        raise RpcUnavailableError(chain.rpc_url, str(exc)) from exc
+    if isinstance(responses, dict):  # a whole-batch error
+        raise TransactionError(f"the node rejected the batch request: {responses.get('error')}")
+    return sorted(responses, key=lambda r: int(r.get("id", 0))) if responses else []
+
+
 def _waves(limits: Sequence[int], block_gas: int, max_size: int) -> Iterator[range]:
     """Consecutive index ranges whose gas limits fit one block (a lone oversize one goes alone)."""
     start, used = 0, 0
@@ -340,17 +359,7 @@ class Sender:
         return out
 
     def _batch(self, requests: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
-        provider: Any = self.chain.w3.provider
-        try:
-            if hasattr(provider, "make_batch_request"):
-                responses = provider.make_batch_request(requests)
-            else:  # eth-tester has no batches: one by one
-                responses = [provider.make_request(method, params) for method, params in requests]
-        except OSError as exc:
-            raise RpcUnavailableError(self.chain.rpc_url, str(exc)) from exc
-        if isinstance(responses, dict):  # a whole-batch error
-            raise TransactionError(f"the node rejected the batch: {responses.get('error')}")
-        return sorted(responses, key=lambda r: int(r.get("id", 0))) if responses else []
+        return rpc_batch(self.chain, requests)
 
     def wait_all(
         self, hashes: Sequence[str | TransactionError], calls: Sequence[ContractFunction] | None = None
