@@ -27,6 +27,7 @@ pytest:
 
 # ape's own compiler (ape-solidity + the solc shim) and runner (ape-foundry's anvil) over tests/ape
 ape-test:
+	@$(VENV)/python -m loyalty_chain.toolchain >/dev/null  # the shim in ~/.solcx may point at another checkout
 	$(VENV)/ape compile
 	$(VENV)/ape test tests/ape
 
