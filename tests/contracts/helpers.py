@@ -29,6 +29,21 @@ ACCEPTING_RECEIVER_INITCODE = "0x600e8060095f395ff3" + "63150b7a0260e01b5f526020
 WRONG_MAGIC_RECEIVER_INITCODE = "0x60048060095f395ff3" + "60205ff3"
 
 
+def error_with(abis: list[dict[str, Any]], fn: Any, sender: LocalAccount) -> tuple[str, tuple[Any, ...]]:
+    """The custom error ``fn`` reverts with when ``sender`` calls it, decoded with ``abis`` (every ABI
+    an error can bubble up from)."""
+    with pytest.raises(ContractCustomError) as info:
+        fn.call({"from": sender.address})
+    assert isinstance(info.value.data, str)
+    return decode_error(abis, info.value.data)
+
+
+def reverts_with(abis: list[dict[str, Any]], fn: Any, sender: LocalAccount, name: str, *values: Any) -> None:
+    """``fn`` reverts with ``name(values…)``; addresses compare checksummed."""
+    expected = tuple(to_checksum_address(v) if isinstance(v, str) and len(v) == 42 else v for v in values)
+    assert error_with(abis, fn, sender) == (name, expected)
+
+
 def address_of(who: LocalAccount | str) -> str:
     return who if isinstance(who, str) else who.address
 

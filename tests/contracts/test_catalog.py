@@ -16,11 +16,20 @@ import pytest
 from eth_abi import encode
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
-from helpers import DEFAULT_ADMIN_ROLE, REDEEMER_ROLE, ZERO_ADDRESS, decode_error, events, mine, now, send
+from eth_utils import keccak
+from helpers import (
+    DEFAULT_ADMIN_ROLE,
+    REDEEMER_ROLE,
+    ZERO_ADDRESS,
+    error_with,
+    events,
+    mine,
+    now,
+    reverts_with,
+    send,
+)
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError
 from web3.types import TxReceipt
 
 from loyalty_chain.artifacts import Artifact
@@ -68,16 +77,16 @@ class Shop:
     def w3(self) -> Web3:
         return self.chain.w3
 
+    @property
+    def abis(self) -> list[dict[str, Any]]:
+        """Every ABI an error of this harness can bubble up from."""
+        return self.catalog.abi + self.points.abi + self.card.abi  # type: ignore[no-any-return]
+
     def error_of(self, fn: Any, sender: LocalAccount) -> tuple[str, tuple[Any, ...]]:
-        """The custom error ``fn`` reverts with, decoded with every ABI an error can bubble up from."""
-        with pytest.raises(ContractCustomError) as info:
-            fn.call({"from": sender.address})
-        assert isinstance(info.value.data, str)
-        return decode_error(self.catalog.abi + self.points.abi + self.card.abi, info.value.data)
+        return error_with(self.abis, fn, sender)
 
     def reverts(self, fn: Any, sender: LocalAccount, name: str, *values: Any) -> None:
-        expected = tuple(to_checksum_address(v) if isinstance(v, str) and len(v) == 42 else v for v in values)
-        assert self.error_of(fn, sender) == (name, expected)
+        reverts_with(self.abis, fn, sender, name, *values)
 
     def add_perk(self, **overrides: Any) -> int:
         """Add a perk (defaults: 100 points, Bronze, stock 10, no wallet limit, always open, active)."""
