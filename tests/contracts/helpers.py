@@ -44,6 +44,20 @@ def reverts_with(abis: list[dict[str, Any]], fn: Any, sender: LocalAccount, name
     assert error_with(abis, fn, sender) == (name, expected)
 
 
+class Harness:
+    """Mixed into a test's frozen dataclass of contracts: revert checks against all their ABIs."""
+
+    @property
+    def abis(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def error_of(self, fn: Any, sender: LocalAccount) -> tuple[str, tuple[Any, ...]]:
+        return error_with(self.abis, fn, sender)
+
+    def reverts(self, fn: Any, sender: LocalAccount, name: str, *values: Any) -> None:
+        reverts_with(self.abis, fn, sender, name, *values)
+
+
 def address_of(who: LocalAccount | str) -> str:
     return who if isinstance(who, str) else who.address
 

@@ -17,12 +17,11 @@ from eth_utils import keccak
 from helpers import (
     DEFAULT_ADMIN_ROLE,
     ISSUER_ROLE,
-    error_with,
+    Harness,
     events,
     fresh_accounts,
     mine,
     now,
-    reverts_with,
     send,
 )
 from web3 import Web3
@@ -51,7 +50,7 @@ def root_of(tree: StandardMerkleTree) -> bytes:
 
 
 @dataclass(frozen=True)
-class Drop:
+class Drop(Harness):
     """One test's distributor, points and card, and the actions tests repeat."""
 
     chain: Chain
@@ -68,12 +67,6 @@ class Drop:
     def abis(self) -> list[dict[str, Any]]:
         """Every ABI an error of this harness can bubble up from."""
         return self.distributor.abi + self.points.abi + self.card.abi  # type: ignore[no-any-return]
-
-    def error_of(self, fn: Any, sender: LocalAccount) -> tuple[str, tuple[Any, ...]]:
-        return error_with(self.abis, fn, sender)
-
-    def reverts(self, fn: Any, sender: LocalAccount, name: str, *values: Any) -> None:
-        reverts_with(self.abis, fn, sender, name, *values)
 
     def create(
         self, kind: int, root: bytes = NO_ROOT, start: int | None = None, end: int | None = None

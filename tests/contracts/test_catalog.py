@@ -21,11 +21,10 @@ from helpers import (
     DEFAULT_ADMIN_ROLE,
     REDEEMER_ROLE,
     ZERO_ADDRESS,
-    error_with,
+    Harness,
     events,
     mine,
     now,
-    reverts_with,
     send,
 )
 from web3 import Web3
@@ -64,7 +63,7 @@ def title(text: str) -> bytes:
 
 
 @dataclass(frozen=True)
-class Shop:
+class Shop(Harness):
     """One test's catalog, points and card, and the actions tests repeat."""
 
     chain: Chain
@@ -81,12 +80,6 @@ class Shop:
     def abis(self) -> list[dict[str, Any]]:
         """Every ABI an error of this harness can bubble up from."""
         return self.catalog.abi + self.points.abi + self.card.abi  # type: ignore[no-any-return]
-
-    def error_of(self, fn: Any, sender: LocalAccount) -> tuple[str, tuple[Any, ...]]:
-        return error_with(self.abis, fn, sender)
-
-    def reverts(self, fn: Any, sender: LocalAccount, name: str, *values: Any) -> None:
-        reverts_with(self.abis, fn, sender, name, *values)
 
     def add_perk(self, **overrides: Any) -> int:
         """Add a perk (defaults: 100 points, Bronze, stock 10, no wallet limit, always open, active)."""
