@@ -248,3 +248,26 @@ def test_admin_commands_policy_allowlist_pause_tier_renew_revoke(env: dict[str, 
     assert shown["card"]["tier"] == "Gold" and shown["card"]["valid_until"] == 1959292800  # type: ignore[index]
     run("member", "revoke", "cafe", ALICE)
     assert run_json("member", "show", "cafe", ALICE)["card"] is None  # type: ignore[index]
+
+
+def test_report_summarises_the_program_from_its_events(env: dict[str, str]) -> None:
+    run("deploy", "cafe")
+    run("member", "enroll", "cafe", ALICE, "--tier", "Gold")
+    run("member", "enroll", "cafe", BOB)
+    run("points", "issue", "cafe", ALICE, "100", "--reason", "purchase")
+    run("points", "issue", "cafe", BOB, "30", "--reason", "referral")
+    run("perk", "add", "cafe", "--title", "Scone", "--price", "25")
+    run("perk", "redeem", "cafe", "1", "--account", "dev:1", "--quantity", "2")
+    run("--account", "dev:2", "points", "transfer", "cafe", ALICE, "5")
+    summary = run_json("report", "cafe")
+    assert summary == {
+        "program": "cafe",
+        "members_per_tier": {"Bronze": 1, "Silver": 0, "Gold": 1},
+        "points_issued": 130,
+        "points_redeemed": 50,
+        "points_burned_other": 0,
+        "points_outstanding": 80,
+        "issued_per_reason": {"purchase": 100, "referral": 30},
+        "redemptions_per_perk": {"Scone": 1},
+    }
+    assert "points outstanding" in run("report", "cafe")
