@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from . import cli_accounts, cli_program
-from .cli_context import Context, fail, pass_ctx
+from .cli_context import Context, fail, pass_ctx, print_summary, summary_data
 from .errors import LoyaltyChainError
 
 
@@ -119,13 +119,8 @@ def demo(ctx: Context) -> None:
             result = run_demo(
                 say=lambda msg: progress.console.print(f"  {msg}"), progress=progress.advance_to
             )
-    s = result.summary
     data = {
-        "members_per_tier": s.members_per_tier,
-        "points_issued": s.points_issued,
-        "points_redeemed": s.points_redeemed,
-        "points_outstanding": s.points_outstanding,
-        "redemptions_per_perk": {result.perk_titles[k]: v for k, v in s.redemptions_per_perk.items()},
+        **summary_data(result.summary, result.perk_titles),
         "gas_used": result.gas_used,
         "transactions": result.transactions,
         "seconds": round(result.seconds, 1),
@@ -133,20 +128,11 @@ def demo(ctx: Context) -> None:
     }
 
     def human() -> None:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title="Bean There loyalty program", show_header=False)
-        for tier, count in s.members_per_tier.items():
-            table.add_row(f"members · {tier}", f"{count:,}")
-        table.add_row("points issued", f"{s.points_issued:,}")
-        table.add_row("points redeemed", f"{s.points_redeemed:,}")
-        table.add_row("points outstanding", f"{s.points_outstanding:,}")
-        for perk_id, count in s.redemptions_per_perk.items():
-            table.add_row(f"redemptions · {result.perk_titles[perk_id]}", f"{count:,}")
-        table.add_row("gas spent", f"{result.gas_used:,} in {result.transactions:,} transactions")
-        table.add_row("run time", f"{result.seconds:.1f} s")
-        Console().print(table)
+        extra = [
+            ("gas spent", f"{result.gas_used:,} in {result.transactions:,} transactions"),
+            ("run time", f"{result.seconds:.1f} s"),
+        ]
+        print_summary("Bean There loyalty program", result.summary, result.perk_titles, extra)
         click.echo(f"deployment record: {result.record_path}")
 
     ctx.emit(data, human)

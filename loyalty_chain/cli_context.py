@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -15,6 +15,7 @@ from .errors import AccountError
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
+    from .analytics import ProgramSummary
     from .chain import Chain
     from .client import LoyaltyClient
 
@@ -113,3 +114,41 @@ def command_options(f: F) -> F:
 def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     raise SystemExit(1)
+
+
+def summary_data(summary: ProgramSummary, perk_titles: Mapping[int, str]) -> dict[str, Any]:
+    """A program summary as the JSON the demo and report commands print."""
+    return {
+        "members_per_tier": summary.members_per_tier,
+        "points_issued": summary.points_issued,
+        "issued_per_reason": summary.issued_per_reason,
+        "points_redeemed": summary.points_redeemed,
+        "points_burned_other": summary.points_burned_other,
+        "points_outstanding": summary.points_outstanding,
+        "redemptions_per_perk": {
+            perk_titles.get(k, str(k)): v for k, v in summary.redemptions_per_perk.items()
+        },
+    }
+
+
+def print_summary(
+    title: str, summary: ProgramSummary, perk_titles: Mapping[int, str], extra: Sequence[tuple[str, str]] = ()
+) -> None:
+    """The summary as a table a brand manager reads."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    for tier, count in summary.members_per_tier.items():
+        table.add_row(f"members · {tier}", f"{count:,}")
+    for reason, total in summary.issued_per_reason.items():
+        table.add_row(f"points issued · {reason}", f"{total:,}")
+    table.add_row("points redeemed", f"{summary.points_redeemed:,}")
+    if summary.points_burned_other:
+        table.add_row("points burned by holders", f"{summary.points_burned_other:,}")
+    table.add_row("points outstanding", f"{summary.points_outstanding:,}")
+    for perk_id, count in summary.redemptions_per_perk.items():
+        table.add_row(f"redemptions · {perk_titles.get(perk_id, str(perk_id))}", f"{count:,}")
+    for label, value in extra:
+        table.add_row(label, value)
+    Console().print(table)

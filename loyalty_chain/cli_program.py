@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .cli_context import Context, command_options, pass_ctx
+from .cli_context import Context, command_options, pass_ctx, print_summary, summary_data
 from .errors import InputError
 from .values import parse_amount
 
@@ -487,33 +487,10 @@ def report(ctx: Context, program: str) -> None:
         client = ctx.client(chain, program)
         summary = summarize(client.events(), client.tiers(), client.points.address)
         titles = {p.perk_id: p.spec.title for p in client.perks()}
-    per_perk = {titles.get(k, str(k)): v for k, v in summary.redemptions_per_perk.items()}
-    data = {
-        "program": program,
-        "members_per_tier": summary.members_per_tier,
-        "points_issued": summary.points_issued,
-        "points_redeemed": summary.points_redeemed,
-        "points_burned_other": summary.points_burned_other,
-        "points_outstanding": summary.points_outstanding,
-        "issued_per_reason": summary.issued_per_reason,
-        "redemptions_per_perk": per_perk,
-    }
+    data = {"program": program, **summary_data(summary, titles)}
 
     def human() -> None:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=f"{program}", show_header=False)
-        for tier, count in summary.members_per_tier.items():
-            table.add_row(f"members · {tier}", f"{count:,}")
-        for reason, total in summary.issued_per_reason.items():
-            table.add_row(f"points issued · {reason}", f"{total:,}")
-        table.add_row("points redeemed", f"{summary.points_redeemed:,}")
-        table.add_row("points burned by holders", f"{summary.points_burned_other:,}")
-        table.add_row("points outstanding", f"{summary.points_outstanding:,}")
-        for title, count in per_perk.items():
-            table.add_row(f"redemptions · {title}", f"{count:,}")
-        Console().print(table)
+        print_summary(program, summary, titles)
 
     ctx.emit(data, human)
 
