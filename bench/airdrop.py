@@ -28,9 +28,9 @@ from pathlib import Path
 from eth_utils import keccak, to_checksum_address
 
 from loyalty_chain.airdrop import airdrop_points
+from loyalty_chain.airdrop.journal import Journal
 from loyalty_chain.artifacts import load_artifact
 from loyalty_chain.chain import TX_GAS_CAP, start_devnet
-from loyalty_chain.journal import Journal
 from loyalty_chain.program import ProgramOptions, deploy_program
 
 FRESH_RECIPIENT_FLOOR = 22_100 + 1_756

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .artifacts import Artifact, load_artifact
     from .chain import Chain, connect, embedded_chain, launch_devnet, start_devnet
     from .client import Card, Enrolment, LoyaltyClient, Perk, PerkSpec, Redemption
+    from .decoding import Event
     from .deploy import deploy_contract
     from .errors import (
         AccountError,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from .merkle import StandardMerkleTree
     from .program import ProgramOptions, ProgramRecord, TransferPolicy, deploy_program, load_program
     from .recipients import read_cards_csv, read_points_csv
-    from .sender import Event, TxResult
+    from .sender import TxResult
 
 _EXPORTS = {
     "AirdropOptions": "airdrop",
@@ -93,7 +94,7 @@ _EXPORTS = {
     "load_program": "program",
     "read_cards_csv": "recipients",
     "read_points_csv": "recipients",
-    "Event": "sender",
+    "Event": "decoding",
     "TxResult": "sender",
 }
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .sender import Event
+from .decoding import Event
 
 ZERO = "0x0000000000000000000000000000000000000000"
 

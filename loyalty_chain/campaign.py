@@ -28,14 +28,15 @@ from eth_utils.address import to_checksum_address
 from web3.exceptions import ContractLogicError
 
 from .airdrop import open_target
-from .airdrop_plan import Kind, reason_bytes
+from .airdrop.plan import Kind, reason_bytes
 from .chain import Chain
 from .client import checked_address
+from .decoding import revert_data
 from .errors import CsvValidationError, InputError, MerkleError
 from .merkle import StandardMerkleTree
 from .program import DEFAULT_TIERS, ProgramRecord
 from .recipients import read_cards_csv, read_points_csv
-from .sender import Sender, TxResult, revert_data
+from .sender import Sender, TxResult
 
 POINTS_LEAF_ENCODING = ("uint256", "address", "uint256")
 """Leaf types of a points campaign: (index, account, amount in base units)."""

@@ -19,7 +19,7 @@ from .cli_context import Context, command_options, pass_ctx
 
 if TYPE_CHECKING:
     from .airdrop import AirdropOptions, AirdropPlan, AirdropReport
-    from .airdrop_plan import Kind
+    from .airdrop.plan import Kind
     from .errors import CsvValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])

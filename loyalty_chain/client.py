@@ -18,9 +18,10 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from .artifacts import load_artifact
 from .chain import TX_GAS_CAP, Chain
+from .decoding import ErrorDecoder, Event, revert_data
 from .errors import InputError, PartialBatchError, TransactionError
 from .program import ProgramRecord, TransferPolicy, load_program
-from .sender import ErrorDecoder, Event, Sender, TxResult, revert_data
+from .sender import Sender, TxResult
 from .values import parse_address
 
 UNLIMITED = 2**32 - 1

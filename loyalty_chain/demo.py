@@ -21,7 +21,6 @@ from .chain import Chain, start_devnet
 from .client import LoyaltyClient, PerkSpec
 from .gasless import sign_typed_data
 from .program import ProgramOptions, deploy_program, registry_root
-from .sender import Sender
 
 Say = Callable[[str], None]
 Progress = Callable[[str, int, int], None]
@@ -106,8 +105,13 @@ def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float)
     paying = redeemers[len(gasless) :]
 
     # Members who pay their own gas get a little ETH first, in one batch from the brand.
-    fund = [_eth_transfer(chain, client.sender, members[i].address) for i in paying]
-    client.sender.wait_all(client.sender.send_raw(fund))
+    brand_sender = client.sender
+    fees = brand_sender.fees()
+    fund = [
+        brand_sender.sign(members[i].address, b"", 21_000, fees, brand_sender.next_nonce(), value=10**16)
+        for i in paying
+    ]
+    brand_sender.wait_all(brand_sender.send_raw(fund))
 
     def choose(i: int) -> int:
         eligible = zip(perk_ids, perks, strict=True)
@@ -153,16 +157,3 @@ def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float)
         record_path=root / str(chain.chain_id) / f"{record.name}.json",
         rpc_url=chain.rpc_url,
     )
-
-
-def _eth_transfer(chain: Chain, sender: Sender, to: str) -> bytes:
-    fees = sender.fees()
-    tx = {
-        "to": to,
-        "value": 10**16,
-        "gas": 21_000,
-        "nonce": sender.next_nonce(),
-        "chainId": chain.chain_id,
-        **fees,
-    }
-    return bytes(sender.account.sign_transaction(tx).raw_transaction)  # type: ignore[arg-type]

@@ -188,7 +188,8 @@ def deploy_program(
     catalog, airdrop = deployed["PerkCatalog"].contract, deployed["AirdropDistributor"].contract
     contracts = {name: d.contract for name, d in deployed.items()}
 
-    from .sender import ErrorDecoder, Sender
+    from .decoding import ErrorDecoder
+    from .sender import Sender
 
     tx = Sender(chain, sender, ErrorDecoder(contracts))
     grants = [

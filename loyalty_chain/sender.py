@@ -5,30 +5,28 @@ wait); ``send_many`` is the fast one: every transaction is signed locally with a
 advance, the raw transactions go out in JSON-RPC batches, and the receipts are fetched together.
 A transaction that fails comes back as a :class:`~loyalty_chain.errors.TransactionError` carrying
 its decoded custom error, in its place in the result list; the nonce sequence is re-read from the
-chain after any send error so that nothing is sent twice and no gap is left.
+chain after any send error so that nothing is sent twice and no gap is left. Reading errors and
+events back is :mod:`loyalty_chain.decoding`'s job.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import Any, cast
+from typing import Any
 
-from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
-from hexbytes import HexBytes
-from web3._utils.events import get_event_data
-from web3.contract import Contract
+from eth_utils import function_signature_to_4byte_selector
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.exceptions import ContractCustomError, ContractLogicError
 
 from .chain import Chain
-from .errors import ContractRevertError, RpcUnavailableError, TransactionError
+from .decoding import ErrorDecoder, Event, abi_type, explain_revert, hex_int, revert_data
+from .errors import RpcUnavailableError, TransactionError
 
 RPC_BATCH_SIZE = 200
 """Raw transactions per JSON-RPC batch request."""
@@ -37,16 +35,6 @@ RECEIPT_POLL_S = 0.05
 RECEIPT_TIMEOUT_S = 120.0
 GAS_MARGIN = 1.2
 """Multiplier on a gas estimate when the careful path estimates."""
-
-
-@dataclass(frozen=True)
-class Event:
-    """One decoded log: the event's name, its arguments and where it came from."""
-
-    name: str
-    args: dict[str, Any]
-    address: str
-    log_index: int
 
 
 @dataclass(frozen=True)
@@ -70,99 +58,6 @@ class TxResult:
             if ev.name == name:
                 return ev
         raise KeyError(f"transaction {self.tx_hash} emitted no {name} event")
-
-
-class ErrorDecoder:
-    """Turns revert data into our :class:`ContractRevertError` using the program's ABIs."""
-
-    def __init__(self, contracts: Mapping[str, Contract] | Iterable[Contract]) -> None:
-        named = contracts if isinstance(contracts, Mapping) else {c.address: c for c in contracts}
-        self._errors: dict[bytes, tuple[str, dict[str, Any]]] = {}
-        self._topics: dict[tuple[str, bytes], dict[str, Any]] = {}
-        self._codec: Any = None
-        for label, contract in named.items():
-            abi = cast(list[dict[str, Any]], contract.abi)
-            for entry in abi:
-                if entry["type"] == "error":
-                    types = ",".join(_abi_type(i) for i in entry["inputs"])
-                    selector = function_signature_to_4byte_selector(f"{entry['name']}({types})")
-                    self._errors[selector] = (label, dict(entry))
-            for entry in abi:
-                if entry["type"] == "event" and not entry.get("anonymous"):
-                    types = ",".join(_abi_type(i) for i in entry["inputs"])
-                    topic = keccak(text=f"{entry['name']}({types})")
-                    self._topics[(contract.address.lower(), topic)] = dict(entry)
-            self._codec = contract.w3.codec
-
-    def decode(self, data: bytes | str | None, *, tx_hash: str | None = None) -> TransactionError:
-        raw = HexBytes(data) if data else HexBytes(b"")
-        if len(raw) >= 4 and bytes(raw[:4]) in self._errors:
-            contract, entry = self._errors[bytes(raw[:4])]
-            types = [_abi_type(i) for i in entry["inputs"]]
-            values = abi_decode(types, bytes(raw[4:]))
-            args = {
-                i["name"] or f"arg{n}": to_checksum_address(v) if i["type"] == "address" else _plain(v)
-                for n, (i, v) in enumerate(zip(entry["inputs"], values, strict=True))
-            }
-            return ContractRevertError(entry["name"], args, contract=contract, tx_hash=tx_hash)
-        if raw[:4] == HexBytes("0x08c379a0"):  # Error(string)
-            (reason,) = abi_decode(["string"], bytes(raw[4:]))
-            return ContractRevertError("Error", {"reason": reason}, tx_hash=tx_hash)
-        if raw[:4] == HexBytes("0x4e487b71"):  # Panic(uint256)
-            (code,) = abi_decode(["uint256"], bytes(raw[4:]))
-            return ContractRevertError("Panic", {"code": hex(code)}, tx_hash=tx_hash)
-        return TransactionError(f"transaction reverted without a reason (data {raw.to_0x_hex()})", tx_hash)
-
-    def decode_logs(self, logs: Sequence[Any]) -> tuple[Event, ...]:
-        """Decode raw (JSON-RPC) or web3-formatted logs of the program's contracts; skip others."""
-        events = []
-        for log in logs:
-            address = to_checksum_address(str(log["address"]))
-            topics = [HexBytes(t) for t in log["topics"]]
-            if not topics:
-                continue
-            known = self._topics.get((address.lower(), bytes(topics[0])))
-            if known is None:
-                continue
-            formatted = {
-                "address": address,
-                "topics": topics,
-                "data": HexBytes(log["data"]),
-                "logIndex": _int(log["logIndex"]),
-                "transactionIndex": _int(log["transactionIndex"]),
-                "transactionHash": HexBytes(log["transactionHash"]),
-                "blockHash": HexBytes(log["blockHash"]),
-                "blockNumber": _int(log["blockNumber"]),
-            }
-            decoded = get_event_data(self._codec, known, formatted)
-            events.append(
-                Event(
-                    name=str(decoded["event"]),
-                    args={k: _plain(v) for k, v in decoded["args"].items()},
-                    address=address,
-                    log_index=_int(log["logIndex"]),
-                )
-            )
-        return tuple(events)
-
-
-def _int(value: Any) -> int:
-    return int(value, 16) if isinstance(value, str) else int(value)
-
-
-def _abi_type(entry: dict[str, Any]) -> str:
-    if entry["type"].startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in entry["components"])
-        return f"({inner}){entry['type'][5:]}"
-    return str(entry["type"])
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def rpc_batch(chain: Chain, requests: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
@@ -199,7 +94,7 @@ def _waves(limits: Sequence[int], block_gas: int, max_size: int) -> Iterator[ran
 @cache
 def _selector_and_types(abi_json: str) -> tuple[bytes, tuple[str, ...]]:
     entry = json.loads(abi_json)
-    types = tuple(_abi_type(i) for i in entry["inputs"])
+    types = tuple(abi_type(i) for i in entry["inputs"])
     return function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})"), types
 
 
@@ -213,18 +108,6 @@ def calldata(call: ContractFunction) -> bytes:
     return selector + abi_encode(types, call.args)
 
 
-def revert_data(exc: BaseException) -> str | None:
-    """The revert payload web3 attached to an exception, if any."""
-    if isinstance(exc, ContractCustomError):
-        return str(exc.data) if exc.data else None
-    if isinstance(exc, ContractLogicError):
-        data = exc.data
-        if isinstance(data, str) and data.startswith("0x"):
-            return data
-        return None
-    return None
-
-
 class Sender:
     """Signs and sends for one account, keeping its nonce."""
 
@@ -233,6 +116,7 @@ class Sender:
         self.account = account
         self.decoder = decoder
         self._nonce: int | None = None
+        self._block_gas: int | None = None
 
     @property
     def address(self) -> str:
@@ -242,13 +126,14 @@ class Sender:
         self._nonce = int(self.chain.w3.eth.get_transaction_count(self.account.address, "pending"))
         return self._nonce
 
+    def reserve_nonces(self, count: int) -> int:
+        """The first of ``count`` consecutive nonces this sender now owns."""
+        first = self._nonce if self._nonce is not None else self.resync_nonce()
+        self._nonce = first + count
+        return first
+
     def next_nonce(self) -> int:
-        if self._nonce is None:
-            self.resync_nonce()
-        assert self._nonce is not None
-        nonce = self._nonce
-        self._nonce += 1
-        return nonce
+        return self.reserve_nonces(1)
 
     def fees(self) -> dict[str, int]:
         w3 = self.chain.w3
@@ -263,19 +148,23 @@ class Sender:
         except (ContractCustomError, ContractLogicError) as exc:
             raise self.decoder.decode(revert_data(exc)) from None
 
-    def build(self, call: ContractFunction, gas: int, fees: dict[str, int]) -> bytes:
-        """Sign ``call`` as an EIP-1559 transaction with the next nonce; no RPC is made."""
+    def sign(self, to: str, data: bytes, gas: int, fees: dict[str, int], nonce: int, value: int = 0) -> bytes:
+        """An EIP-1559 transaction signed locally; no RPC is made."""
         tx: Any = {
             "type": 2,
-            "to": call.address,
-            "data": calldata(call),
-            "value": 0,
-            "nonce": self.next_nonce(),
-            "gas": gas,
             "chainId": self.chain.chain_id,
+            "nonce": nonce,
+            "to": to,
+            "value": value,
+            "data": data,
+            "gas": gas,
             **fees,
         }
         return bytes(self.account.sign_transaction(tx).raw_transaction)
+
+    def build(self, call: ContractFunction, gas: int, fees: dict[str, int]) -> bytes:
+        """Sign ``call`` with the next nonce."""
+        return self.sign(call.address, calldata(call), gas, fees, self.next_nonce())
 
     def send(self, call: ContractFunction, *, gas: int | None = None) -> TxResult:
         """The careful path: simulate (decoded revert, nothing sent), send, wait for the receipt."""
@@ -284,6 +173,12 @@ class Sender:
         if isinstance(result, TransactionError):
             raise result
         return result
+
+    def block_gas_limit(self) -> int:
+        """The chain's block gas limit (read once: it changes rarely and only a little)."""
+        if self._block_gas is None:
+            self._block_gas = int(self.chain.w3.eth.get_block("latest")["gasLimit"])
+        return self._block_gas
 
     def send_many(
         self, calls: Sequence[ContractFunction], *, gas: int | Sequence[int]
@@ -298,13 +193,14 @@ class Sender:
         limits = [gas] * len(calls) if isinstance(gas, int) else list(gas)
         if len(limits) != len(calls):
             raise ValueError(f"{len(calls)} calls but {len(limits)} gas limits")
-        block_gas = int(self.chain.w3.eth.get_block("latest")["gasLimit"])
         results: list[TxResult | TransactionError] = []
-        for wave in _waves(limits, block_gas, RPC_BATCH_SIZE):
+        for wave in _waves(limits, self.block_gas_limit(), RPC_BATCH_SIZE):
             fees = self.fees()
-            first = self.next_nonce()
-            self._nonce = first  # build() takes the nonces first, first + 1, ... in order
-            raws = [self.build(calls[i], limits[i], fees) for i in wave]
+            first = self.reserve_nonces(len(wave))
+            raws = [
+                self.sign(calls[i].address, calldata(calls[i]), limits[i], fees, first + n)
+                for n, i in enumerate(wave)
+            ]
             hashes = self.send_raw(raws)
             self._fill_gaps(hashes, first, fees)
             results += self.wait_all(hashes, [calls[i] for i in wave])
@@ -323,19 +219,7 @@ class Sender:
         refused = [first_nonce + i for i, h in enumerate(hashes) if isinstance(h, TransactionError)]
         if not refused:
             return
-        fillers = []
-        for nonce in refused:
-            tx: Any = {
-                "type": 2,
-                "to": self.account.address,
-                "value": 0,
-                "data": b"",
-                "gas": 21_000,
-                "nonce": nonce,
-                "chainId": self.chain.chain_id,
-                **fees,
-            }
-            fillers.append(bytes(self.account.sign_transaction(tx).raw_transaction))
+        fillers = [self.sign(self.address, b"", 21_000, fees, nonce) for nonce in refused]
         self.send_raw(fillers)  # a filler refused as "nonce too low" means the gap is already filled
         self.resync_nonce()
 
@@ -348,7 +232,7 @@ class Sender:
         for start in range(0, len(raws), RPC_BATCH_SIZE):
             chunk = raws[start : start + RPC_BATCH_SIZE]
             requests = [("eth_sendRawTransaction", ["0x" + raw.hex()]) for raw in chunk]
-            for response in self._batch(requests):
+            for response in rpc_batch(self.chain, requests):
                 if "error" in response:
                     error = response["error"]
                     code = error.get("code", "?") if isinstance(error, dict) else "?"
@@ -358,58 +242,50 @@ class Sender:
                     out.append(str(response["result"]))
         return out
 
-    def _batch(self, requests: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
-        return rpc_batch(self.chain, requests)
+    def receipts(self, hashes: Sequence[str]) -> list[dict[str, Any]]:
+        """The raw receipts of sent transactions, polled in JSON-RPC batches until all are mined."""
+        found: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + RECEIPT_TIMEOUT_S
+        while len(found) < len(hashes):
+            missing = [h for h in hashes if h not in found]
+            for start in range(0, len(missing), RPC_BATCH_SIZE):
+                chunk = missing[start : start + RPC_BATCH_SIZE]
+                answers = rpc_batch(self.chain, [("eth_getTransactionReceipt", [h]) for h in chunk])
+                for tx_hash, answer in zip(chunk, answers, strict=True):
+                    if "error" in answer:
+                        raise TransactionError(f"the node answered with an error: {answer['error']}")
+                    if answer.get("result"):
+                        found[tx_hash] = answer["result"]
+            if len(found) < len(hashes):
+                if time.monotonic() > deadline:
+                    raise TransactionError(
+                        f"{len(hashes) - len(found)} transaction(s) not mined within {RECEIPT_TIMEOUT_S:.0f}s"
+                    )
+                time.sleep(RECEIPT_POLL_S)
+        return [found[h] for h in hashes]
 
     def wait_all(
         self, hashes: Sequence[str | TransactionError], calls: Sequence[ContractFunction] | None = None
     ) -> list[TxResult | TransactionError]:
-        """Receipts for every hash (polled in batches); failures decoded by replaying the call."""
-        results: dict[int, TxResult | TransactionError] = {
-            i: h for i, h in enumerate(hashes) if isinstance(h, TransactionError)
-        }
-        pending = {i: h for i, h in enumerate(hashes) if isinstance(h, str)}
-        deadline = time.monotonic() + RECEIPT_TIMEOUT_S
-        while pending:
-            items = list(pending.items())
-            for start in range(0, len(items), RPC_BATCH_SIZE):
-                chunk = items[start : start + RPC_BATCH_SIZE]
-                responses = self._batch([("eth_getTransactionReceipt", [h]) for _, h in chunk])
-                for (index, tx_hash), response in zip(chunk, responses, strict=True):
-                    receipt = response.get("result")
-                    if receipt:
-                        call = calls[index] if calls is not None else None
-                        results[index] = self._result(tx_hash, receipt, call)
-                        del pending[index]
-            if pending:
-                if time.monotonic() > deadline:
-                    raise TransactionError(f"{len(pending)} transaction(s) not mined in {RECEIPT_TIMEOUT_S}s")
-                time.sleep(RECEIPT_POLL_S)
-        return [results[i] for i in range(len(hashes))]
+        """The outcome of every sent transaction, in order; a revert decoded by replaying its call."""
+        sent = [(i, h) for i, h in enumerate(hashes) if isinstance(h, str)]
+        receipts = dict(zip([i for i, _ in sent], self.receipts([h for _, h in sent]), strict=True))
+        results: list[TxResult | TransactionError] = []
+        for i, h in enumerate(hashes):
+            if isinstance(h, TransactionError):
+                results.append(h)
+            else:
+                results.append(self._result(h, receipts[i], calls[i] if calls is not None else None))
+        return results
 
     def _result(
         self, tx_hash: str, receipt: dict[str, Any], call: ContractFunction | None
     ) -> TxResult | TransactionError:
-        block = _int(receipt["blockNumber"])
-        if _int(receipt["status"]):
-            return TxResult(
-                tx_hash=tx_hash,
-                block=block,
-                gas_used=_int(receipt["gasUsed"]),
-                logs=tuple(receipt["logs"]),
-                decoder=self.decoder,
-            )
-        return self._explain_failure(tx_hash, block, call)
-
-    def _explain_failure(self, tx_hash: str, block: int, call: ContractFunction | None) -> TransactionError:
+        block = hex_int(receipt["blockNumber"])
+        if hex_int(receipt["status"]):
+            logs = tuple(receipt["logs"])
+            return TxResult(tx_hash, block, hex_int(receipt["gasUsed"]), logs, self.decoder)
         if call is None:
             return TransactionError(f"transaction {tx_hash} reverted", tx_hash)
-        try:
-            call.call({"from": self.account.address}, block_identifier=block - 1)
-        except (ContractCustomError, ContractLogicError) as exc:
-            return self.decoder.decode(revert_data(exc), tx_hash=tx_hash)
-        except Web3RPCError as exc:
-            return TransactionError(f"transaction {tx_hash} reverted: {exc}", tx_hash)
-        return TransactionError(
-            f"transaction {tx_hash} reverted (out of gas, or state changed within its block)", tx_hash
-        )
+        params = {"from": self.address, "to": call.address, "data": calldata(call)}
+        return explain_revert(self.chain, self.decoder, params, block, tx_hash)

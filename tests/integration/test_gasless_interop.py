@@ -33,6 +33,7 @@ from web3.contract import Contract
 
 from loyalty_chain.artifacts import load_artifact
 from loyalty_chain.chain import Chain, dev_keys
+from loyalty_chain.decoding import ErrorDecoder
 from loyalty_chain.errors import ContractRevertError, InputError
 from loyalty_chain.gasless import (
     DOMAIN_NAME,
@@ -46,7 +47,7 @@ from loyalty_chain.gasless import (
     sign_typed_data,
 )
 from loyalty_chain.program import ProgramOptions, deploy_program
-from loyalty_chain.sender import ErrorDecoder, Sender
+from loyalty_chain.sender import Sender
 
 REPO = Path(__file__).resolve().parents[2]
 HELPER = REPO / "toolchain" / "sign-typed-data.js"

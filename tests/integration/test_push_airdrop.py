@@ -26,7 +26,6 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
-from loyalty_chain import airdrop
 from loyalty_chain.airdrop import (
     STATUS_ALREADY_PAID,
     STATUS_FAILED,
@@ -38,12 +37,14 @@ from loyalty_chain.airdrop import (
     airdrop_cards,
     airdrop_points,
     plan_airdrop,
+    resume,
 )
+from loyalty_chain.airdrop import send as airdrop  # the steps a run can be interrupted between
+from loyalty_chain.airdrop.journal import Journal, JournalBatch
 from loyalty_chain.artifacts import load_artifact
 from loyalty_chain.chain import TX_GAS_CAP, Chain, launch_devnet
 from loyalty_chain.cli import main
 from loyalty_chain.errors import JournalMismatchError, TransactionError
-from loyalty_chain.journal import Journal, JournalBatch
 from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program, role
 
 REPO = Path(__file__).resolve().parents[2]
@@ -442,7 +443,7 @@ def test_a_mined_batch_the_node_forgot_is_never_sent_again(
     paid_before = balances(chain, program, list(rows))
     block_before = chain.w3.eth.block_number
     # The node "lost its history": it no longer knows the mined batch's hash.
-    monkeypatch.setattr(airdrop, "_on_chain", lambda _chain, hashes: [False] * len(hashes))
+    monkeypatch.setattr(resume, "_on_chain", lambda _chain, hashes: [False] * len(hashes))
 
     with pytest.raises(TransactionError, match="may have been mined on a node that lost its history"):
         airdrop_points(chain, "drop", path, admin)
@@ -527,7 +528,7 @@ def test_resume_after_the_node_went_down(
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
-    from loyalty_chain import airdrop
+    from loyalty_chain.airdrop import send as airdrop
     from loyalty_chain.cli import main
 
     real = getattr(airdrop, sys.argv[1])

@@ -21,10 +21,16 @@ from loyalty_chain.airdrop import (
     STATUS_NOT_SENT,
     STATUS_SENT,
     STATUS_SKIPPED,
-    build_report,
-    write_results_csv,
 )
-from loyalty_chain.airdrop_plan import (
+from loyalty_chain.airdrop.journal import (
+    Journal,
+    JournalEntry,
+    JournalHeader,
+    NewBatch,
+    Outcome,
+    default_journal_path,
+)
+from loyalty_chain.airdrop.plan import (
     BATCH_GAS_SAFETY_MARGIN,
     KINDS,
     MAX_BATCHES_IN_FLIGHT,
@@ -41,17 +47,10 @@ from loyalty_chain.airdrop_plan import (
     split_batch,
     windows,
 )
+from loyalty_chain.airdrop.report import build_report, write_results_csv
 from loyalty_chain.artifacts import load_artifact
 from loyalty_chain.chain import TX_GAS_CAP
 from loyalty_chain.errors import ChainError, CsvValidationError, InputError, JournalMismatchError
-from loyalty_chain.journal import (
-    Journal,
-    JournalEntry,
-    JournalHeader,
-    NewBatch,
-    Outcome,
-    default_journal_path,
-)
 
 
 def address(i: int) -> str:
@@ -297,7 +296,7 @@ def test_journal_is_held_by_one_process_at_a_time(tmp_path: Path) -> None:
     with Journal.open(path, HEADER):
         other = subprocess.run(
             [sys.executable, "-c", "import sys, pathlib\n"
-             "from loyalty_chain.journal import Journal, JournalHeader\n"
+             "from loyalty_chain.airdrop.journal import Journal, JournalHeader\n"
              f"from test_airdrop_plan import HEADER\nJournal.open(pathlib.Path({str(path)!r}), HEADER)"],
             capture_output=True, text=True, cwd=Path(__file__).parent, check=False,
         )  # fmt: skip

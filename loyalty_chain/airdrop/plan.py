@@ -26,9 +26,9 @@ from typing import Literal
 from eth_abi import encode as abi_encode
 from eth_utils.abi import function_signature_to_4byte_selector
 
-from .chain import TX_GAS_CAP
-from .errors import ChainError, CsvValidationError, InputError
-from .recipients import read_cards_csv, read_points_csv
+from ..chain import TX_GAS_CAP
+from ..errors import ChainError, CsvValidationError, InputError
+from ..recipients import read_cards_csv, read_points_csv
 
 Kind = Literal["points", "cards"]
 

@@ -8,7 +8,7 @@ hash and its nonce, and then moves through these states::
        └─────────┴────► dropped            never mined, and its nonce was used by another transaction
 
 ``signed`` and ``sent`` batches are *in flight*: on resume each is looked up on chain before
-anything new is signed (see :func:`loyalty_chain.airdrop.reconcile_journal`). A recipient is covered
+anything new is signed (see :func:`loyalty_chain.airdrop.resume.reconcile_journal`). A recipient is covered
 by at most one batch that is in flight or confirmed; a trigger refuses a second one, so a bug
 elsewhere cannot pay anybody twice.
 
@@ -27,11 +27,20 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .errors import InputError, JournalMismatchError
+from ..errors import InputError, JournalMismatchError
+from .batches import JournalBatch, JournalEntry, JournalHeader, NewBatch, Outcome
+
+__all__ = [
+    "Journal",
+    "JournalBatch",
+    "JournalEntry",
+    "JournalHeader",
+    "NewBatch",
+    "Outcome",
+    "default_journal_path",
+]
 
 SCHEMA_VERSION = 1
 """Bumped whenever the tables change; an older journal is refused rather than misread."""
@@ -83,74 +92,6 @@ BEGIN
     SELECT RAISE(ABORT, 'recipient is already covered by a batch in flight or confirmed');
 END;
 """
-
-
-@dataclass(frozen=True)
-class JournalHeader:
-    """What a journal belongs to; a resumed run must present the same header."""
-
-    csv_digest: str
-    """sha256 of the CSV's bytes (:func:`loyalty_chain.recipients.file_digest`)."""
-    kind: str
-    """``"points"`` or ``"cards"``."""
-    chain_id: int
-    contract: str
-    """The LoyaltyPoints or MembershipCard address the batches call."""
-    options: Mapping[str, Any] = field(default_factory=dict)
-    """Run options that change what is sent (default reason, card expiry); JSON-serialisable."""
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    """One recipient of a batch; ``value`` is the amount in base units or the tier."""
-
-    address: str
-    line: int
-    value: int
-
-
-@dataclass(frozen=True)
-class NewBatch:
-    """A signed batch about to be broadcast: everything needed to find it or send it again."""
-
-    sender: str
-    nonce: int
-    tx_hash: str
-    raw_tx: bytes
-    gas_limit: int
-    reason: str
-    signed_block: int
-    recipients: tuple[JournalEntry, ...]
-
-
-@dataclass(frozen=True)
-class JournalBatch:
-    """A batch as the journal holds it."""
-
-    id: int
-    state: str
-    sender: str
-    nonce: int
-    tx_hash: str
-    raw_tx: bytes
-    gas_limit: int
-    reason: str
-    signed_block: int
-    block: int | None
-    gas_used: int | None
-    error: str | None
-    recipients: tuple[JournalEntry, ...]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one batch: ``state`` is confirmed, failed or dropped."""
-
-    batch_id: int
-    state: str
-    block: int | None = None
-    gas_used: int | None = None
-    error: str | None = None
 
 
 def default_journal_path(csv_path: Path) -> Path:

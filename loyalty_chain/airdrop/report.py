@@ -1,0 +1,83 @@
+"""Journal → report: every recipient's status in file order, and the results CSV."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+from .journal import Journal, Outcome
+from .plan import KINDS, Kind, Recipient
+from .records import (
+    STATUS_ALREADY_PAID,
+    STATUS_FAILED,
+    STATUS_IN_FLIGHT,
+    STATUS_NOT_SENT,
+    STATUS_SENT,
+    STATUS_SKIPPED,
+    AirdropReport,
+    RecipientResult,
+)
+
+
+def default_results_path(csv_path: Path) -> Path:
+    """``drop.csv`` → ``drop.results.csv``, beside the CSV."""
+    return csv_path.with_name(csv_path.stem + ".results.csv")
+
+
+def build_report(
+    kind: Kind,
+    csv_path: Path,
+    journal: Journal,
+    recipients: Sequence[Recipient],
+    paid_before: dict[str, str],
+    skipped: set[str],
+    outcomes: Sequence[Outcome],
+    stopped: str | None,
+    results_csv: Path | None,
+) -> AirdropReport:
+    """Each recipient's status from the journal, in file order."""
+    paid = journal.paid()
+    in_flight = journal.covered() - set(paid)
+    failures = journal.last_failures()
+    rows = []
+    for r in recipients:
+        if r.address in paid_before:
+            row = RecipientResult(
+                r.line, r.address, r.value, r.reason, STATUS_ALREADY_PAID, paid_before[r.address]
+            )
+        elif r.address in paid:
+            row = RecipientResult(r.line, r.address, r.value, r.reason, STATUS_SENT, paid[r.address])
+        elif r.address in skipped:
+            row = RecipientResult(
+                r.line, r.address, r.value, r.reason, STATUS_SKIPPED, detail="already a member"
+            )
+        elif r.address in in_flight:
+            detail = "sent; the receipt was not seen: the next run looks it up on chain"
+            row = RecipientResult(r.line, r.address, r.value, r.reason, STATUS_IN_FLIGHT, detail=detail)
+        elif r.address in failures:
+            tx_hash, error = failures[r.address]
+            row = RecipientResult(r.line, r.address, r.value, r.reason, STATUS_FAILED, tx_hash, error)
+        else:
+            row = RecipientResult(r.line, r.address, r.value, r.reason, STATUS_NOT_SENT, detail=stopped or "")
+        rows.append(row)
+    confirmed = [o for o in outcomes if o.state == "confirmed"]
+    gas = sum(o.gas_used or 0 for o in confirmed)
+    return AirdropReport(kind, csv_path, journal.path, results_csv, tuple(rows), len(confirmed), gas, stopped)
+
+
+def write_results_csv(report: AirdropReport) -> Path | None:
+    """``line,address,amount|tier,reason,status,tx_hash,detail`` for every recipient (atomic write)."""
+    if report.results_csv is None:
+        return None
+    path = report.results_csv
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["line", "address", KINDS[report.kind].value_column, "reason", "status", "tx_hash", "detail"]
+        )
+        for r in report.recipients:
+            writer.writerow([r.line, r.address, r.value, r.reason, r.status, r.tx_hash, r.detail])
+    tmp.replace(path)
+    return path

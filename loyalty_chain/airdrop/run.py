@@ -1,0 +1,149 @@
+"""One airdrop run end to end (or its dry run): resume, plan, send, report."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from ..chain import Chain
+from ..program import ProgramRecord
+from ..recipients import file_digest
+from ..sender import Sender
+from .journal import Journal, JournalHeader, default_journal_path
+from .plan import Kind, gas_plan, plan_batches
+from .records import AirdropOptions, AirdropPlan, AirdropReport, PlannedBatch, ProgressCallback
+from .report import build_report, default_results_path, write_results_csv
+from .resume import reconcile_journal
+from .send import Progress, send_batches
+from .target import Target, existing_members, load, open_target, size_batches
+
+
+def journal_header(target: Target, csv_path: Path, options: AirdropOptions) -> JournalHeader:
+    extra: dict[str, Any] = (
+        {"reason": options.reason, "merge": options.merge}
+        if target.kind.name == "points"
+        else {"valid_until": target.valid_until}
+    )
+    return JournalHeader(
+        csv_digest=file_digest(csv_path),
+        kind=target.kind.name,
+        chain_id=target.chain.chain_id,
+        contract=str(target.contract.address),
+        options=extra,
+    )
+
+
+def run_airdrop(
+    chain: Chain,
+    program: str | ProgramRecord,
+    kind: Kind,
+    csv_path: str | os.PathLike[str],
+    account: LocalAccount,
+    options: AirdropOptions | None = None,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> AirdropReport:
+    """Pay every recipient of the CSV exactly once, resuming whatever an earlier run left."""
+    opts = options or AirdropOptions()
+    path = Path(csv_path)
+    target = open_target(chain, program, kind, opts.valid_until)
+    header = journal_header(target, path, opts)  # the digest of the bytes about to be read
+    recipients = load(target, path, opts)
+    sender = Sender(chain, account, target.decoder)
+    with Journal.open(opts.journal or default_journal_path(path), header) as journal:
+        paid_before = journal.paid()
+        reconciled = reconcile_journal(target, sender, journal)
+        covered = journal.covered()
+        todo = [r for r in recipients if r.address not in covered]
+        skipped = existing_members(target, [r.address for r in todo])
+        todo = [r for r in todo if r.address not in skipped]
+        plan = gas_plan(target.kind, int(chain.w3.eth.get_block("latest")["gasLimit"]), opts.batch_size)
+        progress = Progress(len(recipients) - len(todo), len(recipients), on_progress)
+        outcomes, stopped = send_batches(
+            target, sender, journal, plan_batches(todo, plan.max_recipients), plan, progress
+        )
+        report = build_report(
+            target.kind.name, path, journal, recipients, paid_before, skipped,
+            [*reconciled, *outcomes], stopped, opts.results or default_results_path(path),
+        )  # fmt: skip
+    write_results_csv(report)
+    return report
+
+
+def airdrop_points(
+    chain: Chain,
+    program: str | ProgramRecord,
+    csv_path: str | os.PathLike[str],
+    account: LocalAccount,
+    options: AirdropOptions | None = None,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> AirdropReport:
+    """Issue the points of a ``address,amount[,reason]`` CSV (see :func:`run_airdrop`)."""
+    return run_airdrop(chain, program, "points", csv_path, account, options, on_progress=on_progress)
+
+
+def airdrop_cards(
+    chain: Chain,
+    program: str | ProgramRecord,
+    csv_path: str | os.PathLike[str],
+    account: LocalAccount,
+    options: AirdropOptions | None = None,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> AirdropReport:
+    """Enrol the members of an ``address,tier`` CSV (see :func:`run_airdrop`)."""
+    return run_airdrop(chain, program, "cards", csv_path, account, options, on_progress=on_progress)
+
+
+def plan_airdrop(
+    chain: Chain,
+    program: str | ProgramRecord,
+    kind: Kind,
+    csv_path: str | os.PathLike[str],
+    account: LocalAccount,
+    options: AirdropOptions | None = None,
+) -> AirdropPlan:
+    """The dry run: validate, plan and estimate every batch, price it; sends and writes nothing."""
+    opts = options or AirdropOptions()
+    path = Path(csv_path)
+    target = open_target(chain, program, kind, opts.valid_until)
+    header = journal_header(target, path, opts)
+    recipients = load(target, path, opts)
+    sender = Sender(chain, account, target.decoder)
+    journal = Journal.read_only(opts.journal or default_journal_path(path), header)
+    paid: set[str] = set()
+    in_flight: set[str] = set()
+    if journal is not None:
+        with journal:
+            paid = set(journal.paid())
+            in_flight = journal.covered() - paid
+    todo = [r for r in recipients if r.address not in paid and r.address not in in_flight]
+    skipped = existing_members(target, [r.address for r in todo])
+    todo = [r for r in todo if r.address not in skipped]
+    plan = gas_plan(target.kind, int(chain.w3.eth.get_block("latest")["gasLimit"]), opts.batch_size)
+    planned = tuple(
+        PlannedBatch(
+            s.batch.reason,
+            len(s.batch.recipients),
+            s.batch.recipients[0].line,
+            s.batch.recipients[-1].line,
+            s.estimate,
+            s.gas_limit,
+        )
+        for s in size_batches(target, sender, plan_batches(todo, plan.max_recipients), plan)
+    )
+    return AirdropPlan(
+        kind=kind,
+        recipients=len(recipients),
+        already_paid=len(paid),
+        skipped=len(skipped),
+        in_flight=len(in_flight),
+        gas=plan,
+        batches=planned,
+        gas_price=int(chain.w3.eth.gas_price),
+        max_fee_per_gas=sender.fees()["maxFeePerGas"],
+    )
