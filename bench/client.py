@@ -15,8 +15,9 @@ from pathlib import Path
 from eth_account import Account
 
 from loyalty_chain.chain import start_devnet
-from loyalty_chain.client import LoyaltyClient, reason_code
+from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.program import ProgramOptions, deploy_program
+from loyalty_chain.values import reason_code
 
 
 def fresh_addresses(count: int, seed: int) -> list[str]:

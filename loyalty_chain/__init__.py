@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .analytics import ProgramSummary, summarize
     from .artifacts import Artifact, load_artifact
     from .chain import Chain, connect, embedded_chain, launch_devnet, start_devnet
-    from .client import Card, Enrolment, LoyaltyClient, Perk, PerkSpec, Redemption
+    from .client import LoyaltyClient
     from .decoding import Event
     from .deploy import deploy_contract
     from .errors import (
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .merkle import StandardMerkleTree
     from .program import ProgramOptions, ProgramRecord, TransferPolicy, deploy_program, load_program
     from .recipients import read_cards_csv, read_points_csv
+    from .records import Card, Enrolment, Perk, PerkSpec, Redemption
     from .sender import TxResult
 
 _EXPORTS = {
@@ -59,12 +60,12 @@ _EXPORTS = {
     "embedded_chain": "chain",
     "launch_devnet": "chain",
     "start_devnet": "chain",
-    "Card": "client",
-    "Enrolment": "client",
+    "Card": "records",
+    "Enrolment": "records",
     "LoyaltyClient": "client",
-    "Perk": "client",
-    "PerkSpec": "client",
-    "Redemption": "client",
+    "Perk": "records",
+    "PerkSpec": "records",
+    "Redemption": "records",
     "deploy_contract": "deploy",
     "AccountError": "errors",
     "ChainError": "errors",

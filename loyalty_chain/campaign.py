@@ -28,15 +28,15 @@ from eth_utils.address import to_checksum_address
 from web3.exceptions import ContractLogicError
 
 from .airdrop import open_target
-from .airdrop.plan import Kind, reason_bytes
+from .airdrop.plan import Kind
 from .chain import Chain
-from .client import checked_address
 from .decoding import revert_data
 from .errors import CsvValidationError, InputError, MerkleError
 from .merkle import StandardMerkleTree
 from .program import DEFAULT_TIERS, ProgramRecord
 from .recipients import read_cards_csv, read_points_csv
 from .sender import Sender, TxResult
+from .values import checked_address, reason_code
 
 POINTS_LEAF_ENCODING = ("uint256", "address", "uint256")
 """Leaf types of a points campaign: (index, account, amount in base units)."""
@@ -235,7 +235,7 @@ def publish_campaign(
     sender = Sender(chain, account, target.decoder)
     root = bytes.fromhex(tree.root[2:])
     result = sender.send(
-        airdrop.functions.createCampaign(CAMPAIGN_KINDS[kind], root, start, end, reason_bytes(reason))
+        airdrop.functions.createCampaign(CAMPAIGN_KINDS[kind], root, start, end, reason_code(reason))
     )
     campaign_id = int(result.event("CampaignCreated").args["campaignId"])
     if card_valid_until:

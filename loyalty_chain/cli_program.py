@@ -328,7 +328,7 @@ def perk_add(
     end: str | None,
 ) -> None:
     """Add a perk to the catalog."""
-    from .client import UNLIMITED, PerkSpec
+    from .records import UNLIMITED, PerkSpec
 
     with ctx.chain() as chain:
         client = ctx.client(chain, program)
@@ -351,7 +351,7 @@ def perk_add(
 @pass_ctx
 def perk_list(ctx: Context, program: str) -> None:
     """List the catalog."""
-    from .client import UNLIMITED
+    from .records import UNLIMITED
 
     with ctx.chain() as chain:
         client = ctx.client(chain, program)

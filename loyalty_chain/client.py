@@ -7,13 +7,13 @@ Results are small frozen records, not raw receipts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from .artifacts import load_artifact
@@ -21,11 +21,9 @@ from .chain import TX_GAS_CAP, Chain
 from .decoding import ErrorDecoder, Event, revert_data
 from .errors import InputError, PartialBatchError, TransactionError
 from .program import ProgramRecord, TransferPolicy, load_program
+from .records import Card, Enrolment, Perk, PerkSpec, Redemption
 from .sender import Sender, TxResult
-from .values import parse_address
-
-UNLIMITED = 2**32 - 1
-"""PerkCatalog.UNLIMITED_STOCK: a perk whose stock never runs out."""
+from .values import checked_address, checked_amount, reason_code, reason_text
 
 BATCH_GAS_PER_RECIPIENT = 30_000
 """Upper bound of one fresh recipient in issueBatch/enrollBatch (measured ~25k; see BENCHMARKS.md)."""
@@ -41,100 +39,6 @@ MAX_BATCH = (TX_GAS_CAP - BATCH_GAS_OVERHEAD) // BATCH_GAS_PER_RECIPIENT
 
 DEFAULT_REDEMPTION_TTL_S = 3600
 """How long a gasless redemption request stays valid unless a deadline is given."""
-
-
-# -- records ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Card:
-    """A member's card as the contract sees it now."""
-
-    holder: str
-    token_id: int
-    tier: int
-    tier_name: str
-    valid_until: int
-    """Unix seconds; 0 = never expires."""
-    active: bool
-
-
-@dataclass(frozen=True)
-class PerkSpec:
-    """What the admin sets for a perk."""
-
-    title: str
-    price: int
-    min_tier: int = 0
-    stock: int = UNLIMITED
-    per_wallet: int = 0
-    """0 = no per-wallet limit."""
-    start: int = 0
-    end: int = 0
-    """0 = the sale never ends."""
-    active: bool = True
-
-
-@dataclass(frozen=True)
-class Perk:
-    perk_id: int
-    spec: PerkSpec
-    sold: int
-
-
-@dataclass(frozen=True)
-class Redemption:
-    """A redemption the brand's back office fulfils against ``redemption_id``."""
-
-    redemption_id: int
-    perk_id: int
-    member: str
-    quantity: int
-    points_burned: int
-    tx: TxResult
-
-
-@dataclass(frozen=True)
-class Enrolment:
-    member: str
-    token_id: int
-    tier: int
-    tx: TxResult
-
-
-# -- argument checks ----------------------------------------------------------------------------
-
-
-def checked_address(value: str, what: str = "address") -> str:
-    """A checksummed address (see :func:`loyalty_chain.values.parse_address`)."""
-    if not isinstance(value, str):
-        raise InputError(f"{what} must be a 0x-prefixed hex string, got {value!r}")
-    return str(parse_address(value, what))
-
-
-def checked_amount(value: int, what: str = "amount", *, allow_zero: bool = False, bits: int = 256) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{what} must be a whole number of base units, got {value!r}")
-    if value < 0:
-        raise InputError(f"{what} must not be negative, got {value}")
-    if value == 0 and not allow_zero:
-        raise InputError(f"{what} must be positive, got 0")
-    if value >= 2**bits:
-        raise InputError(f"{what} {value} does not fit in {bits} bits")
-    return value
-
-
-def reason_code(reason: str | bytes) -> bytes:
-    """A reason as the contracts store it: up to 32 bytes of UTF-8, right-padded with zeros."""
-    raw = reason.encode() if isinstance(reason, str) else bytes(reason)
-    if len(raw) > 32:
-        raise InputError(f"reason {reason!r} is longer than 32 bytes")
-    return raw.ljust(32, b"\0")
-
-
-def reason_text(code: bytes | str) -> str:
-    raw = bytes.fromhex(code[2:]) if isinstance(code, str) else code
-    return raw.rstrip(b"\0").decode(errors="replace")
 
 
 # -- the client ---------------------------------------------------------------------------------
@@ -207,21 +111,15 @@ class LoyaltyClient:
         """Mint to many in as few transactions as fit under the per-transaction gas cap."""
         if not recipients:
             raise InputError("issue_many needs at least one recipient")
-        if not 1 <= batch_size <= MAX_BATCH:
-            raise InputError(f"batch_size must be 1..{MAX_BATCH}, got {batch_size}")
         words = [
             (int(checked_address(a, f"recipient #{i + 1}"), 16) << 96)
             | checked_amount(v, f"amount #{i + 1}", bits=96)
             for i, (a, v) in enumerate(recipients)
         ]
         code = reason_code(reason)
-        calls = [
-            self.points.functions.issueBatch(words[s : s + batch_size], code)
-            for s in range(0, len(words), batch_size)
-        ]
-        gas = [BATCH_GAS_OVERHEAD + BATCH_GAS_PER_RECIPIENT * len(c.args[0]) for c in calls]
-        self.sender.simulate(calls[0])  # a role or pause problem surfaces before anything is sent
-        return self._all_ok(self.sender.send_many(calls, gas=gas))
+        return self._send_batched(
+            lambda chunk: self.points.functions.issueBatch(chunk, code), words, batch_size
+        )
 
     def issue_each(
         self, recipients: Sequence[tuple[str, int]], reason: str | bytes = ""
@@ -311,20 +209,12 @@ class LoyaltyClient:
         """Issue cards to many members in as few transactions as fit under the gas cap."""
         if not members:
             raise InputError("enroll_many needs at least one member")
-        if not 1 <= batch_size <= MAX_BATCH:
-            raise InputError(f"batch_size must be 1..{MAX_BATCH}, got {batch_size}")
         until = checked_amount(valid_until, "valid_until", allow_zero=True, bits=64)
         words = [
             int(checked_address(a, f"member #{i + 1}"), 16) | (self.tier_index(t) << 160) | (until << 168)
             for i, (a, t) in enumerate(members)
         ]
-        calls = [
-            self.card.functions.enrollBatch(words[s : s + batch_size])
-            for s in range(0, len(words), batch_size)
-        ]
-        gas = [BATCH_GAS_OVERHEAD + BATCH_GAS_PER_RECIPIENT * len(c.args[0]) for c in calls]
-        self.sender.simulate(calls[0])
-        return self._all_ok(self.sender.send_many(calls, gas=gas))
+        return self._send_batched(self.card.functions.enrollBatch, words, batch_size)
 
     def set_tier(self, member: str, tier: int | str) -> TxResult:
         return self.sender.send(
@@ -346,13 +236,7 @@ class LoyaltyClient:
             int(checked_address(a, f"member #{i + 1}"), 16) | (self.tier_index(t) << 160)
             for i, (a, t) in enumerate(members)
         ]
-        calls = [
-            self.card.functions.setTierBatch(words[s : s + batch_size])
-            for s in range(0, len(words), batch_size)
-        ]
-        gas = [BATCH_GAS_OVERHEAD + BATCH_GAS_PER_RECIPIENT * len(c.args[0]) for c in calls]
-        self.sender.simulate(calls[0])
-        return self._all_ok(self.sender.send_many(calls, gas=gas))
+        return self._send_batched(self.card.functions.setTierBatch, words, batch_size)
 
     def cancel(self) -> TxResult:
         """Give up this account's own card."""
@@ -481,6 +365,19 @@ class LoyaltyClient:
         return out
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _send_batched(
+        self, function: Callable[[list[int]], ContractFunction], words: list[int], batch_size: int
+    ) -> list[TxResult]:
+        """``function`` over ``words`` in chunks of ``batch_size``, each chunk one transaction with a
+        gas limit known from its size; the first is simulated, so a role or pause problem surfaces
+        before anything is sent."""
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise InputError(f"batch_size must be 1..{MAX_BATCH}, got {batch_size}")
+        calls = [function(words[start : start + batch_size]) for start in range(0, len(words), batch_size)]
+        gas = [BATCH_GAS_OVERHEAD + BATCH_GAS_PER_RECIPIENT * len(c.args[0]) for c in calls]
+        self.sender.simulate(calls[0])
+        return self._all_ok(self.sender.send_many(calls, gas=gas))
 
     @staticmethod
     def _all_ok(results: Sequence[TxResult | Exception]) -> list[TxResult]:

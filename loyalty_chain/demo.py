@@ -18,9 +18,10 @@ from eth_account.signers.local import LocalAccount
 
 from .analytics import ProgramSummary, summarize
 from .chain import Chain, start_devnet
-from .client import LoyaltyClient, PerkSpec
+from .client import LoyaltyClient
 from .gasless import sign_typed_data
 from .program import ProgramOptions, deploy_program, registry_root
+from .records import PerkSpec
 
 Say = Callable[[str], None]
 Progress = Callable[[str, int, int], None]

@@ -1,6 +1,6 @@
 """Reading the values people type: addresses and amounts of points, checked exactly.
 
-One place for the rules, shared by the CSV reader, the client and the command line: a mixed-case
+One place for the rules, shared by the CSV reader, the client, the airdrop and the command line: a mixed-case
 address must carry a valid EIP-55 checksum (all-lowercase is accepted), the zero address is never
 a recipient, and an amount is whole points converted to base units exactly or refused.
 """
@@ -76,3 +76,42 @@ def parse_amount(raw: str, decimals: int, max_amount: int = DEFAULT_MAX_AMOUNT, 
     if units > max_amount:
         raise InputError(f"{what} '{value}' is {units} base units, more than the maximum {max_amount}")
     return units
+
+
+# -- values handed in from Python ----------------------------------------------------------------
+
+
+def checked_address(value: str, what: str = "address") -> str:
+    """A checksummed address (see :func:`loyalty_chain.values.parse_address`)."""
+    if not isinstance(value, str):
+        raise InputError(f"{what} must be a 0x-prefixed hex string, got {value!r}")
+    return str(parse_address(value, what))
+
+
+def checked_amount(value: int, what: str = "amount", *, allow_zero: bool = False, bits: int = 256) -> int:
+    """A whole number of base units that fits the contract's field (``bits`` wide)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{what} must be a whole number of base units, got {value!r}")
+    if value < 0:
+        raise InputError(f"{what} must not be negative, got {value}")
+    if value == 0 and not allow_zero:
+        raise InputError(f"{what} must be positive, got 0")
+    if value >= 2**bits:
+        raise InputError(f"{what} {value} does not fit in {bits} bits")
+    return value
+
+
+def reason_code(reason: str | bytes) -> bytes:
+    """A reason as the contracts store it (``bytes32``): its UTF-8, right-padded with zeros."""
+    raw = reason.encode("utf-8") if isinstance(reason, str) else bytes(reason)
+    if len(raw) > 32:
+        raise InputError(
+            f"reason {reason!r} is {len(raw)} bytes of UTF-8, longer than 32 bytes: a reason holds at most 32"
+        )
+    return raw.ljust(32, b"\0")
+
+
+def reason_text(code: bytes | str) -> str:
+    """A ``bytes32`` reason (or title) back as text."""
+    raw = bytes.fromhex(code[2:]) if isinstance(code, str) else code
+    return raw.rstrip(b"\0").decode(errors="replace")

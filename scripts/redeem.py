@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from eth_account import Account
 
-from loyalty_chain.client import LoyaltyClient, PerkSpec
+from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.gasless import sign_typed_data
 from loyalty_chain.program import ProgramOptions, deploy_program
+from loyalty_chain.records import PerkSpec
 from loyalty_chain.scripting import script_session
 
 

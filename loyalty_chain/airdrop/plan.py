@@ -29,6 +29,7 @@ from eth_utils.abi import function_signature_to_4byte_selector
 from ..chain import TX_GAS_CAP
 from ..errors import ChainError, CsvValidationError, InputError
 from ..recipients import read_cards_csv, read_points_csv
+from ..values import reason_code
 
 Kind = Literal["points", "cards"]
 
@@ -132,14 +133,6 @@ class SizedBatch:
 # -- CSV → validated recipients ------------------------------------------------------------------
 
 
-def reason_bytes(reason: str) -> bytes:
-    """A reason as ``bytes32``: its UTF-8 right-padded with zeros; InputError beyond 32 bytes."""
-    raw = reason.encode("utf-8")
-    if len(raw) > 32:
-        raise InputError(f"reason {reason!r} is {len(raw)} bytes of UTF-8; a reason holds at most 32")
-    return raw.ljust(32, b"\0")
-
-
 def load_recipients(
     kind: Kind,
     csv_path: str | os.PathLike[str],
@@ -157,7 +150,7 @@ def load_recipients(
     if kind == "cards":
         cards = read_cards_csv(csv_path, tiers=tiers)
         return [Recipient(row.line, str(row.address), row.tier) for row in cards]
-    reason_bytes(default_reason)
+    reason_code(default_reason)
     too_long = _long_reasons(csv_path)
     try:
         rows = read_points_csv(csv_path, decimals=decimals, merge=merge)
@@ -271,7 +264,7 @@ def batch_calldata(kind: Kind, batch: Batch, valid_until: int = 0) -> bytes:
     spends ~0.2 s on one 600-word array)."""
     words = [pack_word(kind, r, valid_until) for r in batch.recipients]
     if kind == "points":
-        return _ISSUE_BATCH + abi_encode(["uint256[]", "bytes32"], [words, reason_bytes(batch.reason)])
+        return _ISSUE_BATCH + abi_encode(["uint256[]", "bytes32"], [words, reason_code(batch.reason)])
     return _ENROLL_BATCH + abi_encode(["uint256[]"], [words])
 
 

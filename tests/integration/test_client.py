@@ -9,7 +9,7 @@ from eth_account.signers.local import LocalAccount
 
 from loyalty_chain.analytics import summarize
 from loyalty_chain.chain import Chain, connect, free_port
-from loyalty_chain.client import MAX_BATCH, LoyaltyClient, PerkSpec, reason_code
+from loyalty_chain.client import MAX_BATCH, LoyaltyClient
 from loyalty_chain.errors import (
     ContractRevertError,
     DeploymentError,
@@ -19,6 +19,8 @@ from loyalty_chain.errors import (
     WrongChainError,
 )
 from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program, load_program
+from loyalty_chain.records import PerkSpec
+from loyalty_chain.values import reason_code
 
 
 @pytest.fixture

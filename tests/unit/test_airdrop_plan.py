@@ -43,7 +43,6 @@ from loyalty_chain.airdrop.plan import (
     load_recipients,
     pack_word,
     plan_batches,
-    reason_bytes,
     split_batch,
     windows,
 )
@@ -51,6 +50,7 @@ from loyalty_chain.airdrop.report import build_report, write_results_csv
 from loyalty_chain.artifacts import load_artifact
 from loyalty_chain.chain import TX_GAS_CAP
 from loyalty_chain.errors import ChainError, CsvValidationError, InputError, JournalMismatchError
+from loyalty_chain.values import reason_code
 
 
 def address(i: int) -> str:
@@ -166,7 +166,7 @@ def test_calldata_is_what_web3_encodes() -> None:
     batch = Batch("birthday", tuple(recipients(7)))
     points = w3.eth.contract(abi=load_artifact("LoyaltyPoints").abi)  # type: ignore[call-overload]
     words = [pack_word("points", r) for r in batch.recipients]
-    expected = points.encode_abi("issueBatch", [words, reason_bytes("birthday")])
+    expected = points.encode_abi("issueBatch", [words, reason_code("birthday")])
     assert "0x" + batch_calldata("points", batch).hex() == expected
     card = w3.eth.contract(abi=load_artifact("MembershipCard").abi)  # type: ignore[call-overload]
     words = [pack_word("cards", Recipient(r.line, r.address, 1), 1_900_000_000) for r in batch.recipients]
@@ -180,12 +180,12 @@ def test_calldata_is_what_web3_encodes() -> None:
     )
 
 
-def test_reason_bytes() -> None:
-    assert reason_bytes("") == b"\0" * 32
-    assert reason_bytes("café") == "café".encode().ljust(32, b"\0")
-    assert reason_bytes("x" * 32) == b"x" * 32
+def test_reason_code() -> None:
+    assert reason_code("") == b"\0" * 32
+    assert reason_code("café") == "café".encode().ljust(32, b"\0")
+    assert reason_code("x" * 32) == b"x" * 32
     with pytest.raises(InputError, match="33 bytes"):
-        reason_bytes("é" * 16 + "x")
+        reason_code("é" * 16 + "x")
 
 
 # -- CSV → recipients ---------------------------------------------------------------------------
