@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import cli_accounts, cli_program
+from . import cli_accounts, cli_airdrop, cli_member, cli_merkle, cli_perk, cli_points, cli_program
 from .cli_context import Context, fail, pass_ctx, print_summary, summary_data
 from .errors import LoyaltyChainError
 
@@ -165,15 +165,9 @@ class _StepProgress:
 
 def _register_commands() -> None:
     """The command groups live in their own modules, sharing cli_context."""
-    for module in (cli_program, cli_accounts):
+    for module in (cli_program, cli_points, cli_member, cli_perk, cli_airdrop, cli_merkle, cli_accounts):
         for command in module.COMMANDS:
             cli.add_command(command)
-    try:
-        from . import cli_airdrop
-    except ImportError:  # pragma: no cover - only while the airdrop module is being written
-        return
-    cli.add_command(cli_airdrop.airdrop_group, "airdrop")
-    cli.add_command(cli_airdrop.merkle_group, "merkle")
 
 
 _register_commands()

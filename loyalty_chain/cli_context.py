@@ -6,11 +6,13 @@ import contextlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from .errors import AccountError
+from .errors import AccountError, InputError
+from .values import parse_amount
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from .analytics import ProgramSummary
     from .chain import Chain
     from .client import LoyaltyClient
+    from .errors import CsvValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -152,3 +155,43 @@ def print_summary(
     for label, value in extra:
         table.add_row(label, value)
     Console().print(table)
+
+
+# -- values typed on the command line -----------------------------------------------------------
+
+
+def parse_points(text: str, decimals: int, what: str = "amount") -> int:
+    """Whole points as typed ("12", "1.5") to base units, exactly or refused."""
+    return parse_amount(text, decimals, max_amount=2**256 - 1, what=what)
+
+
+def parse_time(text: str, what: str = "time") -> int:
+    """Unix seconds from an ISO date/time (UTC unless it says otherwise) or from digits."""
+    raw = text.strip()
+    if raw.isdigit():
+        return int(raw)
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InputError(f"{what} {text!r} is neither an ISO date (2027-01-31) nor unix seconds") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def iso_time(seconds: int) -> str:
+    """Unix seconds as an ISO date/time in UTC; 0 (the contracts' \"never\") as \"never\"."""
+    return "never" if seconds == 0 else datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def show_csv_problems(ctx: Context, exc: CsvValidationError) -> NoReturn:
+    """Every bad row (not only the first 50 the exception's message lists), then exit 1."""
+    problems = [{"line": line, "reason": reason} for line, reason in exc.problems]
+    if ctx.as_json:
+        ctx.emit({"error": "invalid CSV, nothing was sent", "file": exc.path, "problems": problems}, "")
+    else:
+        click.echo(f"error: {exc.path}: {len(problems)} bad row(s), nothing was sent:", err=True)
+        for problem in problems:
+            click.echo(f"  line {problem['line']}: {problem['reason']}", err=True)
+        click.echo("Fix these rows and run again.", err=True)
+    raise SystemExit(1)

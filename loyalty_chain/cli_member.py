@@ -1,0 +1,112 @@
+"""``loyalty-chain member enroll | show | tier | renew | revoke``."""
+
+from __future__ import annotations
+
+import click
+
+from .cli_context import Context, command_options, iso_time, parse_time, pass_ctx
+
+
+@click.group()
+def member() -> None:
+    """Enrol members and show their cards."""
+
+
+@member.command("enroll")
+@click.argument("program")
+@click.argument("address")
+@click.option("--tier", default="0", show_default=True, help="Tier name or index.")
+@click.option("--valid-until", help="Expiry as an ISO date; default never.")
+@command_options
+@pass_ctx
+def member_enroll(ctx: Context, program: str, address: str, tier: str, valid_until: str | None) -> None:
+    """Give ADDRESS a membership card."""
+    until = parse_time(valid_until, "--valid-until") if valid_until else 0
+    with ctx.chain() as chain:
+        client = ctx.client(chain, program)
+        enrolment = client.enroll(address, tier, until)
+        tier_name = client.tiers()[enrolment.tier]
+    ctx.emit(
+        {
+            "member": enrolment.member,
+            "token_id": str(enrolment.token_id),
+            "tier": tier_name,
+            "valid_until": until,
+            "tx_hash": enrolment.tx.tx_hash,
+        },
+        f"enrolled {enrolment.member} at {tier_name} (card {enrolment.token_id:#x})",
+    )
+
+
+@member.command("show")
+@click.argument("program")
+@click.argument("address")
+@command_options
+@pass_ctx
+def member_show(ctx: Context, program: str, address: str) -> None:
+    """Show the card ADDRESS holds."""
+    with ctx.chain() as chain:
+        card = ctx.client(chain, program).card_of(address)
+    if card is None:
+        ctx.emit({"address": address, "card": None}, f"{address} holds no card")
+        return
+    ctx.emit(
+        {
+            "address": card.holder,
+            "card": {
+                "token_id": str(card.token_id),
+                "tier": card.tier_name,
+                "valid_until": card.valid_until,
+                "active": card.active,
+            },
+        },
+        f"{card.holder}: {card.tier_name}, valid until {iso_time(card.valid_until)}, "
+        f"{'active' if card.active else 'EXPIRED'} (card {card.token_id:#x})",
+    )
+
+
+@member.command("tier")
+@click.argument("program")
+@click.argument("address")
+@click.argument("tier")
+@command_options
+@pass_ctx
+def member_tier(ctx: Context, program: str, address: str, tier: str) -> None:
+    """Move ADDRESS's card to TIER (name or index)."""
+    with ctx.chain() as chain:
+        client = ctx.client(chain, program)
+        result = client.set_tier(address, tier)
+        name = client.tiers()[client.tier_index(tier)]
+    ctx.emit({"member": address, "tier": name, "tx_hash": result.tx_hash}, f"{address} is now {name}")
+
+
+@member.command("renew")
+@click.argument("program")
+@click.argument("address")
+@click.option("--valid-until", required=True, help="New expiry as an ISO date, or 'never'.")
+@command_options
+@pass_ctx
+def member_renew(ctx: Context, program: str, address: str, valid_until: str) -> None:
+    """Set when ADDRESS's card expires."""
+    until = 0 if valid_until.strip().lower() == "never" else parse_time(valid_until, "--valid-until")
+    with ctx.chain() as chain:
+        result = ctx.client(chain, program).renew(address, until)
+    ctx.emit(
+        {"member": address, "valid_until": until, "tx_hash": result.tx_hash},
+        f"{address}'s card is valid until {iso_time(until)}",
+    )
+
+
+@member.command("revoke")
+@click.argument("program")
+@click.argument("address")
+@command_options
+@pass_ctx
+def member_revoke(ctx: Context, program: str, address: str) -> None:
+    """Take ADDRESS's card away."""
+    with ctx.chain() as chain:
+        result = ctx.client(chain, program).revoke(address)
+    ctx.emit({"member": address, "revoked": True, "tx_hash": result.tx_hash}, f"revoked {address}'s card")
+
+
+COMMANDS = (member,)

@@ -1,0 +1,168 @@
+"""``loyalty-chain merkle build | publish | proof | claim``: pull airdrops (Merkle campaigns).
+
+Each command is a few lines over :mod:`loyalty_chain.campaign`; the tree JSON is exactly what
+@openzeppelin/merkle-tree's ``StandardMerkleTree.dump()`` writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cli_context import Context, command_options, iso_time, parse_time, pass_ctx, show_csv_problems
+
+
+@click.group("merkle")
+def merkle_group() -> None:
+    """Pull airdrops: Merkle campaigns that recipients (or anyone for them) claim."""
+
+
+@merkle_group.command("build")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="tree.json")
+@click.option("--program", help="Read decimals (points) or tiers (cards) from this deployed program.")
+@click.option("--decimals", type=click.IntRange(0, 18), help="Points decimals without --program (default 0).")
+@click.option("--tiers", help="Tier names, lowest first, without --program (default Bronze,Silver,Gold).")
+@command_options
+@pass_ctx
+def merkle_build(
+    ctx: Context, csv_file: Path, out: Path, program: str | None, decimals: int | None, tiers: str | None
+) -> None:
+    """Build a campaign tree (the JSON of @openzeppelin/merkle-tree's dump) from CSV_FILE.
+
+    address,amount makes a points campaign; address,tier a card campaign.
+    """
+    from .airdrop import open_target
+    from .campaign import build_tree, csv_kind, write_tree
+    from .errors import CsvValidationError
+    from .program import DEFAULT_TIERS
+
+    kind = csv_kind(csv_file)
+    names = tuple(t.strip() for t in tiers.split(",")) if tiers else DEFAULT_TIERS
+    places = decimals or 0
+    if program:
+        with ctx.chain() as chain:
+            target = open_target(chain, program, kind)
+            names, places = target.tiers or names, target.decimals
+    try:
+        tree = build_tree(kind, csv_file, decimals=places, tiers=names)
+    except CsvValidationError as exc:
+        show_csv_problems(ctx, exc)
+    write_tree(tree, out)
+    ctx.emit(
+        {"root": tree.root, "kind": kind, "leaves": len(tree), "out": str(out)},
+        f"{kind} campaign tree of {len(tree):,} leaves, root {tree.root}, written to {out}",
+    )
+
+
+@merkle_group.command("publish")
+@click.argument("program")
+@click.argument("tree_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--start", help="Claims open: ISO date/time (UTC unless given) or unix seconds; default now.")
+@click.option("--end", required=True, help="Claims close (inclusive): ISO date/time or unix seconds.")
+@click.option("--reason", default="", help="The campaign's reason code (≤ 32 bytes).")
+@click.option("--card-valid-until", help="Card campaigns: expiry of the cards claimed (default never).")
+@command_options
+@pass_ctx
+def merkle_publish(
+    ctx: Context,
+    program: str,
+    tree_file: Path,
+    start: str | None,
+    end: str,
+    reason: str,
+    card_valid_until: str | None,
+) -> None:
+    """Open a campaign of PROGRAM's AirdropDistributor with TREE_FILE's root; prints its id."""
+    from .campaign import load_tree, publish_campaign
+
+    tree = load_tree(tree_file)
+    closes = parse_time(end, "--end")
+    until = parse_time(card_valid_until, "--card-valid-until") if card_valid_until else 0
+    with ctx.chain() as chain:
+        opens = parse_time(start, "--start") if start else int(chain.w3.eth.get_block("latest")["timestamp"])
+        campaign = publish_campaign(
+            chain,
+            program,
+            tree,
+            ctx.signer(chain),
+            start=opens,
+            end=closes,
+            reason=reason,
+            card_valid_until=until,
+        )
+    ctx.emit(
+        {
+            "campaign_id": campaign.campaign_id,
+            "kind": campaign.kind,
+            "root": campaign.root,
+            "start": campaign.start,
+            "end": campaign.end,
+            "tx_hash": campaign.tx_hash,
+        },
+        f"campaign id {campaign.campaign_id}\n{campaign.kind} campaign open from {iso_time(campaign.start)} "
+        f"to {iso_time(campaign.end)} (inclusive), root {campaign.root}, tx {campaign.tx_hash}",
+    )
+
+
+@merkle_group.command("proof")
+@click.argument("tree_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("address")
+@command_options
+@pass_ctx
+def merkle_proof(ctx: Context, tree_file: Path, address: str) -> None:
+    """Print ADDRESS's leaf (index, amount or tier) and its proof."""
+    from .campaign import leaves_for, load_tree, tree_kind
+
+    tree = load_tree(tree_file)
+    kind = tree_kind(tree)
+    found = leaves_for(tree, address)
+    column = "amount" if kind == "points" else "tier"
+    data = [{"index": f.index, "account": f.account, column: f.value, "proof": list(f.proof)} for f in found]
+
+    def human() -> None:
+        import json
+
+        for f in found:
+            click.echo(f"index {f.index}  account {f.account}  {column} {f.value}")
+            click.echo(json.dumps(list(f.proof)))
+
+    ctx.emit(data if len(data) > 1 else data[0], human)
+
+
+@merkle_group.command("claim")
+@click.argument("program")
+@click.argument("campaign_id", type=click.IntRange(min=1))
+@click.argument("tree_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--for", "beneficiary", help="Claim for this address (it receives; the --account pays gas).")
+@command_options
+@pass_ctx
+def merkle_claim(
+    ctx: Context, program: str, campaign_id: int, tree_file: Path, beneficiary: str | None
+) -> None:
+    """Claim from campaign CAMPAIGN_ID as the --account (or for --for ADDRESS)."""
+    from .campaign import claim, load_tree
+
+    tree = load_tree(tree_file)
+    with ctx.chain() as chain:
+        claims = claim(chain, program, campaign_id, tree, ctx.signer(chain), beneficiary=beneficiary)
+    data = [
+        {"index": c.leaf.index, "account": c.leaf.account, "value": c.leaf.value, "tx_hash": c.tx_hash,
+         "already_claimed": c.tx_hash is None}
+        for c in claims
+    ]  # fmt: skip
+
+    def human() -> None:
+        for c in claims:
+            if c.tx_hash is None:
+                click.echo(f"leaf {c.leaf.index} of {c.leaf.account} was already claimed")
+            else:
+                click.echo(
+                    f"claimed leaf {c.leaf.index} for {c.leaf.account} ({c.leaf.value}) in {c.tx_hash}"
+                )
+
+    ctx.emit(data, human)
+
+
+COMMANDS = (merkle_group,)
