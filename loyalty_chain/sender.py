@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
 
+import coincurve
+import rlp
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, keccak
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
 
@@ -30,6 +32,9 @@ from .errors import RpcUnavailableError, TransactionError
 
 RPC_BATCH_SIZE = 200
 """Raw transactions per JSON-RPC batch request."""
+
+MAX_WAVE = 2_000
+"""Most transactions in flight at once (a wave is otherwise bounded by one block's gas)."""
 
 RECEIPT_POLL_S = 0.05
 RECEIPT_TIMEOUT_S = 120.0
@@ -58,6 +63,37 @@ class TxResult:
             if ev.name == name:
                 return ev
         raise KeyError(f"transaction {self.tx_hash} emitted no {name} event")
+
+
+def sign_eip1559(
+    key: coincurve.PrivateKey,
+    chain_id: int,
+    nonce: int,
+    to: str,
+    value: int,
+    data: bytes,
+    gas: int,
+    fees: dict[str, int],
+) -> bytes:
+    """The raw bytes of a signed EIP-1559 (type 2) transaction, byte for byte what eth-account's
+    ``sign_transaction`` produces, about 5x faster: RLP-encoded and signed with coincurve directly
+    instead of through eth-account's generic typed-transaction machinery, which dominates the cost
+    of sending thousands of transactions."""
+    fields: list[Any] = [
+        chain_id,
+        nonce,
+        fees["maxPriorityFeePerGas"],
+        fees["maxFeePerGas"],
+        gas,
+        bytes.fromhex(to[2:]),
+        value,
+        data,
+        [],
+    ]
+    signature = key.sign_recoverable(keccak(b"\x02" + rlp.encode(fields)), hasher=None)
+    r, s, y_parity = signature[:32], signature[32:64], signature[64]
+    signed: bytes = rlp.encode([*fields, y_parity, int.from_bytes(r, "big"), int.from_bytes(s, "big")])
+    return b"\x02" + signed
 
 
 def rpc_batch(chain: Chain, requests: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
@@ -117,6 +153,7 @@ class Sender:
         self.decoder = decoder
         self._nonce: int | None = None
         self._block_gas: int | None = None
+        self._key = coincurve.PrivateKey(bytes(account.key))
 
     @property
     def address(self) -> str:
@@ -149,18 +186,8 @@ class Sender:
             raise self.decoder.decode(revert_data(exc)) from None
 
     def sign(self, to: str, data: bytes, gas: int, fees: dict[str, int], nonce: int, value: int = 0) -> bytes:
-        """An EIP-1559 transaction signed locally; no RPC is made."""
-        tx: Any = {
-            "type": 2,
-            "chainId": self.chain.chain_id,
-            "nonce": nonce,
-            "to": to,
-            "value": value,
-            "data": data,
-            "gas": gas,
-            **fees,
-        }
-        return bytes(self.account.sign_transaction(tx).raw_transaction)
+        """An EIP-1559 transaction signed locally; no RPC is made. See :func:`sign_eip1559`."""
+        return sign_eip1559(self._key, self.chain.chain_id, nonce, to, value, data, gas, fees)
 
     def build(self, call: ContractFunction, gas: int, fees: dict[str, int]) -> bytes:
         """Sign ``call`` with the next nonce."""
@@ -188,22 +215,28 @@ class Sender:
         Transactions go out in waves whose gas limits add up to at most one block: a node that
         mines on arrival (anvil's automine) mines one block per submission and would leave the rest
         pending, and on any chain a wave that fits one block is mined before the next one is
-        signed, so fees are fresh (EIP-1559 lets the base fee rise 12.5% per full block).
+        sent, with fees read just before it is signed (EIP-1559 lets the base fee rise 12.5% per
+        full block). The next wave is signed while the node mines the last one.
         """
         limits = [gas] * len(calls) if isinstance(gas, int) else list(gas)
         if len(limits) != len(calls):
             raise ValueError(f"{len(calls)} calls but {len(limits)} gas limits")
         results: list[TxResult | TransactionError] = []
-        for wave in _waves(limits, self.block_gas_limit(), RPC_BATCH_SIZE):
+        in_flight: tuple[range, list[str | TransactionError]] | None = None
+        for wave in _waves(limits, self.block_gas_limit(), MAX_WAVE):
             fees = self.fees()
             first = self.reserve_nonces(len(wave))
             raws = [
                 self.sign(calls[i].address, calldata(calls[i]), limits[i], fees, first + n)
                 for n, i in enumerate(wave)
             ]
+            if in_flight is not None:
+                results += self.wait_all(in_flight[1], [calls[i] for i in in_flight[0]])
             hashes = self.send_raw(raws)
             self._fill_gaps(hashes, first, fees)
-            results += self.wait_all(hashes, [calls[i] for i in wave])
+            in_flight = (wave, hashes)
+        if in_flight is not None:
+            results += self.wait_all(in_flight[1], [calls[i] for i in in_flight[0]])
         return results
 
     def _fill_gaps(

@@ -90,8 +90,9 @@ class launch_devnet_chain_id:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [anvil_binary(), "--port", str(self.port), "--chain-id", str(chain_id), "--silent"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def __enter__(self) -> Chain:
         import time
@@ -123,10 +124,14 @@ def test_per_transaction_gas_cap_is_enforced(devnet: Chain) -> None:
     sender = devnet.dev_accounts[1]
     w3 = devnet.w3
     tx = {
-        "to": sender.address, "value": 0, "gas": 16_777_217, "chainId": 31337,
-        "maxFeePerGas": w3.eth.gas_price * 2, "maxPriorityFeePerGas": 1,
+        "to": sender.address,
+        "value": 0,
+        "gas": 16_777_217,
+        "chainId": 31337,
+        "maxFeePerGas": w3.eth.gas_price * 2,
+        "maxPriorityFeePerGas": 1,
         "nonce": w3.eth.get_transaction_count(sender.address),
-    }  # fmt: skip
+    }
     with pytest.raises(Web3RPCError, match="gas_limit_cap"):
         w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
 
@@ -160,3 +165,30 @@ def test_dev_keys_derive_the_public_mnemonic() -> None:
     keys = dev_keys()
     assert len(keys) == 10
     assert keys[1].address == "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+
+
+def test_fast_signer_is_byte_identical_to_eth_account() -> None:
+    import coincurve
+    from eth_account import Account
+
+    from loyalty_chain.sender import sign_eip1559
+
+    account = dev_keys()[3]
+    key = coincurve.PrivateKey(bytes(account.key))
+    fees = {"maxFeePerGas": 3 * 10**9 + 7, "maxPriorityFeePerGas": 10**6}
+    for nonce, value, data in [(0, 0, b""), (1, 10**18, b"\x00\x01" * 300), (2**40, 1, bytes(range(256)))]:
+        to = Account.create().address
+        ours = sign_eip1559(key, 31337, nonce, to, value, data, 123_456, fees)
+        theirs = account.sign_transaction(
+            {
+                "type": 2,
+                "chainId": 31337,
+                "nonce": nonce,
+                "to": to,
+                "value": value,
+                "data": data,
+                "gas": 123_456,
+                **fees,
+            }
+        ).raw_transaction
+        assert ours == bytes(theirs)
