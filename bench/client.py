@@ -19,6 +19,8 @@ from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.program import ProgramOptions, deploy_program
 from loyalty_chain.values import reason_code
 
+DEFAULT_BLOCK_TIME_S = 0.1
+
 
 def fresh_addresses(count: int, seed: int) -> list[str]:
     rng = random.Random(seed)
@@ -29,12 +31,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=2_000)
     parser.add_argument(
-        "--block-time", type=float, help="interval mining in seconds (default: automine, as the tests use)"
+        "--block-time",
+        type=float,
+        default=DEFAULT_BLOCK_TIME_S,
+        help=f"interval mining in seconds (default {DEFAULT_BLOCK_TIME_S}); 0 = automine, as the tests use",
     )
     args = parser.parse_args()
 
-    # The default managed devnet (automine, EIP-7825 cap on) is the one the tests and the demo use.
-    with start_devnet(block_time=args.block_time) as chain:
+    # Blocks on an interval, as on a real network. Under automine anvil mines one block per
+    # transaction, and on a chain a few thousand blocks long that per-block cost, not the client,
+    # caps any sender at a few hundred tx/s (the naive loop is bound by its round trips either way).
+    with start_devnet(block_time=args.block_time or None) as chain:
         admin = chain.dev_account(0)
         record = deploy_program(chain, ProgramOptions("bench"), admin, root=Path(tempfile.mkdtemp()))
         client = LoyaltyClient(chain, record, admin)
