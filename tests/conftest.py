@@ -9,6 +9,9 @@ from eth_account.signers.local import LocalAccount
 
 from loyalty_chain.chain import Chain, launch_devnet
 
+# fault_proxy, proxied_chain, fresh_anvil, anvil_factory (tests/support/fixtures.py)
+pytest_plugins = ["support.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def devnet() -> Iterator[Chain]:
