@@ -21,15 +21,17 @@ typecheck:
 	$(VENV)/mypy
 
 # pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
+# In parallel (pytest-xdist): each worker has its own devnet; slow tests are started first.
+PYTEST_WORKERS ?= 4
 pytest:
-	@$(VENV)/pytest -p no:ape_test -q; rc=$$?; \
+	@$(VENV)/pytest -p no:ape_test -q -n $(PYTEST_WORKERS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$rc
 
 # ape's own compiler (ape-solidity + the solc shim) and runner (ape-foundry's anvil) over tests/ape
 ape-test:
 	@$(VENV)/python -m loyalty_chain.toolchain >/dev/null  # the shim in ~/.solcx may point at another checkout
 	$(VENV)/ape compile
-	$(VENV)/ape test tests/ape
+	$(VENV)/ape test
 
 compile: setup
 	$(VENV)/loyalty-chain compile

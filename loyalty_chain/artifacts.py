@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DeploymentError
+from .files import write_text_atomic
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 """Where ``loyalty-chain compile`` writes, and where deploys read from."""
@@ -76,7 +77,7 @@ def write_artifacts(artifacts: dict[str, Artifact], directory: Path = ARTIFACTS_
     written = []
     for name, artifact in sorted(artifacts.items()):
         path = artifact_path(name, directory)
-        path.write_text(json.dumps(artifact.to_json(), indent=1, sort_keys=True) + "\n")
+        write_text_atomic(path, json.dumps(artifact.to_json(), indent=1, sort_keys=True) + "\n")
         written.append(path)
     for stale in directory.glob("*.json"):
         if stale.stem not in artifacts:

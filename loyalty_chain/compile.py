@@ -19,6 +19,7 @@ from .artifacts import Artifact, write_artifacts
 __all__ = ["CompileResult", "check_artifacts", "collect_sources", "compile_contracts", "compile_project",
            "write_artifacts"]  # fmt: skip
 from .errors import CompileError
+from .files import write_text_atomic
 from .toolchain import REPO_ROOT, SOLC_VERSION, node_modules, solc_binary
 
 CONTRACTS_DIR = REPO_ROOT / "contracts"
@@ -204,8 +205,7 @@ def compile_project(
         long_version = _long_version()
         output = _run_solc(std_input)
         _raise_on_errors(output, sources)
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps({"solcLongVersion": long_version, "output": output}))
+        write_text_atomic(cache_file, json.dumps({"solcLongVersion": long_version, "output": output}))
     build_info = _write_build_info(build_info_dir, key, long_version, std_input, output)
     return CompileResult(
         artifacts=_artifacts_from(output, source_dir, root, long_version),
@@ -224,7 +224,7 @@ def _write_build_info(
         return path
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*.json"):
-        old.unlink()
+        old.unlink(missing_ok=True)  # another process may be replacing it at the same moment
     info = {
         "_format": "hh-sol-build-info-1",
         "id": key[:32],
@@ -233,8 +233,7 @@ def _write_build_info(
         "input": std_input,
         "output": output,
     }
-    path.write_text(json.dumps(info))
-    return path
+    return write_text_atomic(path, json.dumps(info))
 
 
 def compile_contracts(source_dir: Path | None = None, *, force: bool = False) -> dict[str, Artifact]:
