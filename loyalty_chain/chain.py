@@ -22,8 +22,16 @@ import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
-from .errors import ChainError, DevKeyRefusedError, RpcUnavailableError, SetupError, WrongChainError
+from .errors import (
+    ChainError,
+    DevKeyRefusedError,
+    InputError,
+    RpcUnavailableError,
+    SetupError,
+    WrongChainError,
+)
 from .toolchain import anvil_binary
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
@@ -39,18 +47,31 @@ TX_GAS_CAP = 16_777_216
 """EIP-7825 (Osaka): no transaction may use more gas than this, whatever the block limit."""
 
 DEV_ACCOUNT_COUNT = 10
+"""Funded dev accounts on a managed devnet or embedded chain unless asked for more."""
+MAX_DEV_ACCOUNTS = 1_000
+"""Most dev accounts a chain may be asked for (each is derived from the mnemonic, ~10 ms)."""
 DEV_BALANCE_ETH = 10_000
 STARTUP_TIMEOUT_S = 20.0
 RPC_TIMEOUT_S = 30.0
 
 
 @cache
-def dev_keys(count: int = DEV_ACCOUNT_COUNT) -> tuple[LocalAccount, ...]:
-    """The first ``count`` accounts of the public dev mnemonic (derivation is slow, so cached)."""
+def dev_key(index: int) -> LocalAccount:
+    """Account ``index`` of the public dev mnemonic (derivation is slow, so cached)."""
     Account.enable_unaudited_hdwallet_features()
-    return tuple(
-        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(count)
-    )
+    account: LocalAccount = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    return account
+
+
+def dev_keys(count: int = DEV_ACCOUNT_COUNT) -> tuple[LocalAccount, ...]:
+    """The first ``count`` accounts of the public dev mnemonic."""
+    return tuple(dev_key(i) for i in range(count))
+
+
+def check_dev_account_count(count: int) -> int:
+    if not 1 <= count <= MAX_DEV_ACCOUNTS:
+        raise InputError(f"the number of dev accounts must be 1..{MAX_DEV_ACCOUNTS}, got {count}")
+    return count
 
 
 @dataclass
@@ -64,23 +85,44 @@ class Chain:
     """``"devnet"`` (managed anvil), ``"embedded"`` (eth-tester) or ``"rpc"``."""
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    funded_dev_accounts: int | None = None
+    """How many dev accounts the chain funded; ``None`` until asked (an RPC chain is asked how many
+    accounts it holds: anvil and hardhat list their dev accounts in ``eth_accounts``)."""
 
     @property
     def is_local(self) -> bool:
         return self.chain_id in LOCAL_CHAIN_IDS
 
     @property
+    def dev_account_count(self) -> int:
+        if self.funded_dev_accounts is None:
+            try:
+                listed = len(self.w3.eth.accounts)
+            except (OSError, ValueError, requests.exceptions.RequestException, Web3Exception):
+                listed = 0  # a node that does not list accounts (or does not answer): the default
+            self.funded_dev_accounts = min(listed, MAX_DEV_ACCOUNTS) or DEV_ACCOUNT_COUNT
+        return self.funded_dev_accounts
+
+    @property
     def dev_accounts(self) -> list[LocalAccount]:
         """The funded dev accounts; refused on any chain that is not local."""
         if not self.is_local:
             raise DevKeyRefusedError(self.chain_id)
-        return list(dev_keys())
+        return list(dev_keys(self.dev_account_count))
 
     def dev_account(self, index: int) -> LocalAccount:
-        accounts = self.dev_accounts
-        if not 0 <= index < len(accounts):
-            raise ChainError(f"dev account index {index} is out of range 0..{len(accounts) - 1}")
-        return accounts[index]
+        if not self.is_local:
+            raise DevKeyRefusedError(self.chain_id)
+        if 0 <= index < (self.funded_dev_accounts or DEV_ACCOUNT_COUNT):
+            return dev_key(index)  # every local chain funds the first ten: no need to ask the node
+        count = self.dev_account_count
+        if not 0 <= index < count:
+            raise ChainError(
+                f"dev account index {index} is out of range 0..{count - 1}; "
+                "start the chain with more accounts (`loyalty-chain devnet --accounts N`, "
+                "`start_devnet(accounts=N)`, `embedded_chain(accounts=N)`)"
+            )
+        return dev_key(index)
 
     def require_chain_id(self, expected: int, what: str = "") -> None:
         if self.chain_id != expected:
@@ -115,16 +157,21 @@ def connect(rpc_url: str, *, expected_chain_id: int | None = None) -> Chain:
     return chain
 
 
-def embedded_chain() -> Chain:
-    """An in-process eth-tester (py-evm) chain: zero set-up, ~30x slower than anvil."""
-    from eth_tester import EthereumTester, PyEVMBackend
-    from web3 import EthereumTesterProvider
+def embedded_chain(*, accounts: int = DEV_ACCOUNT_COUNT) -> Chain:
+    """An in-process eth-tester (py-evm) chain: zero set-up, ~30x slower than anvil.
 
-    backend = PyEVMBackend.from_mnemonic(
-        DEV_MNEMONIC, num_accounts=DEV_ACCOUNT_COUNT, hd_path="m/44'/60'/0'/0"
+    ``accounts`` dev accounts of the public mnemonic are funded (1,000,000 ETH each).
+    """
+    from .embedded import embedded_web3
+
+    w3 = embedded_web3(DEV_MNEMONIC, check_dev_account_count(accounts), "m/44'/60'/0'/0")
+    return Chain(
+        w3=w3,
+        chain_id=int(w3.eth.chain_id),
+        rpc_url="embedded://eth-tester",
+        kind="embedded",
+        funded_dev_accounts=accounts,
     )
-    w3 = Web3(EthereumTesterProvider(EthereumTester(backend)))
-    return Chain(w3=w3, chain_id=int(w3.eth.chain_id), rpc_url="embedded://eth-tester", kind="embedded")
 
 
 def free_port() -> int:
@@ -139,13 +186,14 @@ def anvil_command(
     state: Path | None = None,
     enforce_tx_gas_limit: bool = True,
     block_time: float | None = None,
+    accounts: int = DEV_ACCOUNT_COUNT,
 ) -> list[str]:
     cmd = [
         anvil_binary(),
         "--host", "127.0.0.1",
         "--port", str(port),
         "--chain-id", "31337",
-        "--accounts", str(DEV_ACCOUNT_COUNT),
+        "--accounts", str(check_dev_account_count(accounts)),
         "--balance", str(DEV_BALANCE_ETH),
         "--mnemonic", DEV_MNEMONIC,
     ]  # fmt: skip
@@ -198,13 +246,15 @@ def launch_devnet(
     enforce_tx_gas_limit: bool = True,
     block_time: float | None = None,
     log_dir: Path | None = None,
+    accounts: int = DEV_ACCOUNT_COUNT,
 ) -> Chain:
     """Start anvil as a child process on a loopback port; :meth:`Chain.close` stops it.
 
     With ``port=None`` a free port is picked. The child also dies with this process (atexit).
     ``block_time=None`` mines each transaction as it arrives (instant receipts, what tests want);
     a block time (seconds, e.g. 0.1) mines blocks on an interval like a real network, which lets
-    anvil take thousands of transactions a second instead of a few hundred.
+    anvil take thousands of transactions a second instead of a few hundred. ``accounts`` dev
+    accounts are funded with 10,000 ETH each.
     """
     chosen = port or free_port()
     log_root = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
@@ -212,7 +262,11 @@ def launch_devnet(
     with log.open("wb") as out:
         process = subprocess.Popen(
             anvil_command(
-                chosen, state=state, enforce_tx_gas_limit=enforce_tx_gas_limit, block_time=block_time
+                chosen,
+                state=state,
+                enforce_tx_gas_limit=enforce_tx_gas_limit,
+                block_time=block_time,
+                accounts=accounts,
             ),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -229,7 +283,14 @@ def launch_devnet(
     except BaseException:
         _stop(process)
         raise
-    chain = Chain(w3=w3, chain_id=int(w3.eth.chain_id), rpc_url=url, kind="devnet", process=process)
+    chain = Chain(
+        w3=w3,
+        chain_id=int(w3.eth.chain_id),
+        rpc_url=url,
+        kind="devnet",
+        process=process,
+        funded_dev_accounts=accounts,
+    )
     chain._closers.append(lambda: _stop(process))
     return chain
 
@@ -241,9 +302,16 @@ def start_devnet(
     state: Path | None = None,
     enforce_tx_gas_limit: bool = True,
     block_time: float | None = None,
+    accounts: int = DEV_ACCOUNT_COUNT,
 ) -> Iterator[Chain]:
     """``with start_devnet() as chain:`` — a fresh anvil for the block, stopped after it."""
-    chain = launch_devnet(port, state=state, enforce_tx_gas_limit=enforce_tx_gas_limit, block_time=block_time)
+    chain = launch_devnet(
+        port,
+        state=state,
+        enforce_tx_gas_limit=enforce_tx_gas_limit,
+        block_time=block_time,
+        accounts=accounts,
+    )
     try:
         yield chain
     finally:
