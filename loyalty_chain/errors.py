@@ -11,6 +11,7 @@
     │   └── DevKeyRefusedError      well-known dev keys on a non-local chain
     ├── DeploymentError             deploying, or finding a recorded deployment, failed
     │   └── UnknownProgramError     no deployment record by that name on this chain
+    │       └── StaleProgramError   a record of a chain instance that is gone (or was reset)
     ├── TransactionError            a transaction failed on chain
     │   ├── ContractRevertError     it reverted; carries the decoded custom error and its values
     │   └── PartialBatchError       some of many failed; carries every outcome
@@ -90,11 +91,46 @@ class DeploymentError(LoyaltyChainError):
 
 
 class UnknownProgramError(DeploymentError):
-    def __init__(self, name: str, chain_id: int, known: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        chain_id: int,
+        known: Sequence[str] = (),
+        *,
+        folder: str = "",
+        stale: Sequence[str] = (),
+    ) -> None:
         self.name = name
         self.chain_id = chain_id
-        hint = f"known here: {', '.join(known)}" if known else "deploy it first (loyalty-chain deploy)"
-        super().__init__(f"no program named {name!r} is recorded on chain id {chain_id}; {hint}")
+        self.known = list(known)
+        self.folder = folder
+        where = f" in {folder}" if folder else ""
+        parts = [f"no program named {name!r} is recorded on chain id {chain_id}{where}"]
+        if known:
+            parts.append(f"programs on this chain: {', '.join(known)}")
+        if stale:
+            parts.append(f"stale records (their chain is gone): {', '.join(stale)}")
+        parts.append(
+            f"deploy it first (loyalty-chain deploy {name}), or point $LOYALTY_CHAIN_DEPLOYMENTS "
+            "at the folder holding its record"
+        )
+        super().__init__("; ".join(parts))
+
+
+class StaleProgramError(UnknownProgramError):
+    """A record whose chain instance is gone: same chain id, but not the chain it was made on."""
+
+    def __init__(self, name: str, chain_id: int, path: str, reason: str) -> None:
+        self.name = name
+        self.chain_id = chain_id
+        self.known = []
+        self.folder = path
+        self.reason = reason
+        DeploymentError.__init__(
+            self,
+            f"the record of program {name!r} ({path}) is stale: {reason}; deploy it again under that "
+            "name (the stale record is set aside) or delete the file",
+        )
 
 
 class TransactionError(LoyaltyChainError):

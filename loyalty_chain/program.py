@@ -2,18 +2,16 @@
 
 ``deploy_program`` deploys the four contracts from the shipped artifacts and grants the roles that
 connect them; the result is a :class:`ProgramRecord` saved in the deployments registry
-(``deployments/<chain-id>/<program>.json``) and loaded back by name with ``load_program``.
+(``deployments/<chain-id>/<program>.json``, see :mod:`loyalty_chain.registry`) and loaded back by
+name with ``load_program``.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -21,16 +19,36 @@ from eth_utils import keccak
 from .artifacts import load_artifact
 from .chain import Chain
 from .deploy import deploy
-from .errors import DeploymentError, InputError, UnknownProgramError
+from .errors import DeploymentError, InputError
+from .registry import (
+    ProgramRecord,
+    chain_fingerprint,
+    list_programs,
+    live_programs,
+    load_program,
+    record_path,
+    registry_root,
+    set_aside_if_stale,
+)
+
+__all__ = [
+    "CONTRACTS",
+    "DEFAULT_TIERS",
+    "ProgramOptions",
+    "ProgramRecord",
+    "TransferPolicy",
+    "deploy_program",
+    "list_programs",
+    "live_programs",
+    "load_program",
+    "record_path",
+    "registry_root",
+    "role",
+]
 
 CONTRACTS = ("LoyaltyPoints", "MembershipCard", "PerkCatalog", "AirdropDistributor")
 DEFAULT_TIERS = ("Bronze", "Silver", "Gold")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-def registry_root() -> Path:
-    """Where deployment records live: ``$LOYALTY_CHAIN_DEPLOYMENTS`` or ``./deployments``."""
-    return Path(os.environ.get("LOYALTY_CHAIN_DEPLOYMENTS", "deployments"))
 
 
 def role(name: str) -> bytes:
@@ -86,77 +104,22 @@ class ProgramOptions:
             raise InputError(f"cap must not be negative, got {self.cap}")
 
 
-@dataclass(frozen=True)
-class ProgramRecord:
-    """A deployed program, as stored in the registry."""
-
-    name: str
-    chain_id: int
-    addresses: dict[str, str]
-    tx_hashes: dict[str, str]
-    block: int
-    """The block of the first deploy: where event scans start."""
-    deployer: str
-    compiler: str
-    artifact_hashes: dict[str, str]
-    options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def path(self) -> Path:
-        return record_path(self.chain_id, self.name)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ProgramRecord:
-        return cls(**data)
-
-    def save(self, root: Path | None = None) -> Path:
-        path = record_path(self.chain_id, self.name, root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-        tmp.replace(path)
-        return path
-
-
-def record_path(chain_id: int, name: str, root: Path | None = None) -> Path:
-    return (root or registry_root()) / str(chain_id) / f"{name}.json"
-
-
-def list_programs(chain_id: int, root: Path | None = None) -> list[str]:
-    folder = (root or registry_root()) / str(chain_id)
-    return sorted(p.stem for p in folder.glob("*.json"))
-
-
-def load_program(chain: Chain, name: str, root: Path | None = None) -> ProgramRecord:
-    """The recorded program ``name`` on this chain; checks that its contracts are really there."""
-    path = record_path(chain.chain_id, name, root)
-    if not path.is_file():
-        raise UnknownProgramError(name, chain.chain_id, list_programs(chain.chain_id, root))
-    record = ProgramRecord.from_json(json.loads(path.read_text()))
-    points: Any = record.addresses["LoyaltyPoints"]
-    if not chain.w3.eth.get_code(points):
-        raise UnknownProgramError(name, chain.chain_id, [])  # a record left from a previous devnet
-    return record
-
-
 def deploy_program(
     chain: Chain, options: ProgramOptions, sender: LocalAccount, *, root: Path | None = None
 ) -> ProgramRecord:
-    """Deploy the four contracts, wire their roles, and record the program in the registry."""
+    """Deploy the four contracts, wire their roles, and record the program in the registry.
+
+    A live program of the same name on this chain is refused; a stale record of that name (its
+    chain instance is gone) is set aside with a logged warning, and the name is reused.
+    """
     options.validate()
-    if record_path(chain.chain_id, options.name, root).is_file():
-        try:
-            load_program(chain, options.name, root)
-        except UnknownProgramError:
-            pass  # stale record (e.g. a devnet that was reset): deploy over it
-        else:
-            raise DeploymentError(
-                f"a program named {options.name!r} already exists on chain id {chain.chain_id}; "
-                "choose another name"
-            )
+    set_aside_if_stale(chain, options.name, root)
+    existing = record_path(chain.chain_id, options.name, root)
+    if existing.is_file():
+        raise DeploymentError(
+            f"a program named {options.name!r} already exists on chain id {chain.chain_id} "
+            f"(recorded in {existing}); choose another name"
+        )
     admin = sender.address
     deployed = {
         "LoyaltyPoints": deploy(
@@ -203,12 +166,14 @@ def deploy_program(
         if isinstance(result, Exception):
             raise DeploymentError(f"wiring roles failed: {result}")
 
+    first_block = min(d.block for d in deployed.values())
+    genesis_hash, block_hash = chain_fingerprint(chain, first_block)
     record = ProgramRecord(
         name=options.name,
         chain_id=chain.chain_id,
         addresses={name: str(c.address) for name, c in contracts.items()},
         tx_hashes={name: d.tx_hash for name, d in deployed.items()},
-        block=min(d.block for d in deployed.values()),
+        block=first_block,
         deployer=str(admin),
         compiler=load_artifact("LoyaltyPoints").compiler,
         artifact_hashes={name: load_artifact(name).bytecode_hash for name in CONTRACTS},
@@ -217,6 +182,9 @@ def deploy_program(
             "transfer_policy": options.transfer_policy.name.lower(),
             "tiers": list(options.tiers),
         },
+        genesis_hash=genesis_hash,
+        block_hash=block_hash,
+        root=root or registry_root(),
     )
-    record.save(root)
+    record.save()
     return record

@@ -1,0 +1,87 @@
+"""Deployment records are tied to the chain instance they were made on, and never lie about it.
+
+Every fresh anvil is chain id 31337 and gives the same addresses, so a record left by a devnet
+that is gone must not describe a new, unrelated program at those addresses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from loyalty_chain.chain import Chain, launch_devnet
+from loyalty_chain.client import LoyaltyClient
+from loyalty_chain.errors import DeploymentError, StaleProgramError, UnknownProgramError
+from loyalty_chain.program import ProgramOptions, deploy_program, live_programs, load_program
+
+
+def test_a_record_from_a_devnet_that_is_gone_is_stale_not_another_programs(
+    chain: Chain, tmp_path: Path
+) -> None:
+    with launch_devnet() as gone:
+        old = deploy_program(gone, ProgramOptions("bean-there"), gone.dev_account(0), root=tmp_path)
+    # same deployer, same nonces: the new devnet's program sits at the very same addresses
+    new = deploy_program(chain, ProgramOptions("other"), chain.dev_account(0), root=tmp_path)
+    assert new.addresses == old.addresses
+
+    with pytest.raises(StaleProgramError, match=r"bean-there.*is stale: .*deploy it again"):
+        load_program(chain, "bean-there", tmp_path)
+    with pytest.raises(StaleProgramError):
+        LoyaltyClient.load(chain, "bean-there", chain.dev_account(0), root=tmp_path)
+    assert live_programs(chain, tmp_path) == (["other"], ["bean-there"])
+
+
+def test_a_stale_name_can_be_deployed_again_and_the_old_record_is_kept_aside(
+    chain: Chain, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with launch_devnet() as gone:
+        deploy_program(gone, ProgramOptions("bean-there"), gone.dev_account(0), root=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="loyalty_chain"):
+        again = deploy_program(chain, ProgramOptions("bean-there"), chain.dev_account(0), root=tmp_path)
+    assert "was stale" in caplog.text and "moved it to" in caplog.text  # never replaced silently
+    aside = [p.name for p in (tmp_path / "31337").glob("bean-there.stale-*.json")]
+    assert len(aside) == 1
+    assert load_program(chain, "bean-there", tmp_path) == again
+    assert again.path == tmp_path / "31337" / "bean-there.json"
+
+
+def test_a_live_program_keeps_its_name(chain: Chain, tmp_path: Path) -> None:
+    deploy_program(chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path)
+    with pytest.raises(DeploymentError, match=r"already exists .*cafe\.json"):
+        deploy_program(chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path)
+
+
+def test_a_reset_chain_makes_the_record_stale(chain: Chain, tmp_path: Path) -> None:
+    snapshot = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    deploy_program(chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path)
+    chain.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    with pytest.raises(StaleProgramError, match="not on this chain"):
+        load_program(chain, "cafe", tmp_path)
+
+
+def test_an_old_record_without_a_fingerprint_is_checked_by_its_deployment(
+    chain: Chain, tmp_path: Path
+) -> None:
+    record = deploy_program(chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path)
+    data = json.loads(record.path.read_text())
+    del data["genesis_hash"], data["block_hash"]
+    record.path.write_text(json.dumps(data))
+    assert load_program(chain, "cafe", tmp_path).addresses == record.addresses
+    data["tx_hashes"]["LoyaltyPoints"] = "0x" + "ab" * 32
+    record.path.write_text(json.dumps(data))
+    with pytest.raises(StaleProgramError, match="deployment transaction 0xabababab"):
+        load_program(chain, "cafe", tmp_path)
+
+
+def test_not_found_names_the_folder_and_what_is_there(chain: Chain, tmp_path: Path) -> None:
+    deploy_program(chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path)
+    with pytest.raises(UnknownProgramError) as caught:
+        load_program(chain, "bean-there", tmp_path)
+    message = str(caught.value)
+    assert str(tmp_path / "31337") in message
+    assert "programs on this chain: cafe" in message
+    assert "LOYALTY_CHAIN_DEPLOYMENTS" in message
