@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         PartialBatchError,
         RpcUnavailableError,
         SetupError,
+        StaleProgramError,
         TransactionError,
         UnknownProgramError,
         WrongChainError,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .recipients import read_cards_csv, read_points_csv
     from .records import Card, Enrolment, Perk, PerkSpec, Redemption
     from .sender import TxResult
+    from .signers import as_signer
 
 _EXPORTS = {
     "AirdropOptions": "airdrop",
@@ -97,6 +99,8 @@ _EXPORTS = {
     "read_points_csv": "recipients",
     "Event": "decoding",
     "TxResult": "sender",
+    "as_signer": "signers",
+    "StaleProgramError": "errors",
 }
 
 __all__ = [
@@ -128,6 +132,7 @@ __all__ = [
     "Redemption",
     "RpcUnavailableError",
     "SetupError",
+    "StaleProgramError",
     "StandardMerkleTree",
     "TransactionError",
     "TransferPolicy",
@@ -136,6 +141,7 @@ __all__ = [
     "WrongChainError",
     "airdrop_cards",
     "airdrop_points",
+    "as_signer",
     "connect",
     "deploy_contract",
     "deploy_program",

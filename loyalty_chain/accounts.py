@@ -237,6 +237,12 @@ def unlock_ape(alias: str, password: str | None = None) -> LocalAccount:
         known = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
         hint = f"ape accounts here: {', '.join(known)}" if known else "none exist (ape accounts import NAME)"
         raise AccountError(f"no ape account named {alias!r} in {folder}; {hint}")
+    return unlock_ape_keyfile(path, password)
+
+
+def unlock_ape_keyfile(path: Path, password: str | None = None) -> LocalAccount:
+    """Decrypt the ape keyfile at ``path`` (its alias is the file's stem); passwords as :func:`unlock_ape`."""
+    alias = path.stem
     keystore = _read_keystore(path, what=f"ape account {alias!r} ({path})")
     secret = (
         password

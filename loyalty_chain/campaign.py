@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from web3.exceptions import ContractLogicError
 
@@ -36,6 +35,7 @@ from .merkle import StandardMerkleTree
 from .program import DEFAULT_TIERS, ProgramRecord
 from .recipients import read_cards_csv, read_points_csv
 from .sender import Sender, TxResult
+from .signers import SignerLike, as_signer
 from .values import checked_address, reason_code
 
 POINTS_LEAF_ENCODING = ("uint256", "address", "uint256")
@@ -213,7 +213,7 @@ def publish_campaign(
     chain: Chain,
     program: str | ProgramRecord,
     tree: StandardMerkleTree,
-    account: LocalAccount,
+    account: SignerLike,
     *,
     start: int,
     end: int,
@@ -232,7 +232,7 @@ def publish_campaign(
     if card_valid_until and kind != "cards":
         raise InputError("a card expiry applies to card campaigns only")
     airdrop = target.contracts["AirdropDistributor"]
-    sender = Sender(chain, account, target.decoder)
+    sender = Sender(chain, as_signer(account), target.decoder)
     root = bytes.fromhex(tree.root[2:])
     result = sender.send(
         airdrop.functions.createCampaign(CAMPAIGN_KINDS[kind], root, start, end, reason_code(reason))
@@ -248,7 +248,7 @@ def claim(
     program: str | ProgramRecord,
     campaign_id: int,
     tree: StandardMerkleTree,
-    account: LocalAccount,
+    account: SignerLike,
     *,
     beneficiary: str | None = None,
 ) -> list[Claim]:
@@ -273,7 +273,7 @@ def claim(
             f"campaign {campaign_id}'s root is {root}, this tree's is {tree.root}: it is another "
             "campaign's tree (or the campaign's root was changed)"
         )
-    sender = Sender(chain, account, target.decoder)
+    sender = Sender(chain, as_signer(account), target.decoder)
     claims = []
     for leaf in found:
         if airdrop.functions.isClaimed(campaign_id, leaf.index).call():

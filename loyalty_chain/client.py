@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
@@ -23,6 +22,7 @@ from .errors import InputError, PartialBatchError, TransactionError
 from .program import ProgramRecord, TransferPolicy, load_program
 from .records import Card, Enrolment, Perk, PerkSpec, Redemption
 from .sender import Sender, TxResult
+from .signers import SignerLike, as_signer
 from .values import checked_address, checked_amount, reason_code, reason_text
 
 BATCH_GAS_PER_RECIPIENT = 30_000
@@ -47,12 +47,12 @@ DEFAULT_REDEMPTION_TTL_S = 3600
 class LoyaltyClient:
     """One program on one chain, acting as one account."""
 
-    def __init__(self, chain: Chain, record: ProgramRecord, account: LocalAccount) -> None:
+    def __init__(self, chain: Chain, record: ProgramRecord, account: SignerLike) -> None:
         record_chain = record.chain_id
         chain.require_chain_id(record_chain, f"program {record.name!r}")
         self.chain = chain
         self.record = record
-        self.account = account
+        self.account = as_signer(account)  # a LocalAccount, or an ape account turned into one
         w3 = chain.w3
 
         def contract(name: str) -> Contract:
@@ -73,12 +73,12 @@ class LoyaltyClient:
                 "AirdropDistributor": self.airdrop,
             }
         )
-        self.sender = Sender(chain, account, self.decoder)
+        self.sender = Sender(chain, self.account, self.decoder)
         self._tiers: tuple[str, ...] | None = None
 
     @classmethod
     def load(
-        cls, chain: Chain, program: str, account: LocalAccount, *, root: Path | None = None
+        cls, chain: Chain, program: str, account: SignerLike, *, root: Path | None = None
     ) -> LoyaltyClient:
         """The client for the program recorded under ``program`` on this chain."""
         return cls(chain, load_program(chain, program, root), account)

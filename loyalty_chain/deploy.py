@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
 from .artifacts import Artifact, load_artifact
 from .chain import Chain
 from .errors import DeploymentError
+from .signers import SignerLike, as_signer
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,9 @@ class Deployed:
     gas_used: int
 
 
-def deploy(chain: Chain, artifact: str | Artifact, *args: Any, sender: LocalAccount) -> Deployed:
+def deploy(chain: Chain, artifact: str | Artifact, *args: Any, sender: SignerLike) -> Deployed:
     """Deploy ``artifact`` (or the shipped artifact of that name) with constructor ``args``."""
+    sender = as_signer(sender)
     art = load_artifact(artifact) if isinstance(artifact, str) else artifact
     w3 = chain.w3
     factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
@@ -41,6 +42,6 @@ def deploy(chain: Chain, artifact: str | Artifact, *args: Any, sender: LocalAcco
     return Deployed(contract, tx_hash.to_0x_hex(), int(receipt["blockNumber"]), int(receipt["gasUsed"]))
 
 
-def deploy_contract(chain: Chain, artifact: str | Artifact, *args: Any, sender: LocalAccount) -> Contract:
+def deploy_contract(chain: Chain, artifact: str | Artifact, *args: Any, sender: SignerLike) -> Contract:
     """Deploy and return just the contract (see :func:`deploy` for the transaction too)."""
     return deploy(chain, artifact, *args, sender=sender).contract

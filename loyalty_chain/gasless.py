@@ -27,12 +27,12 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_checksum_address, is_hex_address, to_checksum_address
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from .errors import InputError
+from .signers import SignerLike, as_signer
 
 DOMAIN_NAME = "LoyaltyPerkCatalog"
 DOMAIN_VERSION = "1"
@@ -187,13 +187,13 @@ def parse_request(typed: Mapping[str, Any]) -> RedemptionRequest:
     )
 
 
-def sign_typed_data(account: LocalAccount, typed: Mapping[str, Any]) -> str:
+def sign_typed_data(account: SignerLike, typed: Mapping[str, Any]) -> str:
     """``account``'s EIP-712 signature of the request ``typed`` (validated first): 0x + 65 bytes.
 
     The signer need not be the request's member: an ERC-1271 wallet's owner signs for the wallet.
     """
     parse_request(typed)
-    signed = account.sign_message(encode_typed_data(full_message=dict(typed)))
+    signed = as_signer(account).sign_message(encode_typed_data(full_message=dict(typed)))
     return "0x" + bytes(signed.signature).hex()
 
 

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from enum import IntEnum
 from pathlib import Path
 
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from .artifacts import load_artifact
@@ -30,6 +29,7 @@ from .registry import (
     registry_root,
     set_aside_if_stale,
 )
+from .signers import SignerLike, as_signer
 
 __all__ = [
     "CONTRACTS",
@@ -105,7 +105,7 @@ class ProgramOptions:
 
 
 def deploy_program(
-    chain: Chain, options: ProgramOptions, sender: LocalAccount, *, root: Path | None = None
+    chain: Chain, options: ProgramOptions, sender: SignerLike, *, root: Path | None = None
 ) -> ProgramRecord:
     """Deploy the four contracts, wire their roles, and record the program in the registry.
 
@@ -113,6 +113,7 @@ def deploy_program(
     chain instance is gone) is set aside with a logged warning, and the name is reused.
     """
     options.validate()
+    sender = as_signer(sender)
     set_aside_if_stale(chain, options.name, root)
     existing = record_path(chain.chain_id, options.name, root)
     if existing.is_file():

@@ -6,12 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
-
 from ..chain import Chain
 from ..program import ProgramRecord
 from ..recipients import file_digest
 from ..sender import Sender
+from ..signers import SignerLike, as_signer
 from .journal import Journal, JournalHeader, default_journal_path
 from .plan import Kind, gas_plan, plan_batches
 from .records import AirdropOptions, AirdropPlan, AirdropReport, PlannedBatch, ProgressCallback
@@ -41,7 +40,7 @@ def run_airdrop(
     program: str | ProgramRecord,
     kind: Kind,
     csv_path: str | os.PathLike[str],
-    account: LocalAccount,
+    account: SignerLike,
     options: AirdropOptions | None = None,
     *,
     on_progress: ProgressCallback | None = None,
@@ -52,7 +51,7 @@ def run_airdrop(
     target = open_target(chain, program, kind, opts.valid_until)
     header = journal_header(target, path, opts)  # the digest of the bytes about to be read
     recipients = load(target, path, opts)
-    sender = Sender(chain, account, target.decoder)
+    sender = Sender(chain, as_signer(account), target.decoder)
     with Journal.open(opts.journal or default_journal_path(path), header) as journal:
         paid_before = journal.paid()
         reconciled = reconcile_journal(target, sender, journal)
@@ -77,7 +76,7 @@ def airdrop_points(
     chain: Chain,
     program: str | ProgramRecord,
     csv_path: str | os.PathLike[str],
-    account: LocalAccount,
+    account: SignerLike,
     options: AirdropOptions | None = None,
     *,
     on_progress: ProgressCallback | None = None,
@@ -90,7 +89,7 @@ def airdrop_cards(
     chain: Chain,
     program: str | ProgramRecord,
     csv_path: str | os.PathLike[str],
-    account: LocalAccount,
+    account: SignerLike,
     options: AirdropOptions | None = None,
     *,
     on_progress: ProgressCallback | None = None,
@@ -104,7 +103,7 @@ def plan_airdrop(
     program: str | ProgramRecord,
     kind: Kind,
     csv_path: str | os.PathLike[str],
-    account: LocalAccount,
+    account: SignerLike,
     options: AirdropOptions | None = None,
 ) -> AirdropPlan:
     """The dry run: validate, plan and estimate every batch, price it; sends and writes nothing."""
@@ -113,7 +112,7 @@ def plan_airdrop(
     target = open_target(chain, program, kind, opts.valid_until)
     header = journal_header(target, path, opts)
     recipients = load(target, path, opts)
-    sender = Sender(chain, account, target.decoder)
+    sender = Sender(chain, as_signer(account), target.decoder)
     journal = Journal.read_only(opts.journal or default_journal_path(path), header)
     paid: set[str] = set()
     in_flight: set[str] = set()

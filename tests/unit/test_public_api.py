@@ -12,9 +12,10 @@ EXPECTED = {
     "CsvValidationError", "DeploymentError", "DevKeyRefusedError", "Enrolment", "Event", "InputError",
     "JournalMismatchError", "LoyaltyChainError", "LoyaltyClient", "MerkleError", "PartialBatchError", "Perk",
     "PerkSpec", "ProgramOptions", "ProgramRecord", "ProgramSummary", "Redemption", "RpcUnavailableError",
-    "SetupError", "StandardMerkleTree", "TransactionError", "TransferPolicy", "TxResult",
+    "SetupError", "StaleProgramError", "StandardMerkleTree", "TransactionError", "TransferPolicy", "TxResult",
     "UnknownProgramError",
-    "WrongChainError", "connect", "deploy_contract", "deploy_program", "embedded_chain", "launch_devnet",
+    "WrongChainError", "as_signer", "connect", "deploy_contract", "deploy_program", "embedded_chain",
+    "launch_devnet",
     "load_artifact", "load_program", "parse_request", "read_cards_csv", "read_points_csv",
     "redemption_typed_data", "resolve_account", "sign_typed_data", "start_devnet", "summarize", "unlock",
 }  # fmt: skip
