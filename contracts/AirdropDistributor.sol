@@ -32,6 +32,9 @@ import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
  *   in {CampaignCreated} and {campaign}, and each mint's campaign in the {Claimed} event of the same call.
  *   (Forwarding the campaign reason would cost every claim one more cold storage read.)
  * - Cards are enrolled with the campaign's card expiry (0 = never expires; see {setCardValidUntil}).
+ * - A root is published at most once, across all campaigns: the same tree cannot be opened (and claimed)
+ *   twice. A campaign can be closed early ({closeCampaign}); its unclaimed points were never minted, so
+ *   nothing has to be swept back on chain.
  *   A leaf whose account already holds a card cannot be claimed (the card refuses a second card).
  */
 contract AirdropDistributor is AccessControl {
@@ -66,10 +69,28 @@ contract AirdropDistributor is AccessControl {
     /// @notice Emitted when the expiry of the cards a card campaign enrolls is set.
     event CardValidUntilSet(uint256 indexed campaignId, uint64 validUntil);
 
+    /// @notice Emitted when campaign `campaignId` is closed early: its claim window now ends at `end`.
+    event CampaignClosed(uint256 indexed campaignId, uint64 end);
+
     /// @notice Emitted when leaf `index` of campaign `campaignId` is claimed; `amount` is the points, or the card tier.
     event Claimed(uint256 indexed campaignId, uint256 indexed index, address indexed account, uint256 amount);
 
     // ---------------------------------------------------------------- errors
+
+    /**
+     * @notice `root` has already been published, by campaign `campaignId`: one tree, one campaign.
+     * @param root The root given.
+     * @param campaignId The campaign that published it first.
+     */
+    error AirdropRootAlreadyPublished(bytes32 root, uint256 campaignId);
+
+    /**
+     * @notice The campaign's claim window is already over, so it cannot be closed.
+     * @param campaignId The campaign.
+     * @param end The last second of its window.
+     * @param blockTime The current block's timestamp.
+     */
+    error AirdropAlreadyClosed(uint256 campaignId, uint64 end, uint256 blockTime);
 
     /**
      * @notice `kind` is neither KIND_POINTS (0) nor KIND_CARDS (1).
@@ -151,6 +172,7 @@ contract AirdropDistributor is AccessControl {
     mapping(bytes32 root => mapping(uint256 campaignId => Settings)) private _settings;
     mapping(uint256 campaignId => bytes32) private _roots;
     mapping(uint256 campaignId => bytes32) private _reasons;
+    mapping(bytes32 root => uint256 campaignId) private _publishedBy;
     mapping(uint256 campaignId => mapping(uint256 wordIndex => uint256 bits)) private _claimedBitmap;
     uint256 private _campaignCount;
 
@@ -176,7 +198,8 @@ contract AirdropDistributor is AccessControl {
      * Requirements:
      * - the caller has CAMPAIGN_MANAGER_ROLE;
      * - `kind` is KIND_POINTS (0) or KIND_CARDS (1);
-     * - `start < end` and `end` is not in the past.
+     * - `start < end` and `end` is not in the past;
+     * - `root` is zero or has never been published.
      *
      * Emits a {CampaignCreated} event, and a {RootSet} event when `root` is not zero.
      * @return campaignId The new campaign's id.
@@ -193,6 +216,7 @@ contract AirdropDistributor is AccessControl {
             // one id per transaction: the counter cannot reach 2^256
             campaignId = ++_campaignCount;
         }
+        _recordRoot(root, campaignId);
         _settings[root][campaignId] =
             Settings({start: start, end: end, cardValidUntil: 0, kind: kind, claimsStarted: false});
         _roots[campaignId] = root;
@@ -206,13 +230,15 @@ contract AirdropDistributor is AccessControl {
      *
      * Requirements:
      * - the caller has CAMPAIGN_MANAGER_ROLE;
-     * - campaign `campaignId` exists and has had no claim yet.
+     * - campaign `campaignId` exists and has had no claim yet;
+     * - `root` is zero or has never been published.
      *
      * Emits a {RootSet} event.
      */
     function setRoot(uint256 campaignId, bytes32 root) external onlyRole(CAMPAIGN_MANAGER_ROLE) {
         bytes32 current = _roots[campaignId];
         Settings memory settings = _unclaimedCampaign(current, campaignId);
+        _recordRoot(root, campaignId);
         delete _settings[current][campaignId];
         _settings[root][campaignId] = settings;
         _roots[campaignId] = root;
@@ -234,6 +260,28 @@ contract AirdropDistributor is AccessControl {
         if (settings.kind != KIND_CARDS) revert AirdropWrongKind(campaignId, settings.kind, KIND_CARDS);
         _settings[current][campaignId].cardValidUntil = validUntil;
         emit CardValidUntilSet(campaignId, validUntil);
+    }
+
+    /**
+     * @notice Closes campaign `campaignId` now: its claim window ends at the previous second, so no claim is
+     * accepted from this block on. Its unclaimed points or cards are simply never minted.
+     *
+     * Requirements:
+     * - the caller has CAMPAIGN_MANAGER_ROLE;
+     * - campaign `campaignId` exists and its window is not over yet.
+     *
+     * Emits a {CampaignClosed} event.
+     */
+    function closeCampaign(uint256 campaignId) external onlyRole(CAMPAIGN_MANAGER_ROLE) {
+        Settings storage stored = _settings[_roots[campaignId]][campaignId];
+        uint64 end = stored.end;
+        if (end == 0) revert AirdropUnknownCampaign(campaignId);
+        // slither-disable-next-line timestamp (claim windows are in seconds; miners' leeway is irrelevant)
+        if (end < block.timestamp) revert AirdropAlreadyClosed(campaignId, end, block.timestamp);
+        // block.timestamp >= 1 on any real chain, so the new end is never 0 (0 marks "no campaign")
+        uint64 closedAt = uint64(block.timestamp - 1);
+        stored.end = closedAt == 0 ? 1 : closedAt;
+        emit CampaignClosed(campaignId, stored.end);
     }
 
     // ---------------------------------------------------------------- claims
@@ -393,6 +441,14 @@ contract AirdropDistributor is AccessControl {
         _existingCampaign(root, campaignId);
         if (root == bytes32(0)) revert AirdropRootNotSet(campaignId);
         revert AirdropInvalidProof(campaignId, index, account);
+    }
+
+    /// @dev Marks a non-zero `root` as published by `campaignId`, refusing one published before.
+    function _recordRoot(bytes32 root, uint256 campaignId) private {
+        if (root == bytes32(0)) return;
+        uint256 first = _publishedBy[root];
+        if (first != 0) revert AirdropRootAlreadyPublished(root, first);
+        _publishedBy[root] = campaignId;
     }
 
     function _existingCampaign(bytes32 root, uint256 campaignId) private view returns (Settings memory settings) {

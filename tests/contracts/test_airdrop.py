@@ -279,6 +279,52 @@ def test_root_can_change_until_the_first_claim(
     assert drop.distributor.functions.campaign(campaign_id).call()[1] == root_of(points_tree)
 
 
+def test_a_root_is_published_once_across_campaigns(
+    drop: Drop, admin: LocalAccount, points_tree: StandardMerkleTree
+) -> None:
+    first = drop.create(POINTS, root=root_of(points_tree))
+    d = drop.distributor.functions
+    again = ("AirdropRootAlreadyPublished", root_of(points_tree), first)
+    drop.reverts(d.createCampaign(POINTS, root_of(points_tree), 0, FAR_FUTURE, REASON), admin, *again)
+    second = drop.create(POINTS)
+    drop.reverts(d.setRoot(second, root_of(points_tree)), admin, *again)
+    drop.reverts(d.setRoot(first, root_of(points_tree)), admin, *again)  # not even onto itself
+    # a withdrawn root stays spent: its proofs were out in the world
+    send(d.setRoot(first, NO_ROOT), admin)
+    drop.reverts(d.setRoot(second, root_of(points_tree)), admin, *again)
+    # the zero root ("none yet") is not a published root
+    drop.create(POINTS)
+    assert d.campaignCount().call() == 3
+
+
+def test_close_campaign_ends_claims_now(
+    drop: Drop, admin: LocalAccount, bob: LocalAccount, outsider: LocalAccount, points_tree: StandardMerkleTree
+) -> None:
+    campaign_id = drop.create(POINTS, root=root_of(points_tree))
+    send(drop.claim_points(campaign_id, points_tree, 0), bob)
+    d = drop.distributor.functions
+    denied = ("AccessControlUnauthorizedAccount", outsider.address, CAMPAIGN_MANAGER_ROLE)
+    drop.reverts(d.closeCampaign(campaign_id), outsider, *denied)
+    drop.reverts(d.closeCampaign(campaign_id + 1), admin, "AirdropUnknownCampaign", campaign_id + 1)
+    receipt = send(d.closeCampaign(campaign_id), admin)
+    closed_at = drop.w3.eth.get_block(receipt["blockNumber"])["timestamp"] - 1
+    assert events(drop.distributor, receipt, "CampaignClosed") == [{"campaignId": campaign_id, "end": closed_at}]
+    assert d.campaign(campaign_id).call()[3] == closed_at
+    name, (got_id, end, _) = drop.error_of(drop.claim_points(campaign_id, points_tree, 1), bob)
+    assert (name, got_id, end) == ("AirdropEnded", campaign_id, closed_at)
+    name, values = drop.error_of(d.closeCampaign(campaign_id), admin)
+    assert (name, values[:2]) == ("AirdropAlreadyClosed", (campaign_id, closed_at))
+
+
+def test_close_a_campaign_before_it_opens(drop: Drop, admin: LocalAccount, points_tree: StandardMerkleTree) -> None:
+    start = now(drop.w3) + DAY
+    campaign_id = drop.create(POINTS, root=root_of(points_tree), start=start)
+    send(drop.distributor.functions.closeCampaign(campaign_id), admin)
+    mine(drop.w3, start + 10)
+    name, (got_id, *_rest) = drop.error_of(drop.claim_points(campaign_id, points_tree, 0), admin)
+    assert (name, got_id) == ("AirdropEnded", campaign_id)
+
+
 # --- points claims ---------------------------------------------------------------------------------
 
 
@@ -414,21 +460,21 @@ def test_single_leaf_tree_claims_with_an_empty_proof(drop: Drop, alice: LocalAcc
 def test_claimed_bitmap_keeps_indexes_and_campaigns_apart(drop: Drop, relayer: LocalAccount) -> None:
     indexes = [0, 1, 254, 255, 256, 257, 511, 512, 1_000, 2**200]
     accounts = fresh_accounts(len(indexes), seed=1)
-    tree = StandardMerkleTree.of(
-        [[index, account, 10 + i] for i, (index, account) in enumerate(zip(indexes, accounts, strict=True))],
-        POINTS_LEAF,
-    )
+    pairs = list(enumerate(zip(indexes, accounts, strict=True)))
+    tree = StandardMerkleTree.of([[index, account, 10 + i] for i, (index, account) in pairs], POINTS_LEAF)
+    # the same indexes and accounts in another campaign (a root is published once: other amounts)
+    other = StandardMerkleTree.of([[index, account, 100 + i] for i, (index, account) in pairs], POINTS_LEAF)
     first = drop.create(POINTS, root=root_of(tree))
-    second = drop.create(POINTS, root=root_of(tree))
+    second = drop.create(POINTS, root=root_of(other))
     claimed: set[int] = set()
     for position in [3, 4, 0, 8, 9, 6]:
         send(drop.claim_points(first, tree, position), relayer)
         claimed.add(indexes[position])
         assert [drop.claimed(first, index) for index in indexes] == [index in claimed for index in indexes]
         assert not any(drop.claimed(second, index) for index in indexes)
-    # the same leaf is still claimable in the other campaign
-    send(drop.claim_points(second, tree, 3), relayer)
-    assert drop.balance(accounts[3]) == 2 * 13
+    # the same index is still claimable in the other campaign
+    send(drop.claim_points(second, other, 3), relayer)
+    assert drop.balance(accounts[3]) == 13 + 103
 
 
 def test_a_larger_tree_pays_everyone_exactly_once(drop: Drop, relayer: LocalAccount) -> None:
