@@ -278,10 +278,10 @@ contract AirdropDistributor is AccessControl {
         if (end == 0) revert AirdropUnknownCampaign(campaignId);
         // slither-disable-next-line timestamp (claim windows are in seconds; miners' leeway is irrelevant)
         if (end < block.timestamp) revert AirdropAlreadyClosed(campaignId, end, block.timestamp);
-        // block.timestamp >= 1 on any real chain, so the new end is never 0 (0 marks "no campaign")
+        // end >= block.timestamp >= 1 here, so the new end is never 0 (0 marks "no campaign")
         uint64 closedAt = uint64(block.timestamp - 1);
-        stored.end = closedAt == 0 ? 1 : closedAt;
-        emit CampaignClosed(campaignId, stored.end);
+        stored.end = closedAt;
+        emit CampaignClosed(campaignId, closedAt);
     }
 
     // ---------------------------------------------------------------- claims
@@ -453,6 +453,7 @@ contract AirdropDistributor is AccessControl {
 
     function _existingCampaign(bytes32 root, uint256 campaignId) private view returns (Settings memory settings) {
         settings = _settings[root][campaignId];
+        // slither-disable-next-line incorrect-equality (0 is "never created"; a closed end is a real time)
         if (settings.end == 0) revert AirdropUnknownCampaign(campaignId);
     }
 
