@@ -165,8 +165,12 @@ def parse_points(text: str, decimals: int, what: str = "amount") -> int:
     return parse_amount(text, decimals, max_amount=2**256 - 1, what=what)
 
 
-def parse_time(text: str, what: str = "time") -> int:
-    """Unix seconds from an ISO date/time (UTC unless it says otherwise) or from digits."""
+def parse_time(text: str, what: str = "time", *, end_of_day: bool = False) -> int:
+    """Unix seconds from an ISO date/time (UTC unless it says otherwise) or from digits.
+
+    With ``end_of_day`` a date without a time (``2026-12-31``) means the last second of that day
+    (23:59:59 UTC), as a closing date is meant; otherwise it means its first second.
+    """
     raw = text.strip()
     if raw.isdigit():
         return int(raw)
@@ -176,7 +180,8 @@ def parse_time(text: str, what: str = "time") -> int:
         raise InputError(f"{what} {text!r} is neither an ISO date (2027-01-31) nor unix seconds") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
+    date_only = len(raw) == 10 and raw[4] == "-" and raw[7] == "-"
+    return int(moment.timestamp()) + (86_399 if end_of_day and date_only else 0)
 
 
 def iso_time(seconds: int) -> str:

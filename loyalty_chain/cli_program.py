@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from .cli_context import Context, command_options, parse_points, pass_ctx, print_summary, summary_data
+from .cli_context import Context, command_options, parse_points, parse_time, pass_ctx
 
 
 @click.command()
@@ -59,22 +61,58 @@ def deploy(
 
 @click.command()
 @click.argument("program")
+@click.option("--since", help="Start of the range: ISO date/time (UTC unless given) or unix seconds.")
+@click.option("--until", help="End of the range (inclusive; a date alone means the end of that day, UTC).")
+@click.option(
+    "--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write CSV files here."
+)
+@click.option(
+    "--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the dashboard."
+)
+@click.option(
+    "--value-per-point", default="0", show_default=True, help="Currency per point, for the liability."
+)
+@click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), help="Index cache (default beside "
+              "the deployment record: deployments/<chain-id>/PROGRAM.index.sqlite).")  # fmt: skip
 @command_options
 @pass_ctx
-def report(ctx: Context, program: str) -> None:
-    """Summarise PROGRAM from its events: members per tier, points, redemptions per perk."""
-    from .analytics import summarize
+def report(
+    ctx: Context,
+    program: str,
+    since: str | None,
+    until: str | None,
+    csv_dir: Path | None,
+    html_file: Path | None,
+    value_per_point: str,
+    cache: Path | None,
+) -> None:
+    """KPIs of PROGRAM for a date range, from its events (indexed incrementally into a local cache).
 
+    Members and point holders, active wallets, points issued by reason, redeemed, outstanding and
+    liability, redemption rate, cohorts, tiers, campaigns, perks, P2P transfers, top earners.
+    """
+    from .program import load_program
+    from .reports import program_report
+    from .reports.dashboard import write_html
+    from .reports.export import print_table, write_csv_dir
+
+    start = parse_time(since, "--since") if since else None
+    end = parse_time(until, "--until", end_of_day=True) if until else None
     with ctx.chain() as chain:
-        client = ctx.client(chain, program)
-        summary = summarize(client.events(), client.tiers(), client.points.address)
-        titles = {p.perk_id: p.spec.title for p in client.perks()}
-    data = {"program": program, **summary_data(summary, titles)}
+        record = load_program(chain, program)
+        result = program_report(
+            chain, record, since=start, until=end, value_per_point=value_per_point, cache=cache
+        )
+    written = [str(p) for p in write_csv_dir(result, csv_dir)] if csv_dir else []
+    if html_file:
+        written.append(str(write_html(result, html_file)))
 
     def human() -> None:
-        print_summary(program, summary, titles)
+        print_table(result)
+        for path in written:
+            click.echo(f"wrote {path}")
 
-    ctx.emit(data, human)
+    ctx.emit(result.to_json() | ({"written": written} if written else {}), human)
 
 
 COMMANDS = (deploy, report)

@@ -7,9 +7,10 @@ Results are small frozen records, not raw receipts.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -24,6 +25,9 @@ from .records import Card, Enrolment, Perk, PerkSpec, Redemption
 from .sender import Sender, TxResult
 from .signers import SignerLike, as_signer
 from .values import checked_address, checked_amount, reason_code, reason_text
+
+if TYPE_CHECKING:
+    from .reports import ProgramReport
 
 BATCH_GAS_PER_RECIPIENT = 30_000
 """Upper bound of one fresh recipient in issueBatch/enrollBatch (measured ~25k; see BENCHMARKS.md)."""
@@ -363,6 +367,22 @@ class LoyaltyClient:
             logs = self.chain.w3.eth.get_logs(query)
             out.extend(self.decoder.decode_logs(logs))
         return out
+
+    def summary(
+        self,
+        since: int | None = None,
+        until: int | None = None,
+        *,
+        value_per_point: str = "0",
+        cache: str | os.PathLike[str] | None = None,
+    ) -> ProgramReport:
+        """The program's KPIs for ``[since, until]`` (unix seconds; default everything), from the local
+        index cache brought up to date first (see :func:`loyalty_chain.reports.program_report`)."""
+        from .reports import program_report
+
+        return program_report(
+            self.chain, self.record, since=since, until=until, value_per_point=value_per_point, cache=cache
+        )
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -8,6 +8,16 @@ PYTHON="${PYTHON:-python3}"
 STAMP=.venv/.setup-stamp
 digest="$(cat package.json package-lock.json pyproject.toml requirements.lock toolchain/setup.sh toolchain/solc-cli.js | sha256sum | cut -d' ' -f1)"
 
+# The dashboard's browser test runs Debian's Chromium through Playwright (which never downloads a browser).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> Chromium (apt) for the dashboard's browser test"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "note: chromium is missing; the dashboard's browser test needs it (sudo apt-get install chromium)" >&2
+  fi
+fi
+
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$digest" && -d node_modules && -x .venv/bin/python ]]; then
   exit 0
 fi

@@ -1,0 +1,177 @@
+"""The SQLite cache of one program's events: one table per event, the blocks seen, where indexing stopped.
+
+Layout (created on first open, new event tables added whenever the ABIs gain events):
+
+* ``meta(key, value)``: ``chain_id``, ``addresses`` (JSON), ``first_block``, ``cursor`` (the last block
+  fully indexed), ``big_columns`` (integer columns with values too large for SQLite, kept as text);
+* ``blocks(number, hash, ts)``: every block a stored log came from, and the last block of every range
+  fetched, with its hash: what the reorg check compares against the chain;
+* ``<Contract>_<Event>(block, log_index, tx_hash, ts, <arguments…>)``: see :mod:`.events`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .events import ROW_COLUMNS, EventSpec
+
+SCHEMA_VERSION = "1"
+"""Bumped when the layout changes; a cache of another version is rebuilt from the chain."""
+
+
+def quote(name: str) -> str:
+    """An SQL identifier, quoted (argument names such as ``from`` and ``to`` are SQL keywords)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class EventStore:
+    """An open cache; ``with EventStore.open(path, specs) as store:`` closes it."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, specs: Sequence[EventSpec]) -> None:
+        self.conn = conn
+        self.path = path
+        self.specs = {spec.table: spec for spec in specs}
+        self._insert_sql = {
+            spec.table: f"INSERT INTO {quote(spec.table)} VALUES ({','.join('?' * (4 + len(spec.columns)))})"
+            for spec in specs
+        }
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], specs: Sequence[EventSpec]) -> EventStore:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(target, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)")
+        except sqlite3.DatabaseError as exc:
+            raise InputError(
+                f"{target} is not a usable index cache ({exc}); delete it and run again to rebuild it"
+            ) from None
+        store = cls(conn, target, specs)
+        if store.get("schema") not in (None, SCHEMA_VERSION):
+            store.drop_all()
+        store._create(specs)
+        return store
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def _create(self, specs: Sequence[EventSpec]) -> None:
+        c = self.conn
+        c.execute("BEGIN")
+        c.execute("CREATE TABLE IF NOT EXISTS blocks(number INTEGER PRIMARY KEY, hash TEXT, ts INTEGER)")
+        for spec in specs:
+            columns = ", ".join(quote(name) for name in (*ROW_COLUMNS, *spec.columns))
+            c.execute(f"CREATE TABLE IF NOT EXISTS {quote(spec.table)} ({columns})")
+            c.execute(
+                f"CREATE INDEX IF NOT EXISTS {quote('by_block_' + spec.table)} ON {quote(spec.table)}(block)"
+            )
+        c.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        c.execute("COMMIT")
+
+    def drop_all(self) -> None:
+        """Forget everything (another schema version, or another program's cache)."""
+        c = self.conn
+        tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        c.execute("BEGIN")
+        for table in tables:
+            c.execute(f"DROP TABLE {quote(table)}")
+        c.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT)")
+        c.execute("COMMIT")
+
+    # -- meta ----------------------------------------------------------------------------------
+
+    def get(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put(self, key: str, value: Any) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
+
+    @property
+    def cursor(self) -> int | None:
+        """The last block fully indexed, or None before the first sync."""
+        value = self.get("cursor")
+        return None if value is None else int(value)
+
+    def bind(self, chain_id: int, addresses: dict[str, str], first_block: int) -> None:
+        """Tie the cache to one program; a cache of another program (or chain) is emptied first."""
+        identity = json.dumps({"chain_id": chain_id, "addresses": addresses}, sort_keys=True)
+        if self.get("identity") not in (None, identity):
+            self.drop_all()
+            self._create(list(self.specs.values()))
+        if self.get("identity") is None:
+            self.put("identity", identity)
+            self.put("first_block", first_block)
+
+    @property
+    def big_columns(self) -> frozenset[str]:
+        """``table.column`` of integer columns holding values too large for SQLite, kept as decimal text
+        (card ids always are): sums over them must be done exactly, not by SQLite."""
+        return frozenset(json.loads(self.get("big_columns") or "[]"))
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append(
+        self,
+        rows: dict[str, list[tuple[Any, ...]]],
+        blocks: Iterable[tuple[int, str, int]],
+        cursor: int,
+        *,
+        big_columns: Iterable[str] = (),
+    ) -> None:
+        """One range, atomically: its rows, its blocks and the new cursor."""
+        c = self.conn
+        c.execute("BEGIN")
+        try:
+            for table, values in rows.items():
+                c.executemany(self._insert_sql[table], values)
+            new = set(big_columns) - self.big_columns
+            if new:
+                self.put("big_columns", json.dumps(sorted(self.big_columns | new)))
+            c.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?)", list(blocks))
+            self.put("cursor", cursor)
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def rollback_to(self, block: int) -> int:
+        """Forget every block after ``block`` (a reorg replaced them); returns the rows deleted."""
+        c = self.conn
+        deleted = 0
+        c.execute("BEGIN")
+        for table in self.specs:
+            deleted += c.execute(f"DELETE FROM {quote(table)} WHERE block > ?", (block,)).rowcount
+        c.execute("DELETE FROM blocks WHERE number > ?", (block,))
+        self.put("cursor", block)
+        c.execute("COMMIT")
+        return deleted
+
+    def recent_blocks(self, since: int) -> list[tuple[int, str]]:
+        """Stored (number, hash) of blocks at or after ``since``, newest first."""
+        rows = self.conn.execute(
+            "SELECT number, hash FROM blocks WHERE number >= ? ORDER BY number DESC", (since,)
+        )
+        return [(int(n), str(h)) for n, h in rows]
+
+    def count(self, table: str | None = None) -> int:
+        """Rows of one event table, or of all of them."""
+        tables = [table] if table else list(self.specs)
+        return sum(int(self.conn.execute(f"SELECT COUNT(*) FROM {quote(t)}").fetchone()[0]) for t in tables)

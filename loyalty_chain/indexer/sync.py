@@ -1,0 +1,175 @@
+"""Bring a program's cache up to the chain's head: check recent blocks for a reorg, then fetch the rest."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from ..artifacts import load_artifact
+from ..chain import Chain
+from ..program import CONTRACTS, ProgramRecord
+from .events import EventSpec, LogDecoder, event_specs
+from .fetch import FetchSettings, block_headers, fetch_ranges, latest_block
+from .store import EventStore
+
+REORG_DEPTH = 64
+"""Blocks below the cursor whose stored hashes are re-checked on every sync. A reorg deeper than this
+(unheard of after the merge on mainnet; possible on a devnet rewound by hand) is also caught, because
+the cursor block itself is checked: the cache is then rebuilt from the program's first block."""
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did."""
+
+    cache: Path
+    from_block: int
+    to_block: int
+    """The cursor after the sync: every block up to here is indexed."""
+    events: int
+    """Events stored by this sync."""
+    calls: int
+    """``eth_getLogs`` calls made."""
+    reorged: int
+    """Events deleted because their blocks were replaced (0 without a reorg)."""
+    seconds: float
+
+
+SyncProgress = Callable[[int, int], None]
+"""``on_progress(block, head)``: indexed up to ``block`` of ``head``."""
+
+
+def default_cache_path(record: ProgramRecord) -> Path:
+    """``deployments/<chain-id>/<name>.index.sqlite``, beside the program's record
+    (``$LOYALTY_CHAIN_INDEX_DIR`` moves it)."""
+    folder = os.environ.get("LOYALTY_CHAIN_INDEX_DIR")
+    base = Path(folder) / str(record.chain_id) if folder else record.path.parent
+    return base / f"{record.name}.index.sqlite"
+
+
+def program_specs() -> list[EventSpec]:
+    """The events of the four contracts, from the shipped ABIs."""
+    return event_specs({name: cast(Any, load_artifact(name).abi) for name in CONTRACTS})
+
+
+def open_store(record: ProgramRecord, cache: str | os.PathLike[str] | None = None) -> EventStore:
+    """The program's cache, bound to it (a cache of another program at that path is emptied)."""
+    store = EventStore.open(cache or default_cache_path(record), program_specs())
+    store.bind(record.chain_id, dict(record.addresses), record.block)
+    return store
+
+
+def sync(
+    chain: Chain,
+    record: ProgramRecord,
+    cache: str | os.PathLike[str] | None = None,
+    *,
+    settings: FetchSettings | None = None,
+    to_block: int | None = None,
+    on_progress: SyncProgress | None = None,
+) -> SyncResult:
+    """Index the program's events from where the cache stopped up to ``to_block`` (default: the head)."""
+    chain.require_chain_id(record.chain_id, f"program {record.name!r}")
+    with open_store(record, cache) as store:
+        return sync_store(chain, record, store, settings=settings, to_block=to_block, on_progress=on_progress)
+
+
+def sync_store(
+    chain: Chain,
+    record: ProgramRecord,
+    store: EventStore,
+    *,
+    settings: FetchSettings | None = None,
+    to_block: int | None = None,
+    on_progress: SyncProgress | None = None,
+) -> SyncResult:
+    """:func:`sync` on an open store."""
+    began = time.perf_counter()
+    opts = settings or FetchSettings()
+    head = latest_block(chain) if to_block is None else to_block
+    reorged = _undo_reorg(chain, record, store, opts)
+    cursor = store.cursor
+    start = record.block if cursor is None else cursor + 1
+    decoder = LogDecoder(store.specs.values(), record.addresses)
+    addresses = [record.addresses[name] for name in CONTRACTS]
+    stored = calls = 0
+    for part in fetch_ranges(chain, addresses, start, head, opts):
+        calls += 1
+        rows, blocks = _rows(chain, decoder, part.logs, part.end, opts)
+        store.append(rows, blocks, part.end, big_columns=decoder.big_columns)
+        stored += sum(len(v) for v in rows.values())
+        if on_progress is not None:
+            on_progress(part.end, head)
+    cursor_after = store.cursor if store.cursor is not None else start - 1
+    return SyncResult(store.path, start, cursor_after, stored, calls, reorged, time.perf_counter() - began)
+
+
+def _rows(
+    chain: Chain, decoder: LogDecoder, logs: list[dict[str, Any]], end: int, opts: FetchSettings
+) -> tuple[dict[str, list[tuple[Any, ...]]], list[tuple[int, str, int]]]:
+    """The logs of one range as rows per table, and the blocks to remember (theirs and the range's end)."""
+    times: dict[int, tuple[str, int]] = {}
+    missing: set[int] = {end}
+    for log in logs:
+        number = _num(log["blockNumber"])
+        if number in times:
+            continue
+        stamp = log.get("blockTimestamp")
+        if stamp is not None:
+            times[number] = (_hex(log["blockHash"]), _num(stamp))
+        else:
+            missing.add(number)
+    missing -= times.keys()
+    if missing:
+        times.update(block_headers(chain, sorted(missing), opts.header_batch))
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    for log in logs:
+        if log.get("removed"):
+            continue
+        decoded = decoder.decode(log)
+        if decoded is None:
+            continue
+        table, values = decoded
+        number = _num(log["blockNumber"])
+        rows.setdefault(table, []).append(
+            (number, _num(log["logIndex"]), _hex(log["transactionHash"]), times[number][1], *values)
+        )
+    blocks = [(number, block_hash, ts) for number, (block_hash, ts) in times.items()]
+    return rows, blocks
+
+
+def _undo_reorg(chain: Chain, record: ProgramRecord, store: EventStore, opts: FetchSettings) -> int:
+    """Compare the stored hashes of recent blocks with the chain's; forget from the first that changed."""
+    cursor = store.cursor
+    if cursor is None:
+        return 0
+    recent = store.recent_blocks(cursor - REORG_DEPTH)
+    if not recent:
+        return 0
+    head = latest_block(chain)
+    known = [(n, h) for n, h in recent if n <= head]
+    current = block_headers(chain, [n for n, _ in known], opts.header_batch) if known else {}
+    good = None
+    for number, block_hash in known:  # newest first
+        if current[number][0] == block_hash:
+            good = number
+            break
+    if good == recent[0][0]:
+        return 0  # the newest stored block is unchanged: nothing below it changed either
+    if good is None:  # deeper than we can see: start again from the program's first block
+        return store.rollback_to(record.block - 1)
+    return store.rollback_to(good)
+
+
+def _num(value: Any) -> int:
+    return value if isinstance(value, int) else int(str(value), 16)
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    return str(value)

@@ -1,0 +1,162 @@
+"""A whole program report: sync the cache, then compute every KPI for a date range from it."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+
+from ..artifacts import load_artifact
+from ..campaign_records import load_records
+from ..chain import Chain
+from ..errors import InputError
+from ..indexer import EventStore, FetchSettings, open_store, sync_store
+from ..program import ProgramRecord
+from . import activity, cards, catalog, points
+from .model import ProgramReport
+from .query import Reader
+
+DEFAULT_VALUE_PER_POINT = "0"
+"""Currency per whole point for the liability figure, unless given (0: no liability shown)."""
+
+
+@dataclass(frozen=True)
+class ProgramInfo:
+    """What a report needs to know that the events do not say."""
+
+    name: str
+    chain_id: int
+    distributor: str
+    tiers: tuple[str, ...]
+    decimals: int
+    symbol: str
+
+
+def program_info(chain: Chain, record: ProgramRecord) -> ProgramInfo:
+    """Tier names, decimals and symbol, read from the program's contracts."""
+    points_c = chain.w3.eth.contract(
+        address=cast(Any, record.addresses["LoyaltyPoints"]),
+        abi=cast(Any, load_artifact("LoyaltyPoints").abi),
+    )
+    card = chain.w3.eth.contract(
+        address=cast(Any, record.addresses["MembershipCard"]),
+        abi=cast(Any, load_artifact("MembershipCard").abi),
+    )
+    tiers = tuple(
+        str(card.functions.tierName(i).call()) for i in range(int(card.functions.tierCount().call()))
+    )
+    return ProgramInfo(
+        record.name,
+        record.chain_id,
+        record.addresses["AirdropDistributor"],
+        tiers,
+        int(points_c.functions.decimals().call()),
+        str(points_c.functions.symbol().call()),
+    )
+
+
+def parse_value(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise InputError(f"value per point {text!r} is not a number; give e.g. 0.01") from None
+    if not value.is_finite() or value < 0:
+        raise InputError(f"value per point must be a number of at least 0, got {text!r}")
+    return value
+
+
+def program_report(
+    chain: Chain,
+    record: ProgramRecord,
+    *,
+    since: int | None = None,
+    until: int | None = None,
+    value_per_point: str = DEFAULT_VALUE_PER_POINT,
+    cache: str | os.PathLike[str] | None = None,
+    settings: FetchSettings | None = None,
+) -> ProgramReport:
+    """Index what is new (see :func:`loyalty_chain.indexer.sync`), then report on ``[since, until]``."""
+    chain.require_chain_id(record.chain_id, f"program {record.name!r}")
+    value = parse_value(value_per_point)
+    if since is not None and until is not None and until < since:
+        raise InputError(f"--until ({until}) is before --since ({since}); swap them")
+    info = program_info(chain, record)
+    known = {k: (v.leaves, v.total) for k, v in load_records(record).items()}
+    with open_store(record, cache) as store:
+        sync_store(chain, record, store, settings=settings)
+        return compute(store, info, since=since, until=until, value_per_point=value, known_campaigns=known)
+
+
+def compute(
+    store: EventStore,
+    info: ProgramInfo,
+    *,
+    since: int | None = None,
+    until: int | None = None,
+    value_per_point: Decimal = Decimal(0),
+    known_campaigns: dict[int, tuple[int, int]] | None = None,
+) -> ProgramReport:
+    """Every KPI of ``[since, until]`` (unix seconds, inclusive; open ends: all the cache holds)."""
+    began = time.perf_counter()
+    r = Reader(store)
+    w = r.window(since, until)
+    f = points.flows(r, w)
+    redeemed, redemption_count = points.redemptions(r, w)
+    m = cards.membership(r, w, info.tiers)
+    outstanding = f.minted_all - f.burned_all
+    liability = (Decimal(outstanding).scaleb(-info.decimals) * value_per_point).normalize()
+    notes: list[str] = []
+    if not points.BREAKAGE_EVENTS:
+        notes.append("expired points: the contracts have no expiry yet, so breakage by expiry is 0")
+    return ProgramReport(
+        program=info.name,
+        chain_id=info.chain_id,
+        since=w.since,
+        until=w.until,
+        first_block=w.first_block if w.first_block < 2**62 else 0,
+        last_block=w.last_block,
+        indexed_to=store.cursor or 0,
+        decimals=info.decimals,
+        symbol=info.symbol,
+        members=m.members,
+        members_per_tier=m.per_tier,
+        expired_cards=m.expired,
+        point_holders=points.point_holders(r, w),
+        active_30d=points.active_wallets(r, w, 30),
+        active_90d=points.active_wallets(r, w, 90),
+        issued=f.issued,
+        issued_by_reason=points.issued_by_reason(r, w, info.distributor),
+        redeemed=redeemed,
+        redemptions=redemption_count,
+        burned_other=f.burned - redeemed,
+        expired=points.expired(r, w),
+        outstanding=outstanding,
+        value_per_point=str(value_per_point),
+        liability=f"{liability:f}",
+        redemption_rate=_ratio(redeemed, f.issued),
+        avg_days_earn_to_redeem=points.avg_days_earn_to_redeem(r, w),
+        new_members=m.new_members,
+        cards_ended=m.ended,
+        tier_moves=m.tier_moves,
+        p2p_transfers=f.p2p_count,
+        p2p_volume=f.p2p_volume,
+        p2p_share=_ratio(f.p2p_volume, f.issued),
+        velocity=_ratio(f.p2p_volume, outstanding),
+        top_earners=points.top_earners(r, w),
+        perks=catalog.perks(r, w),
+        campaigns=catalog.campaigns(r, w, known_campaigns or {}),
+        cohorts=activity.cohorts(r, w),
+        series=activity.series(r, w, info.distributor),
+        seconds=round(time.perf_counter() - began, 3),
+        notes=notes,
+    )
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+__all__: Sequence[str] = ("ProgramInfo", "compute", "parse_value", "program_info", "program_report")

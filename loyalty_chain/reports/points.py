@@ -1,0 +1,151 @@
+"""Point flows from the cache: issued by reason (Merkle claims under their campaign's reason), redeemed,
+burned, outstanding, P2P transfers, holders, active wallets, top earners, time from earn to redeem."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from .query import ZERO, Reader, Window, as_int, t, text32
+
+TRANSFER = "LoyaltyPoints_Transfer"
+ISSUED = "LoyaltyPoints_PointsIssued"
+REDEEMED = "PerkCatalog_PerkRedeemed"
+CLAIMED = "AirdropDistributor_Claimed"
+CREATED = "AirdropDistributor_CampaignCreated"
+
+BREAKAGE_EVENTS: dict[str, str] = {}
+"""Event tables whose rows are points that expired (breakage), and their amount column. Empty today:
+the contracts have no expiry yet; a mechanic that adds one (e.g. ``LoyaltyPoints_PointsExpired``:
+``amount``) is counted by naming it here."""
+
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Flows:
+    issued: int
+    burned: int
+    minted_all: int
+    burned_all: int
+    p2p_count: int
+    p2p_volume: int
+
+
+def flows(r: Reader, w: Window) -> Flows:
+    """One pass over the point transfers: range and all-time mints and burns, and P2P moves."""
+    row = r.one(
+        f"""SELECT
+            SUM(CASE WHEN "from" = :z AND block >= :lo THEN value END),
+            SUM(CASE WHEN "to" = :z AND block >= :lo THEN value END),
+            SUM(CASE WHEN "from" = :z THEN value END),
+            SUM(CASE WHEN "to" = :z THEN value END),
+            COUNT(CASE WHEN "from" != :z AND "to" != :z AND block >= :lo THEN 1 END),
+            SUM(CASE WHEN "from" != :z AND "to" != :z AND block >= :lo THEN value END)
+        FROM {t(TRANSFER)} WHERE block <= :hi""",
+        {"z": ZERO, "lo": w.first_block, "hi": w.last_block},
+        sums=[f"{TRANSFER}.value"],
+    )
+    return Flows(as_int(row[0]), as_int(row[1]), as_int(row[2]), as_int(row[3]), int(row[4] or 0),
+                 as_int(row[5]))  # fmt: skip
+
+
+def issued_by_reason(r: Reader, w: Window, distributor: str) -> dict[str, int]:
+    """Points issued per reason; a Merkle claim's mint counts under its campaign's reason.
+
+    A claim emits ``Claimed`` and then the token's ``Transfer`` and ``PointsIssued``, so the claim of
+    a mint is the ``Claimed`` two logs before its ``PointsIssued`` in the same block.
+    """
+    rows = r.rows(
+        f"""SELECT COALESCE(cc.reason, i.reason), SUM(i.total) FROM {t(ISSUED)} i
+            LEFT JOIN {t(CLAIMED)} c
+              ON i.issuer = :d AND c.block = i.block AND c.log_index = i.log_index - 2
+            LEFT JOIN {t(CREATED)} cc ON cc.campaignId = c.campaignId
+            WHERE i.block BETWEEN :lo AND :hi GROUP BY 1""",
+        {"d": distributor.lower(), "lo": w.first_block, "hi": w.last_block},
+        sums=[f"{ISSUED}.total"],
+    )
+    out: Counter[str] = Counter()
+    for reason, total in rows:
+        out[text32(reason) or "(none)"] += as_int(total)
+    return dict(out.most_common())
+
+
+def redemptions(r: Reader, w: Window) -> tuple[int, int]:
+    """(points redeemed, redemptions) in the range."""
+    row = r.one(
+        f"SELECT SUM(pointsBurned), COUNT(*) FROM {t(REDEEMED)} WHERE block BETWEEN ? AND ?",
+        (w.first_block, w.last_block),
+        sums=[f"{REDEEMED}.pointsBurned"],
+    )
+    return as_int(row[0]), int(row[1] or 0)
+
+
+def expired(r: Reader, w: Window) -> int:
+    total = 0
+    for table, column in BREAKAGE_EVENTS.items():
+        if r.has(table):
+            row = r.one(
+                f'SELECT SUM("{column}") FROM {t(table)} WHERE block BETWEEN ? AND ?',
+                (w.first_block, w.last_block),
+                sums=[f"{table}.{column}"],
+            )
+            total += as_int(row[0])
+    return total
+
+
+def point_holders(r: Reader, w: Window) -> int:
+    """Wallets with a positive balance at the end of the range."""
+    row = r.one(
+        f"""SELECT COUNT(*) FROM (
+              SELECT who, SUM(delta) AS balance FROM (
+                SELECT "to" AS who, value AS delta FROM {t(TRANSFER)} WHERE block <= :hi
+                UNION ALL
+                SELECT "from", -value FROM {t(TRANSFER)} WHERE block <= :hi
+              ) WHERE who != :z GROUP BY who HAVING balance > 0)""",
+        {"hi": w.last_block, "z": ZERO},
+        sums=[f"{TRANSFER}.value"],
+    )
+    return int(row[0] or 0)
+
+
+ACTOR = f"""CASE WHEN "from" = '{ZERO}' THEN "to" ELSE "from" END"""
+"""The wallet that acted in a point transfer: the receiver of a mint, else the sender (a P2P
+transfer, a redemption's burn, a holder's burn)."""
+
+
+def active_wallets(r: Reader, w: Window, days: int) -> int:
+    """Wallets that earned, redeemed or transferred in the ``days`` up to the end of the range."""
+    lo = r.conn.execute("SELECT MIN(number) FROM blocks WHERE ts > ?", (w.until - days * DAY,)).fetchone()[0]
+    if lo is None:
+        return 0
+    row = r.one(
+        f"SELECT COUNT(DISTINCT {ACTOR}) FROM {t(TRANSFER)} WHERE block BETWEEN ? AND ?", (lo, w.last_block)
+    )
+    return int(row[0] or 0)
+
+
+def top_earners(r: Reader, w: Window, limit: int = 10) -> list[tuple[str, int]]:
+    rows = r.rows(
+        f"""SELECT "to", SUM(value) AS earned FROM {t(TRANSFER)}
+            WHERE "from" = ? AND block BETWEEN ? AND ? GROUP BY "to" ORDER BY earned DESC LIMIT ?""",
+        (ZERO, w.first_block, w.last_block, limit),
+        sums=[f"{TRANSFER}.value"],
+    )
+    if any(not isinstance(v, int) for _, v in rows):  # exact path: order again as integers
+        rows = sorted(((a, as_int(v)) for a, v in rows), key=lambda x: -x[1])[:limit]
+    from eth_utils import to_checksum_address
+
+    return [(to_checksum_address(a), as_int(v)) for a, v in rows]
+
+
+def avg_days_earn_to_redeem(r: Reader, w: Window) -> float | None:
+    """Mean, over the range's redemptions, of the days since the member first earned points."""
+    row = r.one(
+        f"""SELECT AVG(x.ts - f.first) FROM {t(REDEEMED)} x
+            JOIN (SELECT "to" AS who, MIN(ts) AS first FROM {t(TRANSFER)} WHERE "from" = ? GROUP BY "to") f
+              ON f.who = x.member
+            WHERE x.block BETWEEN ? AND ?""",
+        (ZERO, w.first_block, w.last_block),
+    )
+    return None if row[0] is None else round(float(row[0]) / DAY, 2)
