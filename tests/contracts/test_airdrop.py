@@ -298,7 +298,11 @@ def test_a_root_is_published_once_across_campaigns(
 
 
 def test_close_campaign_ends_claims_now(
-    drop: Drop, admin: LocalAccount, bob: LocalAccount, outsider: LocalAccount, points_tree: StandardMerkleTree
+    drop: Drop,
+    admin: LocalAccount,
+    bob: LocalAccount,
+    outsider: LocalAccount,
+    points_tree: StandardMerkleTree,
 ) -> None:
     campaign_id = drop.create(POINTS, root=root_of(points_tree))
     send(drop.claim_points(campaign_id, points_tree, 0), bob)
@@ -308,7 +312,9 @@ def test_close_campaign_ends_claims_now(
     drop.reverts(d.closeCampaign(campaign_id + 1), admin, "AirdropUnknownCampaign", campaign_id + 1)
     receipt = send(d.closeCampaign(campaign_id), admin)
     closed_at = drop.w3.eth.get_block(receipt["blockNumber"])["timestamp"] - 1
-    assert events(drop.distributor, receipt, "CampaignClosed") == [{"campaignId": campaign_id, "end": closed_at}]
+    assert events(drop.distributor, receipt, "CampaignClosed") == [
+        {"campaignId": campaign_id, "end": closed_at}
+    ]
     assert d.campaign(campaign_id).call()[3] == closed_at
     name, (got_id, end, _) = drop.error_of(drop.claim_points(campaign_id, points_tree, 1), bob)
     assert (name, got_id, end) == ("AirdropEnded", campaign_id, closed_at)
@@ -316,7 +322,9 @@ def test_close_campaign_ends_claims_now(
     assert (name, values[:2]) == ("AirdropAlreadyClosed", (campaign_id, closed_at))
 
 
-def test_close_a_campaign_before_it_opens(drop: Drop, admin: LocalAccount, points_tree: StandardMerkleTree) -> None:
+def test_close_a_campaign_before_it_opens(
+    drop: Drop, admin: LocalAccount, points_tree: StandardMerkleTree
+) -> None:
     start = now(drop.w3) + DAY
     campaign_id = drop.create(POINTS, root=root_of(points_tree), start=start)
     send(drop.distributor.functions.closeCampaign(campaign_id), admin)
