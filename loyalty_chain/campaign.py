@@ -28,11 +28,12 @@ from web3.exceptions import ContractLogicError
 
 from .airdrop import open_target
 from .airdrop.plan import Kind
+from .campaign_records import CampaignRecord, save_record
 from .chain import Chain
 from .decoding import revert_data
-from .errors import CsvValidationError, InputError, MerkleError
+from .errors import ContractRevertError, CsvValidationError, InputError, MerkleError
 from .merkle import StandardMerkleTree
-from .program import DEFAULT_TIERS, ProgramRecord
+from .program import DEFAULT_TIERS, ProgramRecord, load_program
 from .recipients import read_cards_csv, read_points_csv
 from .sender import Sender, TxResult
 from .signers import SignerLike, as_signer
@@ -219,10 +220,13 @@ def publish_campaign(
     end: int,
     reason: str = "",
     card_valid_until: int = 0,
+    tree_path: str | os.PathLike[str] | None = None,
 ) -> Campaign:
     """Open a campaign with the tree's root (``createCampaign``); cards get ``card_valid_until``.
 
     The window is inclusive, unix seconds. Needs CAMPAIGN_MANAGER_ROLE (the program admin has it).
+    A root is published once: a tree already published is refused (MerkleError). The tree's size and
+    total, and ``tree_path``, are recorded beside the program (see :mod:`loyalty_chain.campaign_records`).
     """
     kind = tree_kind(tree)
     target = open_target(chain, program, kind)
@@ -234,13 +238,31 @@ def publish_campaign(
     airdrop = target.contracts["AirdropDistributor"]
     sender = Sender(chain, as_signer(account), target.decoder)
     root = bytes.fromhex(tree.root[2:])
-    result = sender.send(
-        airdrop.functions.createCampaign(CAMPAIGN_KINDS[kind], root, start, end, reason_code(reason))
-    )
+    try:
+        result = sender.send(
+            airdrop.functions.createCampaign(CAMPAIGN_KINDS[kind], root, start, end, reason_code(reason))
+        )
+    except ContractRevertError as exc:
+        if exc.error_name == "AirdropRootAlreadyPublished":
+            first = exc.error_args.get("campaignId")
+            raise MerkleError(
+                f"this tree (root {tree.root}) was already published as campaign {first}: one tree is one "
+                "campaign, so it cannot be claimed twice; build a new tree for a new campaign"
+            ) from None
+        raise
     campaign_id = int(result.event("CampaignCreated").args["campaignId"])
     if card_valid_until:
         sender.send(airdrop.functions.setCardValidUntil(campaign_id, card_valid_until))
+    values = [leaf.value for leaf in leaves(tree)]
+    offered = sum(values) if kind == "points" else len(values)
+    where = str(Path(tree_path).resolve()) if tree_path else ""
+    kept = CampaignRecord(campaign_id, kind, tree.root, len(values), offered, where)
+    save_record(target_record(chain, program), kept)
     return Campaign(campaign_id, kind, tree.root, start, end, result.tx_hash)
+
+
+def target_record(chain: Chain, program: str | ProgramRecord) -> ProgramRecord:
+    return program if isinstance(program, ProgramRecord) else load_program(chain, program)
 
 
 def claim(

@@ -179,8 +179,8 @@ def test_publish_proof_and_claim_points(
     code, out, _ = cli("--account", "dev:1", "merkle", "claim", "pull", "1", str(tree_file))
     assert code == 0 and "claimed leaf 0" in out
     assert points.functions.balanceOf(dev_accounts[1].address).call() == 1250
-    code, out, _ = cli("--account", "dev:1", "merkle", "claim", "pull", "1", str(tree_file))
-    assert code == 0 and "already claimed" in out
+    code, out, err = cli("--account", "dev:1", "merkle", "claim", "pull", "1", str(tree_file))
+    assert code == 1 and "already claimed" in err
     assert points.functions.balanceOf(dev_accounts[1].address).call() == 1250
 
     # dev:3 pays the gas for address(1); the points go to address(1).
@@ -238,3 +238,48 @@ def test_publish_checks_the_leaves(program: ProgramRecord, cli: Any, tmp_path: P
     code, _, err = cli("merkle", "publish", "pull", str(tree_file), "--end", "2099-01-01")
     assert code == 1 and "3 leaf problem(s), nothing was sent" in err
     assert "index 0 is also values[0]'s" in err and "the zero address" in err and "amount 0" in err
+
+
+# -- managing campaigns -------------------------------------------------------------------------
+
+
+def test_list_status_close_and_sweep_a_campaign(
+    chain: Chain, program: ProgramRecord, cli: Any, tmp_path: Path, dev_accounts: list[LocalAccount]
+) -> None:
+    tree_file = tmp_path / "tree.json"
+    cli(
+        "merkle", "build", str(points_csv(tmp_path, dev_accounts)), "--out", str(tree_file), "--decimals", "2"
+    )
+    code, out, _ = cli("merkle", "publish", "pull", str(tree_file), "--end", "2099-12-31", "--reason", "may")
+    assert code == 0 and "2099-12-31T23:59:59+00:00 (inclusive, UTC)" in out  # a date alone: its last second
+    assert contract(chain, program, "AirdropDistributor").functions.campaign(1).call()[3] == 4102444799
+    # the same tree again is refused, before anything is sent
+    code, _, err = cli("merkle", "publish", "pull", str(tree_file), "--end", "2099-12-31")
+    assert code == 1 and "already published as campaign 1" in err
+    cli("--account", "dev:1", "merkle", "claim", "pull", "1", str(tree_file))
+
+    code, out, _ = cli("--json", "merkle", "list", "pull")
+    (listed,) = json.loads(out)
+    assert (listed["state"], listed["reason"], listed["claims"], listed["leaves"]) == ("open", "may", 1, 41)
+    assert listed["claimed"] == 1250 and listed["claim_rate"] == round(1 / 41, 4)
+    total = listed["total"]
+    assert listed["unclaimed_total"] == total - 1250 and listed["unclaimed_leaves"] == 40
+
+    code, _, err = cli("merkle", "sweep", "pull", "1", "--out", str(tmp_path / "left.csv"))
+    assert code == 1 and "still open" in err
+    code, out, _ = cli("merkle", "close", "pull", "1")
+    assert code == 0 and "closed" in out
+    code, _, err = cli("--account", "dev:2", "merkle", "claim", "pull", "1", str(tree_file))
+    assert code == 1 and "AirdropEnded" in err
+
+    code, out, _ = cli("--json", "merkle", "status", "pull", "1")
+    status = json.loads(out)
+    assert status["state"] == "closed" and len(status["unclaimed"]) == 40
+    assert dev_accounts[1].address not in {leaf["account"] for leaf in status["unclaimed"]}
+    code, out, _ = cli("merkle", "sweep", "pull", "1", "--out", str(tmp_path / "left.csv"))
+    assert code == 0 and "40 unclaimed leaves" in out
+    rows = (tmp_path / "left.csv").read_text().splitlines()
+    assert rows[0] == "address,amount" and len(rows) == 41 and f"{dev_accounts[2].address},0.01" in rows
+    # the swept file is a valid push-airdrop CSV of exactly what was not claimed
+    code, out, _ = cli("--json", "airdrop", "points", "pull", str(tmp_path / "left.csv"), "--dry-run")
+    assert code == 0 and json.loads(out)["to_send"] == 40
