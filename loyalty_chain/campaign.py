@@ -30,11 +30,12 @@ from .airdrop import open_target
 from .airdrop.plan import Kind
 from .campaign_records import CampaignRecord, save_record
 from .chain import Chain
+from .csv_columns import ColumnMap, delimiter_of
 from .decoding import revert_data
 from .errors import ContractRevertError, CsvValidationError, InputError, MerkleError
 from .merkle import StandardMerkleTree
 from .program import DEFAULT_TIERS, ProgramRecord, load_program
-from .recipients import read_cards_csv, read_points_csv
+from .recipients import RecipientFile, read_cards, read_points
 from .sender import Sender, TxResult
 from .signers import SignerLike, as_signer
 from .values import checked_address, reason_code
@@ -85,16 +86,18 @@ class Claim:
 # -- CSV → tree ---------------------------------------------------------------------------------
 
 
-def csv_kind(path: str | os.PathLike[str]) -> Kind:
-    """``"cards"`` if the header's second column is ``tier``, else ``"points"`` (whose reader then
-    reports any other header problem with its line)."""
+def csv_kind(path: str | os.PathLike[str], columns: ColumnMap | None = None) -> Kind:
+    """``"cards"`` if the header has the tier column and no amount column, else ``"points"`` (whose
+    reader then reports any other header problem with its line)."""
+    cols = columns or ColumnMap()
     try:
         with open(path, encoding="utf-8-sig", newline="") as file:
-            header = next(csv.reader(io.StringIO(file.readline())), [])
+            first = file.readline()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}; check the path and that it is UTF-8") from None
+    header = next(csv.reader(io.StringIO(first), delimiter=delimiter_of(first, cols.delimiter)), [])
     names = [name.strip().lower() for name in header]
-    return "cards" if names[1:2] == ["tier"] else "points"
+    return "cards" if cols.name("tier") in names and cols.name("amount") not in names else "points"
 
 
 def build_tree(
@@ -103,23 +106,37 @@ def build_tree(
     *,
     decimals: int = 0,
     tiers: Sequence[str] = DEFAULT_TIERS,
+    columns: ColumnMap | None = None,
 ) -> StandardMerkleTree:
     """The campaign tree of a CSV, validated exactly as a push airdrop validates it.
 
     A points file may not carry reasons: a campaign's reason is given when it is published.
     """
+    return build_campaign_tree(kind, csv_path, decimals=decimals, tiers=tiers, columns=columns)[0]
+
+
+def build_campaign_tree(
+    kind: Kind,
+    csv_path: str | os.PathLike[str],
+    *,
+    decimals: int = 0,
+    tiers: Sequence[str] = DEFAULT_TIERS,
+    columns: ColumnMap | None = None,
+    skip_invalid: bool = False,
+) -> tuple[StandardMerkleTree, RecipientFile[Any]]:
+    """:func:`build_tree`, also returning what was read (merged rows; with ``skip_invalid`` the rejects)."""
     values: list[list[object]]
     if kind == "cards":
-        cards = read_cards_csv(csv_path, tiers=tiers)
-        values = [[i, str(row.address), row.tier] for i, row in enumerate(cards)]
-        return StandardMerkleTree.of(values, CARDS_LEAF_ENCODING)
-    rows = read_points_csv(csv_path, decimals=decimals)
+        cards = read_cards(csv_path, tiers=tiers, columns=columns, skip_invalid=skip_invalid)
+        values = [[i, str(row.address), row.tier] for i, row in enumerate(cards.rows)]
+        return StandardMerkleTree.of(values, CARDS_LEAF_ENCODING), cards
+    read = read_points(csv_path, decimals=decimals, columns=columns, skip_invalid=skip_invalid)
     with_reason = [(row.line, "has a reason; a campaign has one reason, given to `merkle publish --reason`")
-                   for row in rows if row.reason]  # fmt: skip
+                   for row in read.rows if row.reason]  # fmt: skip
     if with_reason:
         raise CsvValidationError(str(csv_path), with_reason)
-    values = [[i, str(row.address), row.amount] for i, row in enumerate(rows)]
-    return StandardMerkleTree.of(values, POINTS_LEAF_ENCODING)
+    values = [[i, str(row.address), row.amount] for i, row in enumerate(read.rows)]
+    return StandardMerkleTree.of(values, POINTS_LEAF_ENCODING), read
 
 
 def load_tree(path: str | os.PathLike[str]) -> StandardMerkleTree:

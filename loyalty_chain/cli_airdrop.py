@@ -20,12 +20,47 @@ from .cli_context import Context, command_options, parse_time, pass_ctx, show_cs
 if TYPE_CHECKING:
     from .airdrop import AirdropOptions, AirdropPlan, AirdropReport
     from .airdrop.plan import Kind
+    from .csv_columns import ColumnMap
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def csv_options(f: F) -> F:
+    """How a CSV export is read: column names, delimiter (shared with ``merkle build``)."""
+    f = click.option("--delimiter", type=click.Choice([",", ";", "tab"]), help="Default: detected.")(f)
+    f = click.option("--reason-column", help="Header name of the reason column (default 'reason').")(f)
+    f = click.option("--tier-column", help="Header name of the tier column (default 'tier').")(f)
+    f = click.option("--amount-column", help="Header name of the amount column (default 'amount').")(f)
+    f = click.option("--address-column", help="Header name of the address column (default 'address').")(f)
+    return f
+
+
+def column_map(kwargs: dict[str, Any]) -> ColumnMap:
+    """The ColumnMap of ``csv_options`` (popped from the command's keyword arguments)."""
+    from .csv_columns import ColumnMap
+
+    return ColumnMap(
+        address=kwargs.pop("address_column"),
+        amount=kwargs.pop("amount_column"),
+        tier=kwargs.pop("tier_column"),
+        reason=kwargs.pop("reason_column"),
+        delimiter=kwargs.pop("delimiter"),
+    )
+
+
 def _push_options(f: F) -> F:
     f = click.option("--dry-run", is_flag=True, help="Show the batches, total gas and cost; send nothing.")(f)
+    f = click.option(
+        "--rejects",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="With --skip-invalid: where the bad rows go (default FILE.rejects.csv beside the CSV).",
+    )(f)
+    f = click.option(
+        "--skip-invalid",
+        is_flag=True,
+        help="Leave bad rows out (listed in FILE.rejects.csv: line, row, reason) and send the rest.",
+    )(f)
+    f = csv_options(f)
     f = click.option(
         "--results",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -54,26 +89,40 @@ def airdrop_group() -> None:
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--reason", default="", help="Reason of rows without one (≤ 32 bytes of UTF-8).")
 @click.option("--no-merge", is_flag=True, help="Refuse duplicate addresses instead of summing their amounts.")
+@click.option(
+    "--once-per-reason",
+    is_flag=True,
+    help="Skip recipients who already received this reason from the program (checked on chain): "
+    "next month's file pays only its new rows.",
+)
 @_push_options
 @command_options
 @pass_ctx
 def airdrop_points_cmd(
     ctx: Context,
+    /,
     program: str,
     csv_file: Path,
     reason: str,
     no_merge: bool,
+    once_per_reason: bool,
     batch_size: int | None,
     journal: Path | None,
     results: Path | None,
+    skip_invalid: bool,
+    rejects: Path | None,
     dry_run: bool,
+    **columns: Any,
 ) -> None:
-    """Issue the points of CSV_FILE (address,amount[,reason]; amounts in whole points)."""
+    """Issue the points of CSV_FILE (columns address, amount and optionally reason, found by name;
+    amounts in whole points; other columns are ignored)."""
     from .airdrop import AirdropOptions
 
     options = AirdropOptions(
-        journal=journal, results=results, batch_size=batch_size, reason=reason, merge=not no_merge
-    )
+        journal=journal, results=results, batch_size=batch_size, reason=reason, merge=not no_merge,
+        columns=column_map(columns), skip_invalid=skip_invalid, rejects=rejects,
+        once_per_reason=once_per_reason,
+    )  # fmt: skip
     _push(ctx, "points", program, csv_file, options, dry_run)
 
 
@@ -86,22 +135,29 @@ def airdrop_points_cmd(
 @pass_ctx
 def airdrop_cards_cmd(
     ctx: Context,
+    /,
     program: str,
     csv_file: Path,
     valid_until: str | None,
     batch_size: int | None,
     journal: Path | None,
     results: Path | None,
+    skip_invalid: bool,
+    rejects: Path | None,
     dry_run: bool,
+    **columns: Any,
 ) -> None:
-    """Give a membership card to every row of CSV_FILE (address,tier; tier by name or index).
+    """Give a membership card to every row of CSV_FILE (columns address and tier; tier by name or index).
 
     Recipients who already hold a card are reported as skipped ("already a member").
     """
     from .airdrop import AirdropOptions
 
     until = parse_time(valid_until, "--valid-until") if valid_until else 0
-    options = AirdropOptions(journal=journal, results=results, batch_size=batch_size, valid_until=until)
+    options = AirdropOptions(
+        journal=journal, results=results, batch_size=batch_size, valid_until=until,
+        columns=column_map(columns), skip_invalid=skip_invalid, rejects=rejects,
+    )  # fmt: skip
     _push(ctx, "cards", program, csv_file, options, dry_run)
 
 
@@ -163,7 +219,12 @@ def _show_plan(ctx: Context, plan: AirdropPlan) -> None:
         "kind": plan.kind,
         "recipients": plan.recipients,
         "already_paid": plan.already_paid,
+        "rows": plan.data_rows,
+        "merged_duplicates": plan.merged,
+        "rejected": plan.rejected,
+        "rejects_csv": str(plan.rejects_csv) if plan.rejects_csv else None,
         "skipped_already_members": plan.skipped,
+        "skipped_already_received": plan.already_received,
         "in_flight": plan.in_flight,
         "to_send": sum(b.recipients for b in plan.batches),
         "max_recipients_per_batch": plan.gas.max_recipients,
@@ -190,10 +251,15 @@ def _show_plan(ctx: Context, plan: AirdropPlan) -> None:
             f"{len(plan.batches)} transaction(s) (≤ {plan.gas.max_recipients} per batch, "
             f"budget {plan.gas.budget:,} gas of the {plan.gas.tx_gas_cap:,} per-transaction cap)"
         )
-        if plan.already_paid or plan.skipped or plan.in_flight:
+        click.echo(
+            f"{plan.data_rows:,} rows read: {plan.recipients:,} recipients, {plan.merged:,} duplicate row(s) "
+            f"merged, {plan.rejected:,} bad row(s) left out"
+            + (f" (see {plan.rejects_csv})" if plan.rejects_csv else "")
+        )
+        if plan.already_paid or plan.skipped or plan.in_flight or plan.already_received:
             click.echo(
-                f"already paid {plan.already_paid:,}, already members {plan.skipped:,}, "
-                f"in flight from an earlier run {plan.in_flight:,}"
+                f"already paid {plan.already_paid:,}, already members {plan.skipped:,}, already received "
+                f"this reason {plan.already_received:,}, in flight from an earlier run {plan.in_flight:,}"
             )
         click.echo(f"total gas {plan.total_gas:,} at {gwei:.4f} gwei = {eth:.8f} ETH; nothing was sent")
 
@@ -213,6 +279,10 @@ def _show_report(ctx: Context, report: AirdropReport) -> None:
             {"line": r.line, "address": r.address, "reason": r.detail, "tx_hash": r.tx_hash} for r in failed
         ],
         "not_sent": report.count(STATUS_NOT_SENT),
+        "rows": report.data_rows,
+        "merged_duplicates": report.merged,
+        "rejected": report.rejected,
+        "rejects_csv": str(report.rejects_csv) if report.rejects_csv else None,
         "transactions": report.transactions,
         "gas_used": report.gas_used,
         "stopped": report.stopped,
@@ -233,6 +303,11 @@ def _show_report(ctx: Context, report: AirdropReport) -> None:
             click.echo(f"  failed line {r.line} {r.address}: {r.detail}")
         if len(skipped) > 20 or len(failed) > 20:
             click.echo("  … every recipient is in the results CSV")
+        see = f" (see {report.rejects_csv})" if report.rejects_csv else ""
+        click.echo(
+            f"{report.data_rows:,} rows read, {report.merged:,} duplicate row(s) merged, "
+            f"{report.rejected:,} bad row(s) left out{see}"
+        )
         if report.stopped:
             click.echo(f"stopped: {report.stopped}", err=True)
         if not report.complete:

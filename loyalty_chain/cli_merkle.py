@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .cli_airdrop import column_map, csv_options
 from .cli_context import Context, command_options, iso_time, parse_time, pass_ctx, show_csv_problems
 
 if TYPE_CHECKING:
@@ -28,21 +29,36 @@ def merkle_group() -> None:
 @click.option("--program", help="Read decimals (points) or tiers (cards) from this deployed program.")
 @click.option("--decimals", type=click.IntRange(0, 18), help="Points decimals without --program (default 0).")
 @click.option("--tiers", help="Tier names, lowest first, without --program (default Bronze,Silver,Gold).")
+@click.option(
+    "--skip-invalid", is_flag=True, help="Leave bad rows out (FILE.rejects.csv) and build the rest."
+)
+@csv_options
 @command_options
 @pass_ctx
 def merkle_build(
-    ctx: Context, csv_file: Path, out: Path, program: str | None, decimals: int | None, tiers: str | None
+    ctx: Context,
+    /,
+    csv_file: Path,
+    out: Path,
+    program: str | None,
+    decimals: int | None,
+    tiers: str | None,
+    skip_invalid: bool,
+    **column_options: Any,
 ) -> None:
     """Build a campaign tree (the JSON of @openzeppelin/merkle-tree's dump) from CSV_FILE.
 
-    address,amount makes a points campaign; address,tier a card campaign.
+    Columns address and amount make a points campaign; address and tier a card campaign (found by name,
+    see --address-column …; other columns are ignored).
     """
     from .airdrop import open_target
-    from .campaign import build_tree, csv_kind, write_tree
+    from .campaign import build_campaign_tree, csv_kind, write_tree
+    from .csv_columns import default_rejects_path, write_rejects
     from .errors import CsvValidationError
     from .program import DEFAULT_TIERS
 
-    kind = csv_kind(csv_file)
+    columns = column_map(column_options)
+    kind = csv_kind(csv_file, columns)
     names = tuple(t.strip() for t in tiers.split(",")) if tiers else DEFAULT_TIERS
     places = decimals or 0
     if program:
@@ -50,14 +66,23 @@ def merkle_build(
             target = open_target(chain, program, kind)
             names, places = target.tiers or names, target.decimals
     try:
-        tree = build_tree(kind, csv_file, decimals=places, tiers=names)
+        tree, read = build_campaign_tree(
+            kind, csv_file, decimals=places, tiers=names, columns=columns, skip_invalid=skip_invalid
+        )
     except CsvValidationError as exc:
         show_csv_problems(ctx, exc)
+    rejects = (
+        write_rejects(default_rejects_path(csv_file), read.rejects, read.delimiter) if skip_invalid else None
+    )
     write_tree(tree, out)
     ctx.emit(
-        {"root": tree.root, "kind": kind, "leaves": len(tree), "out": str(out)},
-        f"{kind} campaign tree of {len(tree):,} leaves, root {tree.root}, written to {out}",
-    )
+        {"root": tree.root, "kind": kind, "leaves": len(tree), "out": str(out), "rows": read.data_rows,
+         "merged_duplicates": read.merged, "rejected": len(read.rejects),
+         "rejects_csv": str(rejects) if rejects else None},
+        f"{kind} campaign tree of {len(tree):,} leaves ({read.data_rows:,} rows, "
+        f"{read.merged:,} duplicate(s) merged, {len(read.rejects):,} bad row(s) left out), "
+        f"root {tree.root}, written to {out}",
+    )  # fmt: skip
 
 
 @merkle_group.command("publish")

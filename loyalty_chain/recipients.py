@@ -1,50 +1,66 @@
-"""Airdrop recipient lists: read a whole CSV and check every row before anything is sent.
+"""Airdrop recipient lists: read a whole CSV export and check every row before anything is sent.
 
-Two layouts (header names are case-insensitive and trimmed; the columns come in this order):
+Two kinds (see :mod:`loyalty_chain.csv_columns` for how a file is read):
 
-* points: ``address,amount`` or ``address,amount,reason``. Amounts are written in whole points
-  and converted to base units with the token's ``decimals`` ("1.5" with 2 decimals is 150).
-* cards: ``address,tier``. A tier is given by name (case-insensitive) or by its index.
+* points: columns ``address`` and ``amount``, optionally ``reason``. Amounts are written in whole
+  points and converted to base units with the token's ``decimals`` ("1.5" with 2 decimals is 150).
+* cards: columns ``address`` and ``tier``. A tier is given by name (case-insensitive) or by its index.
 
-Every bad row is collected, with its line number and a reason that names the offending value,
-and one :class:`~loyalty_chain.errors.CsvValidationError` lists them all, so a file is fixed in
-one pass and a half-valid file never sends anything. Line numbers are the 1-based physical lines
-of the file (the header is line 1); blank lines are skipped but counted. A UTF-8 byte order mark
-and Windows line ends are accepted.
+Columns are found by name anywhere in the header (case-insensitive, trimmed; a :class:`ColumnMap`
+renames them, e.g. ``Email Address``), every other column is ignored, and the delimiter (``,``,
+``;`` or tab) is detected from the header line or chosen.
+
+Every bad row is collected, with its line number and a reason that names the offending value. By
+default one :class:`~loyalty_chain.errors.CsvValidationError` lists them all, so a file is fixed in
+one pass and a half-valid file never sends anything; with ``skip_invalid`` the bad rows are returned
+as rejects (line, fields, reason) and the good ones go on. A bad header always stops. Line numbers
+are the 1-based physical lines of the file (the header is line 1); blank lines are skipped but
+counted. A UTF-8 byte order mark and Windows line ends are accepted.
 
 Addresses: a mixed-case address must carry a valid EIP-55 checksum; an all-lowercase or
-all-uppercase one is accepted and checksummed. The zero address is refused.
+all-uppercase one is accepted and checksummed. The zero address is refused. A reason must fit in 32
+bytes of UTF-8.
 
 Duplicates: in a points file, rows for the same address are merged by default (amounts summed,
 the sum checked against the maximum again, the row keeps the first line number and the distinct
-reasons joined by "; "); with ``merge=False`` each repeat is an error naming the first line. In a
-cards file a repeated address is always an error: one card per wallet.
+reasons joined by "; "); the count of merged rows is returned. With ``merge=False`` each repeat is
+an error naming the first line. In a cards file a repeated address is always an error: one card per
+wallet.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TypeAlias
+from dataclasses import dataclass, field
+from typing import Generic, TypeAlias, TypeVar
 
 from eth_typing import ChecksumAddress
 
+from .csv_columns import (
+    ColumnMap,
+    Reject,
+    Table,
+    decode,
+    delimiter_of,
+    locate,
+    pick,
+    read_bytes,
+    read_table,
+)
 from .errors import CsvValidationError, InputError
 from .values import DEFAULT_MAX_AMOUNT, parse_address, parse_amount
 
 StrPath: TypeAlias = str | os.PathLike[str]
 
 POINTS_COLUMNS = ("address", "amount")
-"""The required columns of a points file; ``reason`` may follow."""
+"""The required columns of a points file; ``reason`` may be there too."""
 POINTS_OPTIONAL_COLUMN = "reason"
 CARDS_COLUMNS = ("address", "tier")
 """The columns of a cards file."""
+MAX_REASON_BYTES = 32
 
 _INDEX = re.compile(r"[0-9]+")
 
@@ -68,6 +84,22 @@ class CardRow:
     tier: int
 
 
+Row = TypeVar("Row", PointsRow, CardRow)
+
+
+@dataclass(frozen=True)
+class RecipientFile(Generic[Row]):
+    """What reading a file gave: the valid rows, and what was merged or left out."""
+
+    rows: list[Row]
+    data_rows: int
+    """Non-blank rows after the header."""
+    merged: int = 0
+    """Rows added into an earlier row of the same address (points files)."""
+    rejects: list[Reject] = field(default_factory=list)
+    delimiter: str = ","
+
+
 # --- public functions ---------------------------------------------------------------------------
 
 
@@ -77,15 +109,26 @@ def read_points_csv(
     decimals: int,
     merge: bool = True,
     max_amount: int = DEFAULT_MAX_AMOUNT,
+    columns: ColumnMap | None = None,
 ) -> list[PointsRow]:
     """The rows of the points file at ``path``, or CsvValidationError listing every bad row."""
-    return parse_points_csv(
-        _decode(_read_bytes(path), str(path)),
-        source=str(path),
-        decimals=decimals,
-        merge=merge,
-        max_amount=max_amount,
-    )
+    return read_points(path, decimals=decimals, merge=merge, max_amount=max_amount, columns=columns).rows
+
+
+def read_points(
+    path: StrPath,
+    *,
+    decimals: int,
+    merge: bool = True,
+    max_amount: int = DEFAULT_MAX_AMOUNT,
+    columns: ColumnMap | None = None,
+    skip_invalid: bool = False,
+) -> RecipientFile[PointsRow]:
+    """The points file at ``path`` read whole (see :func:`parse_points`)."""
+    return parse_points(
+        decode(read_bytes(path), str(path)), source=str(path), decimals=decimals, merge=merge,
+        max_amount=max_amount, columns=columns, skip_invalid=skip_invalid,
+    )  # fmt: skip
 
 
 def parse_points_csv(
@@ -95,104 +138,147 @@ def parse_points_csv(
     decimals: int,
     merge: bool = True,
     max_amount: int = DEFAULT_MAX_AMOUNT,
+    columns: ColumnMap | None = None,
 ) -> list[PointsRow]:
     """The rows of a points CSV given as text (``source`` names it in errors, e.g. ``<stdin>``)."""
+    return parse_points(
+        text, source=source, decimals=decimals, merge=merge, max_amount=max_amount, columns=columns
+    ).rows
+
+
+def parse_points(
+    text: str,
+    *,
+    source: str = "<input>",
+    decimals: int,
+    merge: bool = True,
+    max_amount: int = DEFAULT_MAX_AMOUNT,
+    columns: ColumnMap | None = None,
+    skip_invalid: bool = False,
+) -> RecipientFile[PointsRow]:
+    """A points CSV given as text: valid rows, merged count and (``skip_invalid``) rejects.
+
+    Without ``skip_invalid`` any bad row raises CsvValidationError listing every one.
+    """
     if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
         raise InputError(f"decimals must be a whole number of at least 0, got {decimals!r}")
     if max_amount < 1:
         raise InputError(f"max_amount must be at least 1, got {max_amount!r}")
-
+    cols = columns or ColumnMap()
     problems: list[tuple[int, str]] = []
-    records = _records(text, problems)
-    columns = _check_header(records, POINTS_COLUMNS, (POINTS_OPTIONAL_COLUMN,), problems)
-    if columns is None:
-        raise CsvValidationError(source, sorted(problems))
+    table, positions = _open(text, source, cols, POINTS_COLUMNS, (POINTS_OPTIONAL_COLUMN,), problems)
 
     merged: dict[ChecksumAddress, _Merged] = {}
-    for line, fields in records[1:]:
+    rejects: list[Reject] = []
+    merges = 0
+    for line, fields in table.records:
         reasons: list[str] = []
-        if len(fields) != len(columns):
-            problems.append((line, _column_count_reason(columns, fields)))
+        values = _fields(table, fields, positions, reasons)
+        if values is None:
+            _bad(problems, rejects, line, fields, reasons)
             continue
-        address = _parse_address(fields[0], reasons)
-        amount = _parse_amount(fields[1], decimals, max_amount, reasons)
-        reason = (fields[2].strip() or None) if len(columns) == 3 else None
-        if address is not None:
-            first = merged.get(address)
-            if first is None:
-                merged[address] = _Merged(line, amount or 0, [reason] if reason else [])
-            elif not merge:
+        address = _parse_address(values["address"], reasons)
+        amount = _parse_amount(values["amount"], decimals, max_amount, reasons)
+        reason = values.get("reason", "").strip() or None
+        if reason and len(reason.encode("utf-8")) > MAX_REASON_BYTES:
+            size = len(reason.encode("utf-8"))
+            reasons.append(
+                f"reason {reason!r} is {size} bytes of UTF-8; at most {MAX_REASON_BYTES} fit in a bytes32"
+            )
+        first = merged.get(address) if address is not None else None
+        if first is not None and not merge:
+            reasons.append(
+                f"address {address} is already listed on line {first.line} "
+                "(duplicates are not allowed here: merge them into one row)"
+            )
+        elif first is not None and amount is not None and not reasons:
+            if first.amount + amount > max_amount:
                 reasons.append(
-                    f"address {address} is already listed on line {first.line} "
-                    "(duplicates are not allowed here: merge them into one row)"
+                    f"address {address} (first on line {first.line}) adds up to {first.amount + amount} "
+                    f"base units with this row, more than the maximum {max_amount}"
                 )
-            elif amount is not None and not first.overflowed:
+            else:
                 first.amount += amount
+                merges += 1
                 if reason and reason not in first.reasons:
                     first.reasons.append(reason)
-                if first.amount > max_amount:
-                    first.overflowed = True
-                    reasons.append(
-                        f"address {address} (first on line {first.line}) adds up to {first.amount} "
-                        f"base units with this row, more than the maximum {max_amount}"
-                    )
+        elif address is not None and first is None and not reasons:
+            merged[address] = _Merged(line, amount or 0, [reason] if reason else [])
         if reasons:
-            problems.append((line, "; ".join(reasons)))
+            _bad(problems, rejects, line, fields, reasons)
 
-    _check_not_empty(records, problems)
-    if problems:
+    _check_not_empty(table, problems)
+    if problems and not skip_invalid:
         raise CsvValidationError(source, sorted(problems))
-    return [
-        PointsRow(m.line, address, m.amount, "; ".join(m.reasons) or None) for address, m in merged.items()
-    ]
+    rows = [PointsRow(m.line, a, m.amount, "; ".join(m.reasons) or None) for a, m in merged.items()]
+    return RecipientFile(rows, len(table.records), merges, rejects, table.delimiter)
 
 
-def read_cards_csv(path: StrPath, *, tiers: Sequence[str]) -> list[CardRow]:
+def read_cards_csv(path: StrPath, *, tiers: Sequence[str], columns: ColumnMap | None = None) -> list[CardRow]:
     """The rows of the cards file at ``path``, or CsvValidationError listing every bad row.
 
     ``tiers`` are the program's tier names in index order; a name is matched before an index.
     """
-    return parse_cards_csv(_decode(_read_bytes(path), str(path)), source=str(path), tiers=tiers)
+    return read_cards(path, tiers=tiers, columns=columns).rows
 
 
-def parse_cards_csv(text: str, *, source: str = "<input>", tiers: Sequence[str]) -> list[CardRow]:
+def read_cards(
+    path: StrPath, *, tiers: Sequence[str], columns: ColumnMap | None = None, skip_invalid: bool = False
+) -> RecipientFile[CardRow]:
+    """The cards file at ``path`` read whole (see :func:`parse_cards`)."""
+    text = decode(read_bytes(path), str(path))
+    return parse_cards(text, source=str(path), tiers=tiers, columns=columns, skip_invalid=skip_invalid)
+
+
+def parse_cards_csv(
+    text: str, *, source: str = "<input>", tiers: Sequence[str], columns: ColumnMap | None = None
+) -> list[CardRow]:
     """The rows of a cards CSV given as text (``source`` names it in errors, e.g. ``<stdin>``)."""
+    return parse_cards(text, source=source, tiers=tiers, columns=columns).rows
+
+
+def parse_cards(
+    text: str,
+    *,
+    source: str = "<input>",
+    tiers: Sequence[str],
+    columns: ColumnMap | None = None,
+    skip_invalid: bool = False,
+) -> RecipientFile[CardRow]:
+    """A cards CSV given as text: valid rows and (``skip_invalid``) rejects."""
     tier_index = _tier_names(tiers)
     problems: list[tuple[int, str]] = []
-    records = _records(text, problems)
-    columns = _check_header(records, CARDS_COLUMNS, (), problems)
-    if columns is None:
-        raise CsvValidationError(source, sorted(problems))
+    table, positions = _open(text, source, columns or ColumnMap(), CARDS_COLUMNS, (), problems)
 
     first_line: dict[ChecksumAddress, int] = {}
     rows: list[CardRow] = []
-    for line, fields in records[1:]:
+    rejects: list[Reject] = []
+    for line, fields in table.records:
         reasons: list[str] = []
-        if len(fields) != len(columns):
-            problems.append((line, _column_count_reason(columns, fields)))
+        values = _fields(table, fields, positions, reasons)
+        if values is None:
+            _bad(problems, rejects, line, fields, reasons)
             continue
-        address = _parse_address(fields[0], reasons)
-        tier = _parse_tier(fields[1], tiers, tier_index, reasons)
+        address = _parse_address(values["address"], reasons)
+        tier = _parse_tier(values["tier"], tiers, tier_index, reasons)
         if address is not None:
             if address in first_line:
-                reasons.append(
-                    f"address {address} already gets a card on line {first_line[address]} "
-                    "(one card per wallet)"
-                )
-            else:
+                first = first_line[address]
+                reasons.append(f"address {address} already gets a card on line {first} (one card per wallet)")
+            elif not reasons:
                 first_line[address] = line
         if reasons:
-            problems.append((line, "; ".join(reasons)))
+            _bad(problems, rejects, line, fields, reasons)
         elif address is not None and tier is not None:
             rows.append(CardRow(line, address, tier))
 
-    _check_not_empty(records, problems)
-    if problems:
+    _check_not_empty(table, problems)
+    if problems and not skip_invalid:
         raise CsvValidationError(source, sorted(problems))
-    return rows
+    return RecipientFile(rows, len(table.records), 0, rejects, table.delimiter)
 
 
-def file_digest(path: StrPath) -> str:
+def file_digest(path: str | os.PathLike[str]) -> str:
     """The sha256 of the file's bytes, as 64 lowercase hex digits (the journal's fingerprint)."""
     digest = hashlib.sha256()
     try:
@@ -214,99 +300,55 @@ class _Merged:
     line: int
     amount: int
     reasons: list[str]
-    overflowed: bool = False
 
 
-def _read_bytes(path: StrPath) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}; check the path") from exc
-
-
-def _decode(data: bytes, source: str) -> str:
-    """The text of a UTF-8 file (a byte order mark is dropped), or the line of the first bad byte."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        why = f"is not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8 CSV"
-        raise CsvValidationError(source, [(line, why)]) from exc
-
-
-def _records(text: str, problems: list[tuple[int, str]]) -> list[tuple[int, list[str]]]:
-    """Every non-blank CSV record with the physical line it starts on.
-
-    A record is blank when every field is empty or whitespace (a spreadsheet writes an empty
-    row as ``,,``). A malformed record (e.g. a stray quote) is reported and ends the reading,
-    because where the following records start can no longer be trusted.
-    """
-    text = text.removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[tuple[int, list[str]]] = []
-    start = 1
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append((start, f"is not valid CSV ({exc}); the rows after it were not read"))
-            break
-        if any(field.strip() for field in fields):
-            records.append((start, fields))
-        start = reader.line_num + 1
-    return records
-
-
-def _check_header(
-    records: list[tuple[int, list[str]]],
+def _open(
+    text: str,
+    source: str,
+    columns: ColumnMap,
     required: Sequence[str],
     optional: Sequence[str],
     problems: list[tuple[int, str]],
-) -> list[str] | None:
-    """The file's column names if its header is right, else None with the problem recorded."""
-    layout = ",".join(required) + "".join(f"[,{name}]" for name in optional)
-    if not records:
+) -> tuple[Table, dict[str, int]]:
+    """The file's records and where its wanted columns are; a bad header (or none) raises at once."""
+    table = read_table(text, delimiter_of(text, columns.delimiter), problems)
+    if table is None:
+        layout = ",".join(columns.name(f) for f in required)
         if not problems:
-            problems.append((1, f"the file is empty; the first line must be the header '{layout}'"))
+            problems.append((1, f"the file is empty; the first line must be a header with columns {layout}"))
+        raise CsvValidationError(source, sorted(problems))
+    positions = locate(table, required, optional, columns, problems)
+    if positions is None:
+        raise CsvValidationError(source, sorted(problems))
+    return table, positions
+
+
+def _fields(
+    table: Table, fields: list[str], positions: dict[str, int], reasons: list[str]
+) -> dict[str, str] | None:
+    """The wanted fields of a record whose length matches the header (trailing empty fields allowed)."""
+    width = len(table.header)
+    extra = fields[width:]
+    values = pick(fields, positions)
+    if values is None or any(f.strip() for f in extra):
+        shown = table.delimiter.join(fields)
+        header = table.delimiter.join(f.strip() for f in table.header)
+        reasons.append(f"expected {width} columns ({header}), got {len(fields)}: {shown!r}")
         return None
-    line, fields = records[0]
-    names = [field.strip().lower() for field in fields]
-    allowed = [*required, *optional]
-    if (
-        names[: len(required)] == list(required)
-        and names[len(required) :] == list(optional)[: len(names) - len(required)]
-    ):
-        return names
-    missing = [name for name in required if name not in names]
-    extra = [field.strip() or "(unnamed)" for field in fields if field.strip().lower() not in allowed]
-    details = []
-    if missing:
-        details.append("missing column(s) " + ", ".join(repr(name) for name in missing))
-    if extra:
-        details.append("unexpected column(s) " + ", ".join(repr(name) for name in extra))
-    repeated = sorted({name for name in names if name in allowed and names.count(name) > 1})
-    if repeated:
-        details.append("repeated column(s) " + ", ".join(repr(name) for name in repeated))
-    if not details:
-        details.append("the columns are out of order")
-    hint = (
-        " (the first line must be the header, not a recipient)"
-        if fields and fields[0].strip().lower().startswith("0x")
-        else ""
-    )
-    problems.append((line, f"header {','.join(fields)!r} is not '{layout}': {'; '.join(details)}{hint}"))
-    return None
+    return values
 
 
-def _check_not_empty(records: list[tuple[int, list[str]]], problems: list[tuple[int, str]]) -> None:
-    if len(records) == 1 and not problems:
-        problems.append((records[0][0], "the file has a header but no recipients"))
+def _bad(
+    problems: list[tuple[int, str]], rejects: list[Reject], line: int, fields: list[str], reasons: list[str]
+) -> None:
+    why = "; ".join(reasons)
+    problems.append((line, why))
+    rejects.append(Reject(line, tuple(fields), why))
 
 
-def _column_count_reason(columns: Sequence[str], fields: Sequence[str]) -> str:
-    return f"expected {len(columns)} columns ({','.join(columns)}), got {len(fields)}: {','.join(fields)!r}"
+def _check_not_empty(table: Table, problems: list[tuple[int, str]]) -> None:
+    if not table.records and not problems:
+        problems.append((table.header_line, "the file has a header but no recipients"))
 
 
 # --- checking one field -------------------------------------------------------------------------

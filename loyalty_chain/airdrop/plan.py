@@ -14,21 +14,19 @@ so a network whose gas schedule differs from the bounds still gets batches that 
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Literal
 
 from eth_abi import encode as abi_encode
 from eth_utils.abi import function_signature_to_4byte_selector
 
 from ..chain import TX_GAS_CAP
+from ..csv_columns import ColumnMap, Reject
 from ..errors import ChainError, CsvValidationError, InputError
-from ..recipients import read_cards_csv, read_points_csv
+from ..recipients import read_cards, read_points
 from ..values import reason_code
 
 Kind = Literal["points", "cards"]
@@ -133,6 +131,19 @@ class SizedBatch:
 # -- CSV → validated recipients ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LoadedFile:
+    """A CSV read for an airdrop: its recipients, and what was merged or left out (``skip_invalid``)."""
+
+    recipients: list[Recipient]
+    data_rows: int
+    """Non-blank rows after the header."""
+    merged: int
+    """Duplicate rows summed into an earlier row of the same address."""
+    rejects: list[Reject]
+    delimiter: str
+
+
 def load_recipients(
     kind: Kind,
     csv_path: str | os.PathLike[str],
@@ -141,53 +152,61 @@ def load_recipients(
     tiers: Sequence[str] = (),
     default_reason: str = "",
     merge: bool = True,
+    columns: ColumnMap | None = None,
 ) -> list[Recipient]:
     """Every row of the CSV, validated whole: CsvValidationError lists every bad row, nothing is sent.
 
     Points amounts are whole points converted with ``decimals``; card tiers are names (or indices)
     of ``tiers``. A points row's reason (or else ``default_reason``) must fit in 32 bytes.
     """
+    return load_recipient_file(
+        kind,
+        csv_path,
+        decimals=decimals,
+        tiers=tiers,
+        default_reason=default_reason,
+        merge=merge,
+        columns=columns,
+    ).recipients
+
+
+def load_recipient_file(
+    kind: Kind,
+    csv_path: str | os.PathLike[str],
+    *,
+    decimals: int = 0,
+    tiers: Sequence[str] = (),
+    default_reason: str = "",
+    merge: bool = True,
+    columns: ColumnMap | None = None,
+    skip_invalid: bool = False,
+) -> LoadedFile:
+    """:func:`load_recipients`, keeping the counts; with ``skip_invalid`` bad rows become rejects."""
     if kind == "cards":
-        cards = read_cards_csv(csv_path, tiers=tiers)
-        return [Recipient(row.line, str(row.address), row.tier) for row in cards]
+        cards = read_cards(csv_path, tiers=tiers, columns=columns, skip_invalid=skip_invalid)
+        return LoadedFile([Recipient(row.line, str(row.address), row.tier) for row in cards.rows],
+                          cards.data_rows, 0, cards.rejects, cards.delimiter)  # fmt: skip
     reason_code(default_reason)
-    too_long = _long_reasons(csv_path)
-    try:
-        rows = read_points_csv(csv_path, decimals=decimals, merge=merge)
-    except CsvValidationError as exc:  # one report with every problem, long reasons included
-        raise CsvValidationError(exc.path, _merge_problems(exc.problems, too_long)) from None
-    merged = [(row.line, _reason_problem(row.reason)) for row in rows if _reason_problem(row.reason)]
-    if too_long or merged:  # a merged row's reasons are joined with "; " and may outgrow 32 bytes
-        raise CsvValidationError(str(csv_path), _merge_problems(too_long, merged))
-    return [Recipient(row.line, str(row.address), row.amount, row.reason or default_reason) for row in rows]
+    read = read_points(csv_path, decimals=decimals, merge=merge, columns=columns, skip_invalid=skip_invalid)
+    rejects = list(read.rejects)
+    too_long = [(row.line, _reason_problem(row.reason)) for row in read.rows if _reason_problem(row.reason)]
+    if too_long and not skip_invalid:  # a merged row's reasons are joined with "; " and may outgrow 32 bytes
+        raise CsvValidationError(str(csv_path), _merge_problems(too_long))
+    bad_lines = {line for line, _ in too_long}
+    rejects += [Reject(line, (), why) for line, why in too_long]
+    recipients = [
+        Recipient(row.line, str(row.address), row.amount, row.reason or default_reason)
+        for row in read.rows
+        if row.line not in bad_lines
+    ]
+    return LoadedFile(
+        recipients, read.data_rows, read.merged, sorted(rejects, key=lambda r: r.line), read.delimiter
+    )
 
 
 def _reason_problem(reason: str | None) -> str:
     size = len((reason or "").encode("utf-8"))
     return f"reason {reason!r} is {size} bytes of UTF-8; at most 32 fit in a bytes32" if size > 32 else ""
-
-
-def _long_reasons(csv_path: str | os.PathLike[str]) -> list[tuple[int, str]]:
-    """(line, problem) for each row whose third column (the reason) exceeds 32 bytes.
-
-    Lines are counted as the CSV reader counts them (the line a record starts on), so they match the
-    rest of the report. An unreadable file is left to the CSV reader to report.
-    """
-    try:
-        text = Path(csv_path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return []
-    reader = csv.reader(io.StringIO(text, newline=""))
-    problems: list[tuple[int, str]] = []
-    start = 1
-    try:
-        for fields in reader:
-            if start > 1 and len(fields) >= 3 and _reason_problem(fields[2].strip()):
-                problems.append((start, _reason_problem(fields[2].strip())))
-            start = reader.line_num + 1
-    except csv.Error:
-        pass
-    return problems
 
 
 def _merge_problems(*lists: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..csv_columns import ColumnMap
 from .plan import GasPlan, Kind
 
 STATUS_SENT = "sent"
@@ -46,6 +47,14 @@ class AirdropOptions:
     """Cards: expiry of every card, unix seconds (0 = never)."""
     merge: bool = True
     """Points: sum the amounts of a repeated address (False: each repeat is a bad row)."""
+    columns: ColumnMap | None = None
+    """Which header names hold the address, amount, tier, reason, and the delimiter (default: detected)."""
+    skip_invalid: bool = False
+    """Leave bad rows out (written to ``rejects``) and send the rest, instead of refusing the file."""
+    rejects: Path | None = None
+    """Where the left-out rows go; default ``FILE.rejects.csv`` beside the CSV."""
+    once_per_reason: bool = False
+    """Points: skip recipients who already received this reason from this program (checked on chain)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,14 @@ class AirdropReport:
     gas_used: int
     stopped: str | None = None
     """Why the run stopped before the end (e.g. a revert found by the estimate), or None."""
+
+    data_rows: int = 0
+    """Non-blank rows of the CSV after its header."""
+    merged: int = 0
+    """Duplicate rows summed into an earlier row of the same address."""
+    rejected: int = 0
+    """Bad rows left out (``skip_invalid``), listed in ``rejects_csv``."""
+    rejects_csv: Path | None = None
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.recipients if r.status == status)
@@ -113,6 +130,15 @@ class AirdropPlan:
     gas_price: int
     """eth_gasPrice now, in wei."""
     max_fee_per_gas: int
+    data_rows: int = 0
+    """Non-blank rows of the CSV after its header."""
+    merged: int = 0
+    """Duplicate rows summed into an earlier row of the same address."""
+    rejected: int = 0
+    """Bad rows that would be left out (``skip_invalid``), listed in ``rejects_csv``."""
+    rejects_csv: Path | None = None
+    already_received: int = 0
+    """Recipients skipped because they already received this reason from the program (``once_per_reason``)."""
 
     @property
     def total_gas(self) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .journal import Journal, Outcome
@@ -31,7 +31,7 @@ def build_report(
     journal: Journal,
     recipients: Sequence[Recipient],
     paid_before: dict[str, str],
-    skipped: set[str],
+    skipped: Mapping[str, str],
     outcomes: Sequence[Outcome],
     stopped: str | None,
     results_csv: Path | None,
@@ -50,7 +50,7 @@ def build_report(
             row = RecipientResult(r.line, r.address, r.value, r.reason, STATUS_SENT, paid[r.address])
         elif r.address in skipped:
             row = RecipientResult(
-                r.line, r.address, r.value, r.reason, STATUS_SKIPPED, detail="already a member"
+                r.line, r.address, r.value, r.reason, STATUS_SKIPPED, detail=skipped[r.address]
             )
         elif r.address in in_flight:
             detail = "sent; the receipt was not seen: the next run looks it up on chain"

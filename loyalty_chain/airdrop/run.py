@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..chain import Chain
-from ..program import ProgramRecord
+from ..csv_columns import default_rejects_path, write_rejects
+from ..program import ProgramRecord, load_program
 from ..recipients import file_digest
 from ..sender import Sender
 from ..signers import SignerLike, as_signer
 from .journal import Journal, JournalHeader, default_journal_path
-from .plan import Kind, gas_plan, plan_batches
+from .plan import Kind, LoadedFile, Recipient, gas_plan, plan_batches
+from .received import already_received
 from .records import AirdropOptions, AirdropPlan, AirdropReport, PlannedBatch, ProgressCallback
 from .report import build_report, default_results_path, write_results_csv
 from .resume import reconcile_journal
@@ -48,16 +51,19 @@ def run_airdrop(
     """Pay every recipient of the CSV exactly once, resuming whatever an earlier run left."""
     opts = options or AirdropOptions()
     path = Path(csv_path)
-    target = open_target(chain, program, kind, opts.valid_until)
+    record = _record(chain, program)
+    target = open_target(chain, record, kind, opts.valid_until)
     header = journal_header(target, path, opts)  # the digest of the bytes about to be read
-    recipients = load(target, path, opts)
+    loaded = load(target, path, opts)
+    recipients = loaded.recipients
+    rejects_csv = _write_rejects(path, loaded, opts)
     sender = Sender(chain, as_signer(account), target.decoder)
     with Journal.open(opts.journal or default_journal_path(path), header) as journal:
         paid_before = journal.paid()
         reconciled = reconcile_journal(target, sender, journal)
         covered = journal.covered()
         todo = [r for r in recipients if r.address not in covered]
-        skipped = existing_members(target, [r.address for r in todo])
+        skipped = _skips(chain, record, target, todo, opts)
         todo = [r for r in todo if r.address not in skipped]
         plan = gas_plan(target.kind, int(chain.w3.eth.get_block("latest")["gasLimit"]), opts.batch_size)
         progress = Progress(len(recipients) - len(todo), len(recipients), on_progress)
@@ -68,8 +74,32 @@ def run_airdrop(
             target.kind.name, path, journal, recipients, paid_before, skipped,
             [*reconciled, *outcomes], stopped, opts.results or default_results_path(path),
         )  # fmt: skip
+    report = replace(report, data_rows=loaded.data_rows, merged=loaded.merged, rejected=len(loaded.rejects),
+                     rejects_csv=rejects_csv)  # fmt: skip
     write_results_csv(report)
     return report
+
+
+def _record(chain: Chain, program: str | ProgramRecord) -> ProgramRecord:
+    return program if isinstance(program, ProgramRecord) else load_program(chain, program)
+
+
+def _skips(
+    chain: Chain, record: ProgramRecord, target: Target, todo: list[Recipient], opts: AirdropOptions
+) -> dict[str, str]:
+    """Recipients not to pay, and why: card holders (cards), and with ``once_per_reason`` (points) those
+    who already received their row's reason from the program."""
+    skipped = {a: "already a member" for a in existing_members(target, [r.address for r in todo])}
+    if opts.once_per_reason and target.kind.name == "points":
+        skipped |= already_received(chain, record, [r for r in todo if r.address not in skipped])
+    return skipped
+
+
+def _write_rejects(path: Path, loaded: LoadedFile, opts: AirdropOptions) -> Path | None:
+    """The rows left out by ``skip_invalid``, as ``FILE.rejects.csv`` (or ``opts.rejects``)."""
+    if not opts.skip_invalid:
+        return None
+    return write_rejects(opts.rejects or default_rejects_path(path), loaded.rejects, loaded.delimiter)
 
 
 def airdrop_points(
@@ -109,9 +139,12 @@ def plan_airdrop(
     """The dry run: validate, plan and estimate every batch, price it; sends and writes nothing."""
     opts = options or AirdropOptions()
     path = Path(csv_path)
-    target = open_target(chain, program, kind, opts.valid_until)
+    record = _record(chain, program)
+    target = open_target(chain, record, kind, opts.valid_until)
     header = journal_header(target, path, opts)
-    recipients = load(target, path, opts)
+    loaded = load(target, path, opts)
+    recipients = loaded.recipients
+    rejects_csv = _write_rejects(path, loaded, opts)
     sender = Sender(chain, as_signer(account), target.decoder)
     journal = Journal.read_only(opts.journal or default_journal_path(path), header)
     paid: set[str] = set()
@@ -121,7 +154,7 @@ def plan_airdrop(
             paid = set(journal.paid())
             in_flight = journal.covered() - paid
     todo = [r for r in recipients if r.address not in paid and r.address not in in_flight]
-    skipped = existing_members(target, [r.address for r in todo])
+    skipped = _skips(chain, record, target, todo, opts)
     todo = [r for r in todo if r.address not in skipped]
     plan = gas_plan(target.kind, int(chain.w3.eth.get_block("latest")["gasLimit"]), opts.batch_size)
     planned = tuple(
@@ -135,14 +168,20 @@ def plan_airdrop(
         )
         for s in size_batches(target, sender, plan_batches(todo, plan.max_recipients), plan)
     )
+    received = sum(1 for why in skipped.values() if why != "already a member")
     return AirdropPlan(
         kind=kind,
         recipients=len(recipients),
         already_paid=len(paid),
-        skipped=len(skipped),
+        skipped=len(skipped) - received,
         in_flight=len(in_flight),
         gas=plan,
         batches=planned,
         gas_price=int(chain.w3.eth.gas_price),
         max_fee_per_gas=sender.fees()["maxFeePerGas"],
+        data_rows=loaded.data_rows,
+        merged=loaded.merged,
+        rejected=len(loaded.rejects),
+        rejects_csv=rejects_csv,
+        already_received=received,
     )

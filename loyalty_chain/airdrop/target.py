@@ -26,11 +26,11 @@ from .plan import (
     GasPlan,
     Kind,
     KindSpec,
-    Recipient,
+    LoadedFile,
     SizedBatch,
     batch_calldata,
     gas_limit_for,
-    load_recipients,
+    load_recipient_file,
     split_batch,
 )
 from .records import AirdropOptions
@@ -89,14 +89,16 @@ def open_target(chain: Chain, program: str | ProgramRecord, kind: Kind, valid_un
     )
 
 
-def load(target: Target, csv_path: Path, options: AirdropOptions) -> list[Recipient]:
-    return load_recipients(
+def load(target: Target, csv_path: Path, options: AirdropOptions) -> LoadedFile:
+    return load_recipient_file(
         target.kind.name,
         csv_path,
         decimals=target.decimals,
         tiers=target.tiers,
         default_reason=options.reason,
         merge=options.merge,
+        columns=options.columns,
+        skip_invalid=options.skip_invalid,
     )
 
 
