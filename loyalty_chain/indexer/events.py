@@ -88,14 +88,6 @@ class _Flag:
         self.columns: set[str] = set()
 
 
-def _uint(word: str, flag: _Flag, key: str) -> Any:
-    value = int(word, 16)
-    if value <= INT64_MAX:
-        return value
-    flag.columns.add(key)
-    return str(value)
-
-
 def _int(word: str, flag: _Flag, key: str) -> Any:
     value = int(word, 16)
     if value >= 2**255:
@@ -120,7 +112,15 @@ def _converter(abi_type: str, flag: _Flag, key: str) -> Converter:
     if abi_type == "bool":
         return lambda word: int(word[-1] != "0")
     if abi_type.startswith("uint"):
-        return lambda word: _uint(word, flag, key)
+
+        def uint(word: str) -> Any:  # the hot path: most arguments are uints
+            value = int(word, 16)
+            if value <= INT64_MAX:
+                return value
+            flag.columns.add(key)
+            return str(value)
+
+        return uint
     if abi_type.startswith("int"):
         return lambda word: _int(word, flag, key)
     if abi_type.startswith("bytes"):
@@ -172,14 +172,17 @@ class LogDecoder:
 
     def decode(self, log: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
         """The table and the argument values of one log; None for a log of no known event."""
-        topics = [_hex(t) for t in log["topics"]]
+        topics = log["topics"]
         if not topics:
             return None
-        key = (_hex(log["address"]).lower(), topics[0])
+        if type(topics[0]) is not str:  # eth-tester gives bytes; nodes give text (the hot path)
+            topics = [_hex(t) for t in topics]
+        address, data = log["address"], log["data"]
+        key = ((address if type(address) is str else _hex(address)).lower(), topics[0])
         reader = self._readers.get(key)
         if reader is None:
             return None
-        return self._tables[key], reader(topics, _hex(log["data"]))
+        return self._tables[key], reader(topics, data if type(data) is str else _hex(data))
 
 
 def _reader(spec: EventSpec, flag: _Flag) -> Callable[[list[str], str], tuple[Any, ...]]:
@@ -214,13 +217,25 @@ def _reader(spec: EventSpec, flag: _Flag) -> Callable[[list[str], str], tuple[An
 
         return read_dynamic
 
+    # one small closure per argument, so a log is read with one call per argument and no branching
+    getters = [
+        _topic_getter(i, convert) if is_indexed else _data_getter(2 + 64 * i, convert)
+        for is_indexed, i, convert in plan
+    ]
+
     def read_static(topics: list[str], data: str) -> tuple[Any, ...]:
-        return tuple(
-            convert(topics[i][2:]) if is_indexed else convert(data[2 + 64 * i : 66 + 64 * i])
-            for is_indexed, i, convert in plan
-        )
+        return tuple([get(topics, data) for get in getters])
 
     return read_static
+
+
+def _topic_getter(i: int, convert: Converter) -> Callable[[list[str], str], Any]:
+    return lambda topics, data: convert(topics[i][2:])
+
+
+def _data_getter(start: int, convert: Converter) -> Callable[[list[str], str], Any]:
+    end = start + 64
+    return lambda topics, data: convert(data[start:end])
 
 
 def _word(value: Any, abi_type: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -13,7 +14,7 @@ from ..artifacts import load_artifact
 from ..chain import Chain
 from ..program import CONTRACTS, ProgramRecord
 from .events import EventSpec, LogDecoder, event_specs
-from .fetch import FetchSettings, block_headers, fetch_ranges, latest_block
+from .fetch import FetchSettings, LogRange, block_headers, fetch_ranges, latest_block
 from .store import EventStore
 
 REORG_DEPTH = 64
@@ -97,7 +98,7 @@ def sync_store(
     decoder = LogDecoder(store.specs.values(), record.addresses)
     addresses = [record.addresses[name] for name in CONTRACTS]
     stored = calls = 0
-    for part in fetch_ranges(chain, addresses, start, head, opts):
+    for part in prefetched(fetch_ranges(chain, addresses, start, head, opts)):
         calls += 1
         rows, blocks = _rows(chain, decoder, part.logs, part.end, opts)
         store.append(rows, blocks, part.end, big_columns=decoder.big_columns)
@@ -106,6 +107,19 @@ def sync_store(
             on_progress(part.end, head)
     cursor_after = store.cursor if store.cursor is not None else start - 1
     return SyncResult(store.path, start, cursor_after, stored, calls, reorged, time.perf_counter() - began)
+
+
+def prefetched(parts: Iterator[LogRange]) -> Iterator[LogRange]:
+    """The ranges of ``parts``, the next one fetched on a thread while the caller stores this one
+    (the node's time and the socket wait overlap the decoding)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="getlogs") as pool:
+        pending = pool.submit(next, parts, None)
+        while True:
+            part = pending.result()
+            if part is None:
+                return
+            pending = pool.submit(next, parts, None)
+            yield part
 
 
 def _rows(

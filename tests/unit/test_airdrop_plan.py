@@ -317,8 +317,9 @@ def test_report_and_results_csv(tmp_path: Path) -> None:
         (d,) = journal.record_signed([new_batch(3, rows[3:4])])
         journal.record_outcomes([Outcome(d, "confirmed", 2, 25_000)])
         report = build_report(
-            "points", tmp_path / "drop.csv", journal, rows, paid_before, {rows[4].address: "already a member"},
-            [Outcome(d, "confirmed", 2, 25_000)], "stopped here", tmp_path / "drop.results.csv",
+            "points", tmp_path / "drop.csv", journal, rows, paid_before,
+            {rows[4].address: "already a member"}, [Outcome(d, "confirmed", 2, 25_000)], "stopped here",
+            tmp_path / "drop.results.csv",
         )  # fmt: skip
     assert [r.status for r in report.recipients] == [
         STATUS_ALREADY_PAID, STATUS_FAILED, STATUS_IN_FLIGHT, STATUS_SENT, STATUS_SKIPPED, STATUS_NOT_SENT,
