@@ -48,6 +48,7 @@ bench: setup
 	$(VENV)/python bench/gas.py
 	$(VENV)/python bench/client.py
 	$(VENV)/python bench/airdrop.py
+	$(VENV)/python bench/report.py
 
 clean:
 	rm -rf .build artifacts crytic-export .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""The indexer's log decoder against web3's own event encoding: static and dynamic arguments,
+indexed ones, integers too large for SQLite, and logs of unknown contracts or events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_abi import encode
+from eth_utils import keccak
+from loyalty_chain.indexer import LogDecoder, event_specs, program_specs
+
+TRANSFER = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+POINTS = "0x" + "11" * 20
+CARD = "0x" + "22" * 20
+
+
+def word(value: int) -> str:
+    return "0x" + f"{value:064x}"
+
+
+def topic_address(address: str) -> str:
+    return "0x" + address[2:].rjust(64, "0")
+
+
+def decoder() -> LogDecoder:
+    return LogDecoder(program_specs(), {"LoyaltyPoints": POINTS, "MembershipCard": CARD})
+
+
+def test_every_event_of_the_four_contracts_gets_a_table() -> None:
+    tables = {spec.table for spec in program_specs()}
+    assert {
+        "LoyaltyPoints_Transfer",
+        "LoyaltyPoints_PointsIssued",
+        "MembershipCard_Transfer",
+        "MembershipCard_MemberEnrolled",
+        "PerkCatalog_PerkRedeemed",
+        "AirdropDistributor_Claimed",
+        "AirdropDistributor_CampaignClosed",
+        "MembershipCard_BaseURIUpdated",
+    } <= tables
+
+
+def test_a_static_event_with_indexed_arguments() -> None:
+    a, b = "0x" + "ab" * 20, "0x" + "cd" * 20
+    log: dict[str, Any] = {
+        "address": POINTS.upper().replace("0X", "0x"),
+        "topics": [TRANSFER, topic_address(a), topic_address(b)],
+        "data": word(42),
+    }
+    assert decoder().decode(log) == ("LoyaltyPoints_Transfer", (a, b, 42))
+
+
+def test_values_too_large_for_sqlite_are_text_and_flagged() -> None:
+    d = decoder()
+    token = int("ab" * 20, 16)  # card ids are >= 160-bit numbers
+    log = {
+        "address": CARD,
+        "topics": [TRANSFER, topic_address("0x" + "00" * 20), topic_address("0x" + "ab" * 20), word(token)],
+        "data": "0x",
+    }
+    table, values = d.decode(log) or ("", ())
+    assert table == "MembershipCard_Transfer" and values[2] == str(token)
+    assert d.big_columns == {"MembershipCard_Transfer.tokenId"}
+
+
+def test_a_dynamic_event_is_decoded_with_the_codec() -> None:
+    topic = "0x" + keccak(text="BaseURIUpdated(string)").hex()
+    log = {"address": CARD, "topics": [topic], "data": "0x" + encode(["string"], ["ipfs://x/"]).hex()}
+    assert decoder().decode(log) == ("MembershipCard_BaseURIUpdated", ("ipfs://x/",))
+
+
+def test_bytes_logs_as_eth_tester_gives_them() -> None:
+    a, b = "0x" + "ab" * 20, "0x" + "cd" * 20
+    log = {
+        "address": bytes.fromhex(POINTS[2:]),
+        "topics": [
+            bytes.fromhex(TRANSFER[2:]),
+            bytes.fromhex(topic_address(a)[2:]),
+            bytes.fromhex(topic_address(b)[2:]),
+        ],
+        "data": bytes.fromhex(word(5)[2:]),
+    }
+    assert decoder().decode(log) == ("LoyaltyPoints_Transfer", (a, b, 5))
+
+
+def test_unknown_logs_are_skipped() -> None:
+    d = decoder()
+    assert d.decode({"address": "0x" + "99" * 20, "topics": [TRANSFER], "data": "0x"}) is None
+    assert d.decode({"address": POINTS, "topics": ["0x" + "00" * 32], "data": "0x"}) is None
+    assert d.decode({"address": POINTS, "topics": [], "data": "0x"}) is None
+
+
+def test_a_new_event_slots_in_from_its_abi() -> None:
+    abi = [
+        {
+            "type": "event",
+            "name": "PointsExpired",
+            "anonymous": False,
+            "inputs": [
+                {"name": "holder", "type": "address", "indexed": True},
+                {"name": "amount", "type": "uint256", "indexed": False},
+            ],
+        }
+    ]
+    (spec,) = event_specs({"LoyaltyPoints": abi})
+    assert (spec.table, spec.columns, spec.signature) == (
+        "LoyaltyPoints_PointsExpired",
+        ("holder", "amount"),
+        "PointsExpired(address,uint256)",
+    )
+    log = {"address": POINTS, "topics": [spec.topic, topic_address("0x" + "ee" * 20)], "data": word(9)}
+    assert LogDecoder([spec], {"LoyaltyPoints": POINTS}).decode(log) == (spec.table, ("0x" + "ee" * 20, 9))
