@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from eth_account.signers.local import LocalAccount
-
 from .airdrop import open_target
 from .campaign import Leaf, leaves, load_tree
 from .campaign_records import load_records
@@ -25,6 +23,7 @@ from .errors import InputError, MerkleError
 from .indexer import open_store, quote, sync_store
 from .program import ProgramRecord, load_program
 from .sender import Sender
+from .signers import SignerLike, as_signer
 
 KIND_NAMES = {0: "points", 1: "cards"}
 
@@ -143,7 +142,9 @@ def close_campaign(
     CAMPAIGN_MANAGER_ROLE."""
     target = open_target(chain, _record(chain, program), "points")
     airdrop = target.contracts["AirdropDistributor"]
-    result = Sender(chain, account, target.decoder).send(airdrop.functions.closeCampaign(campaign_id))
+    result = Sender(chain, as_signer(account), target.decoder).send(
+        airdrop.functions.closeCampaign(campaign_id)
+    )
     return int(result.event("CampaignClosed").args["end"])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from loyalty_chain.csv_columns import ColumnMap, delimiter_of
 from loyalty_chain.errors import InputError
 from loyalty_chain.recipients import parse_cards, parse_points

@@ -7,6 +7,7 @@ from typing import Any
 
 from eth_abi import encode
 from eth_utils import keccak
+
 from loyalty_chain.indexer import LogDecoder, event_specs, program_specs
 
 TRANSFER = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
