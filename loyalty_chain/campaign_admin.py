@@ -135,9 +135,7 @@ def _unclaimed(path: str, root: str, claimed: set[int], campaign_id: int) -> tup
     return tuple(leaf for leaf in leaves(tree) if leaf.index not in claimed)
 
 
-def close_campaign(
-    chain: Chain, program: str | ProgramRecord, campaign_id: int, account: LocalAccount
-) -> int:
+def close_campaign(chain: Chain, program: str | ProgramRecord, campaign_id: int, account: SignerLike) -> int:
     """Close a campaign now (``closeCampaign``); returns its new end (unix seconds). Needs
     CAMPAIGN_MANAGER_ROLE."""
     target = open_target(chain, _record(chain, program), "points")
