@@ -132,6 +132,8 @@ def revert_data(exc: BaseException) -> str | None:
         return str(exc.data) if exc.data else None
     if isinstance(exc, ContractLogicError):
         data = exc.data
+        if isinstance(data, dict):  # Hardhat's EDR nests it: {"message": "...", "data": "0x…"}
+            data = data.get("data")
         if isinstance(data, str) and data.startswith("0x"):
             return data
         return None
