@@ -22,7 +22,7 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$digest" && -d node_modules && -x .ve
   exit 0
 fi
 
-echo "==> npm packages (solc, OpenZeppelin Contracts, anvil, merkle-tree)"
+echo "==> npm packages (solc, OpenZeppelin Contracts, anvil, merkle-tree, hardhat)"
 npm ci --no-audit --no-fund --loglevel=error
 
 echo "==> Python venv"
