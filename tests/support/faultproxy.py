@@ -27,6 +27,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -80,13 +81,21 @@ class FaultProxy:
     """A running proxy; ``url`` is what clients connect to."""
 
     def __init__(
-        self, upstream: str, faults: Faults | None = None, *, seed: int = 0, upstream_timeout_s: float = 30.0
+        self,
+        upstream: str,
+        faults: Faults | None = None,
+        *,
+        seed: int = 0,
+        upstream_timeout_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` (seconds) drives rate limits and receipt lag; tests may pass a fake one."""
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._upstream = checked_upstream(upstream)
         self._faults = faults if faults is not None else Faults()
         self._rng = random.Random(seed)
+        self._clock = clock
         self._counters = Counters()
         self._bucket = TokenBucket()
         self._method_buckets: dict[str, TokenBucket] = {}
@@ -177,7 +186,7 @@ class FaultProxy:
 
     def _rate_limited(self, faults: Faults, methods: list[str]) -> float:
         """Seconds to wait if this request is over a rate limit (then nothing is taken), else 0."""
-        now = time.monotonic()
+        now = self._clock()
         checks: list[tuple[TokenBucket, int]] = []
         wait = 0.0
         with self._lock:
@@ -324,7 +333,7 @@ class FaultProxy:
         if not isinstance(result, dict) or result.get("blockHash") is None:
             return answer
         tx_hash = str(result.get("transactionHash") or result.get("hash"))
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             first = self._first_mined.setdefault(tx_hash, now)
         if now - first >= lag_s:
