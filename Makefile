@@ -10,6 +10,7 @@ setup:
 
 demo: setup
 	$(VENV)/loyalty-chain demo
+	@echo "The command line is $(VENV)/loyalty-chain: run 'source .venv/bin/activate' to type just 'loyalty-chain'."
 
 test: setup lint typecheck check-artifacts slither pytest ape-test
 

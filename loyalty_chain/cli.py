@@ -15,7 +15,7 @@ import click
 
 from . import cli_accounts, cli_airdrop, cli_member, cli_merkle, cli_perk, cli_points, cli_program
 from .cli_context import Context, fail, pass_ctx, print_summary, summary_data
-from .errors import LoyaltyChainError
+from .errors import InsufficientFundsError, LoyaltyChainError, is_insufficient_funds
 
 
 @click.group()
@@ -64,16 +64,24 @@ def _interrupt(signum: int, frame: object) -> None:
 @cli.command()
 @click.option("--port", type=int, default=8545, show_default=True, help="Loopback port to serve on.")
 @click.option(
+    "--accounts",
+    "account_count",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="How many funded dev accounts (dev:0 … dev:N-1).",
+)
+@click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Load chain state from FILE if it exists and save it there on exit.",
 )
 @pass_ctx
-def devnet(ctx: Context, port: int, state: Path | None) -> None:
+def devnet(ctx: Context, port: int, account_count: int, state: Path | None) -> None:
     """Run a local anvil devnet in the foreground until Ctrl-C."""
     from .chain import TX_GAS_CAP, launch_devnet
 
-    chain = launch_devnet(port, state=state)
+    chain = launch_devnet(port, state=state, accounts=account_count)
     try:
         accounts = [{"address": a.address, "private_key": "0x" + a.key.hex()} for a in chain.dev_accounts]
         info = {
@@ -116,9 +124,7 @@ def demo(ctx: Context) -> None:
         result = run_demo(say=lambda _msg: None)
     else:
         with _StepProgress() as progress:
-            result = run_demo(
-                say=lambda msg: progress.console.print(f"  {msg}"), progress=progress.advance_to
-            )
+            result = run_demo(say=progress.say, progress=progress.advance_to)
     data = {
         **summary_data(result.summary, result.perk_titles),
         "gas_used": result.gas_used,
@@ -149,6 +155,11 @@ class _StepProgress:
         )
         self._tasks: dict[str, Any] = {}
         self.console = self._progress.console
+
+    def say(self, message: str) -> None:
+        """One line of the demo's story; soft_wrap: an address is never broken across lines, even
+        when the output is not a terminal (rich then assumes 80 columns)."""
+        self.console.print(f"  {message}", soft_wrap=True, highlight=False)
 
     def advance_to(self, step: str, done: int, total: int) -> None:
         if step not in self._tasks:
@@ -184,7 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except LoyaltyChainError as exc:
-        click.echo(f"error: {exc}", err=True)
+        message = str(exc)
+        if is_insufficient_funds(exc) and not isinstance(exc, InsufficientFundsError):
+            message += "; the signing account needs ETH for gas: fund it, or sign with another --account"
+        click.echo(f"error: {message}", err=True)
         return 1
     except SystemExit as exc:
         return int(exc.code or 0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .cli_context import Context, command_options, pass_ctx
+from .cli_context import Context, json_option, pass_ctx
 from .errors import AccountError
 
 
@@ -31,7 +31,7 @@ def accounts() -> None:
 
 @accounts.command("new")
 @click.argument("name")
-@command_options
+@json_option
 @pass_ctx
 def accounts_new(ctx: Context, name: str) -> None:
     """Create account NAME with a fresh random key."""
@@ -57,7 +57,7 @@ def accounts_new(ctx: Context, name: str) -> None:
     is_flag=True,
     help="Read the private key from stdin (never pass a key as an argument).",
 )
-@command_options
+@json_option
 @pass_ctx
 def accounts_import(ctx: Context, name: str, keystore_file: Path | None, private_key_stdin: bool) -> None:
     """Import account NAME from a keystore file, or a private key typed at a hidden prompt."""
@@ -78,7 +78,7 @@ def accounts_import(ctx: Context, name: str, keystore_file: Path | None, private
 
 
 @accounts.command("list")
-@command_options
+@json_option
 @pass_ctx
 def accounts_list(ctx: Context) -> None:
     """List keystore accounts (no password needed)."""

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from .errors import AccountError, InputError
-from .values import parse_amount
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -88,9 +87,9 @@ def _set(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return callback
 
 
-def command_options(f: F) -> F:
-    """--json, --rpc and --account on every command, as well as before it (ape's option style)."""
-    f = click.option(
+def json_option(f: F) -> F:
+    """--json on a command as well as before it; for commands that reach no chain."""
+    return click.option(
         "--json",
         "as_json",
         is_flag=True,
@@ -98,6 +97,11 @@ def command_options(f: F) -> F:
         callback=_set("as_json"),
         help="Machine-readable JSON output.",
     )(f)
+
+
+def command_options(f: F) -> F:
+    """--json, --rpc and --account on every chain command, as well as before it (ape's option style)."""
+    f = json_option(f)
     f = click.option(
         "--rpc",
         expose_value=False,
@@ -162,6 +166,8 @@ def print_summary(
 
 def parse_points(text: str, decimals: int, what: str = "amount") -> int:
     """Whole points as typed ("12", "1.5") to base units, exactly or refused."""
+    from .values import parse_amount  # eth-utils is slow to import: only when a command needs it
+
     return parse_amount(text, decimals, max_amount=2**256 - 1, what=what)
 
 

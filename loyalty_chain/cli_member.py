@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .cli_context import Context, command_options, iso_time, parse_time, pass_ctx
+from .errors import InputError
 
 
 @click.group()
@@ -14,13 +17,43 @@ def member() -> None:
 
 @member.command("enroll")
 @click.argument("program")
-@click.argument("address")
+@click.argument("address", required=False)
 @click.option("--tier", default="0", show_default=True, help="Tier name or index.")
 @click.option("--valid-until", help="Expiry as an ISO date; default never.")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Enrol every row of an address,tier CSV, many per transaction (as `airdrop cards`).",
+)
 @command_options
 @pass_ctx
-def member_enroll(ctx: Context, program: str, address: str, tier: str, valid_until: str | None) -> None:
-    """Give ADDRESS a membership card."""
+def member_enroll(
+    ctx: Context, program: str, address: str | None, tier: str, valid_until: str | None, csv_file: Path | None
+) -> None:
+    """Give ADDRESS a membership card, or every member of a CSV with --csv FILE.
+
+    One command per member costs a command's start-up and a transaction each: for more than a
+    few, --csv (or `airdrop cards`) packs many members per transaction and resumes if stopped.
+    """
+    if csv_file is not None:
+        if address is not None:
+            raise InputError("give either ADDRESS or --csv FILE, not both")
+        from .cli_airdrop import airdrop_cards_cmd
+
+        click.get_current_context().invoke(
+            airdrop_cards_cmd,
+            program=program,
+            csv_file=csv_file,
+            valid_until=valid_until,
+            batch_size=None,
+            journal=None,
+            results=None,
+            dry_run=False,
+        )
+        return
+    if address is None:
+        raise InputError("give the ADDRESS to enrol, or --csv FILE (address,tier rows) to enrol many")
     until = parse_time(valid_until, "--valid-until") if valid_until else 0
     with ctx.chain() as chain:
         client = ctx.client(chain, program)
@@ -34,7 +67,7 @@ def member_enroll(ctx: Context, program: str, address: str, tier: str, valid_unt
             "valid_until": until,
             "tx_hash": enrolment.tx.tx_hash,
         },
-        f"enrolled {enrolment.member} at {tier_name} (card {enrolment.token_id:#x})",
+        f"enrolled {enrolment.member} at {tier_name} (card {enrolment.token_id})",
     )
 
 
@@ -61,7 +94,7 @@ def member_show(ctx: Context, program: str, address: str) -> None:
             },
         },
         f"{card.holder}: {card.tier_name}, valid until {iso_time(card.valid_until)}, "
-        f"{'active' if card.active else 'EXPIRED'} (card {card.token_id:#x})",
+        f"{'active' if card.active else 'EXPIRED'} (card {card.token_id})",
     )
 
 

@@ -22,7 +22,7 @@ def perk() -> None:
 @click.option("--title", required=True, help="Up to 32 bytes.")
 @click.option("--price", required=True, help="Points per unit.")
 @click.option("--min-tier", default="0", show_default=True, help="Tier name or index.")
-@click.option("--stock", type=int, help="Units available; default unlimited.")
+@click.option("--stock", type=click.IntRange(0, 2**32 - 2), help="Units available; default unlimited.")
 @click.option("--per-wallet", type=int, default=0, help="Units one wallet may redeem; 0 = no limit.")
 @click.option("--start", help="ISO date the perk opens; default now.")
 @click.option("--end", help="ISO date the perk closes; default never.")

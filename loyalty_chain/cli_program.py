@@ -11,6 +11,9 @@ from .cli_context import Context, command_options, parse_points, parse_time, pas
 
 @click.command()
 @click.argument("program")
+@click.option(
+    "--display-name", default="", help="Token name wallets show, e.g. 'Bean There Rewards' (default PROGRAM)."
+)
 @click.option("--symbol", default="PTS", show_default=True)
 @click.option("--decimals", type=int, default=0, show_default=True, help="Loyalty points are usually whole.")
 @click.option("--tiers", default="Bronze,Silver,Gold", show_default=True, help="Ordered, lowest first.")
@@ -24,6 +27,7 @@ from .cli_context import Context, command_options, parse_points, parse_time, pas
 def deploy(
     ctx: Context,
     program: str,
+    display_name: str,
     symbol: str,
     decimals: int,
     tiers: str,
@@ -36,6 +40,7 @@ def deploy(
 
     options = ProgramOptions(
         name=program,
+        display_name=display_name,
         symbol=symbol,
         decimals=decimals,
         tiers=tuple(t.strip() for t in tiers.split(",")),

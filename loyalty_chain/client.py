@@ -19,7 +19,13 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from .artifacts import load_artifact
 from .chain import TX_GAS_CAP, Chain
 from .decoding import ErrorDecoder, Event, revert_data
-from .errors import InputError, PartialBatchError, TransactionError
+from .errors import (
+    InputError,
+    InsufficientFundsError,
+    PartialBatchError,
+    TransactionError,
+    is_insufficient_funds,
+)
 from .program import ProgramRecord, TransferPolicy, load_program
 from .records import Card, Enrolment, Perk, PerkSpec, Redemption
 from .sender import Sender, TxResult
@@ -311,7 +317,12 @@ class LoyaltyClient:
         call = self.catalog.functions.redeem(
             checked_amount(perk_id, "perk id"), checked_amount(quantity, "quantity")
         )
-        return self._redemption(self.sender.send(call))
+        try:
+            return self._redemption(self.sender.send(call))
+        except TransactionError as exc:
+            if is_insufficient_funds(exc):  # members often hold no ETH: point to the gasless path
+                raise InsufficientFundsError(self.address, str(exc), gasless=True) from None
+            raise
 
     def redemption_request(
         self, member: str, perk_id: int, quantity: int = 1, *, deadline: int | None = None

@@ -69,7 +69,8 @@ def run_demo(
 def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float) -> DemoResult:
     brand = chain.dev_account(0)
     say(f"devnet (anvil) at {chain.rpc_url}, chain id {chain.chain_id}")
-    record = deploy_program(chain, ProgramOptions("bean-there", symbol="BEAN"), brand, root=root)
+    options = ProgramOptions("bean-there", symbol="BEAN", display_name="Bean There Rewards")
+    record = deploy_program(chain, options, brand, root=root)
     say(f"deployed program 'bean-there': points {record.addresses['LoyaltyPoints']}")
     client = LoyaltyClient(chain, record, brand)
     gas = 0

@@ -14,6 +14,7 @@
     │       └── StaleProgramError   a record of a chain instance that is gone (or was reset)
     ├── TransactionError            a transaction failed on chain
     │   ├── ContractRevertError     it reverted; carries the decoded custom error and its values
+    │   ├── InsufficientFundsError  the signer holds too little ETH to pay for gas
     │   └── PartialBatchError       some of many failed; carries every outcome
     ├── AccountError                keystore import/unlock problems, unknown account names
     └── InputError (ValueError)     bad input caught before anything was sent
@@ -26,8 +27,21 @@ Messages are built here, in ``__init__``, and end with a hint of the fix.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
+
+_TIME_ARG = re.compile(r"^(start|end|deadline|timestamp|now)$|(Time|Until|At)$")
+"""Custom-error arguments that hold unix seconds (validUntil, blockTime, deadline, start …)."""
+
+
+def _shown(name: str, value: Any) -> str:
+    """An error argument as a reader wants it: unix seconds also as a UTC date."""
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if is_int and 0 < value < 2**40 and _TIME_ARG.search(name):
+        return f"{value} ({datetime.fromtimestamp(value, UTC):%Y-%m-%d %H:%M:%S} UTC)"
+    return str(value)
 
 
 class LoyaltyChainError(Exception):
@@ -155,9 +169,28 @@ class ContractRevertError(TransactionError):
         self.error_name = error_name
         self.error_args = dict(args or {})
         self.contract = contract
-        values = ", ".join(f"{k}={v}" for k, v in self.error_args.items())
+        values = ", ".join(f"{k}={_shown(k, v)}" for k, v in self.error_args.items())
         where = f"{contract}: " if contract else ""
         super().__init__(f"{where}reverted with {error_name}({values})", tx_hash)
+
+
+class InsufficientFundsError(TransactionError):
+    """The signer cannot pay for gas; ``gasless`` says whether a relayed (gasless) call exists."""
+
+    def __init__(self, address: str, detail: str, *, gasless: bool = False) -> None:
+        self.address = address
+        hint = (
+            "have the brand relay it gasless (CLI: --gasless --relayer ACCOUNT; Python: "
+            "redemption_request + relay) or send it some ETH"
+            if gasless
+            else "send it some ETH, or sign with another --account"
+        )
+        super().__init__(f"{address} has too little ETH to pay for gas ({detail}); {hint}")
+
+
+def is_insufficient_funds(exc: BaseException) -> bool:
+    """Whether a node refused a transaction because its sender cannot pay (geth, anvil, hardhat)."""
+    return "insufficient funds" in str(exc).lower()
 
 
 class PartialBatchError(TransactionError):

@@ -79,6 +79,7 @@ class ProgramOptions:
     """Everything a brand chooses when it deploys a program."""
 
     name: str
+    """The program's slug: names its deployment record and is how commands refer to it."""
     symbol: str = "PTS"
     decimals: int = 0
     """Loyalty points are usually whole."""
@@ -88,6 +89,13 @@ class ProgramOptions:
     cap: int = 0
     """Maximum total supply in base units; 0 means no cap."""
     base_uri: str = ""
+    display_name: str = ""
+    """What wallets show as the token's name (the card is "<display name> Membership");
+    default: the program's name."""
+
+    @property
+    def token_name(self) -> str:
+        return self.display_name.strip() or self.name
 
     def validate(self) -> None:
         if not _NAME.match(self.name):
@@ -102,6 +110,8 @@ class ProgramOptions:
             raise InputError(f"tier names must be distinct, got {list(self.tiers)}")
         if self.cap < 0:
             raise InputError(f"cap must not be negative, got {self.cap}")
+        if len(self.token_name) > 64:
+            raise InputError(f"display name must be at most 64 characters, got {len(self.token_name)}")
 
 
 def deploy_program(
@@ -126,7 +136,7 @@ def deploy_program(
         "LoyaltyPoints": deploy(
             chain,
             "LoyaltyPoints",
-            options.name,
+            options.token_name,
             options.symbol,
             options.decimals,
             options.cap,
@@ -137,7 +147,7 @@ def deploy_program(
         "MembershipCard": deploy(
             chain,
             "MembershipCard",
-            f"{options.name} Membership",
+            f"{options.token_name} Membership",
             f"{options.symbol}CARD",
             list(options.tiers),
             options.soulbound,
