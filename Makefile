@@ -30,7 +30,7 @@ pytest:
 
 # ape's own compiler (ape-solidity + the solc shim) and runner (ape-foundry's anvil) over tests/ape
 ape-test:
-	@$(VENV)/python -m loyalty_chain.toolchain >/dev/null  # the shim in ~/.solcx may point at another checkout
+	@$(VENV)/python -m loyalty_chain.toolchain >/dev/null  # (re)installs the self-contained solc shim
 	$(VENV)/ape compile
 	$(VENV)/ape test
 
