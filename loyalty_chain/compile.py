@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -175,10 +176,15 @@ def _artifacts_from(
 
 
 def _long_version() -> str:
+    return _version_of(str(solc_binary()))
+
+
+@cache
+def _version_of(binary: str) -> str:
+    """solc's long version: asked once per binary and process (each ask starts Node, ~1 s)."""
     import solcx
 
-    version = solcx.wrapper.get_version_str_from_solc_binary(solc_binary())
-    return str(version)
+    return str(solcx.wrapper.get_version_str_from_solc_binary(Path(binary)))
 
 
 def compile_project(

@@ -1,28 +1,51 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from loyalty_chain.compile import collect_sources, compile_project
+from loyalty_chain.compile import CompileResult, collect_sources, compile_project
 from loyalty_chain.errors import CompileError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "contracts"
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
+def copy_fixtures(name: str) -> Path:
     """A copy of the fixture contracts inside the repo root (imports resolve against it)."""
     root = Path(__file__).resolve().parents[2]
-    scratch = root / ".build" / "test-sources" / tmp_path.name
+    scratch = root / ".build" / "test-sources" / name
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(FIXTURES, scratch)
+    return scratch
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Path]:
+    scratch = copy_fixtures(tmp_path.name)
     yield scratch
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def compile_in(project: Path, tmp_path: Path, **kw: object):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class Build:
+    project: Path
+    out: Path
+    first: CompileResult
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+    """One compile of the fixtures shared by the tests that do not edit them (solcjs takes seconds)."""
+    out = tmp_path_factory.mktemp("shared-build")
+    scratch = copy_fixtures(f"shared-{out.name}-{out.parent.name}")
+    yield Build(scratch, out, compile_in(scratch, out))
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def compile_in(project: Path, tmp_path: Path, **kw: object) -> CompileResult:
     return compile_project(project, build_dir=tmp_path / "build", build_info_dir=tmp_path / "bi", **kw)  # type: ignore[arg-type]
 
 
@@ -32,31 +55,33 @@ def test_imports_are_followed_into_openzeppelin(project: Path) -> None:
     assert any(unit.endswith("utils/introspection/ERC165.sol") for unit in sources)  # a relative import
 
 
-def test_cache_miss_then_hit_then_miss_after_edit(project: Path, tmp_path: Path) -> None:
-    first = compile_in(project, tmp_path)
-    assert not first.cached
-    assert "Counter" in first.artifacts
-    second = compile_in(project, tmp_path)
+def test_cache_miss_then_hit(build: Build) -> None:
+    assert not build.first.cached
+    assert "Counter" in build.first.artifacts
+    second = compile_in(build.project, build.out)
     assert second.cached
-    assert second.artifacts["Counter"].bytecode == first.artifacts["Counter"].bytecode
+    assert second.artifacts["Counter"].bytecode == build.first.artifacts["Counter"].bytecode
 
+
+def test_an_edit_misses_the_cache(build: Build, project: Path, tmp_path: Path) -> None:
     source = project / "Counter.sol"
     source.write_text(source.read_text().replace("_count += 1;", "_count += 2;"))
-    third = compile_in(project, tmp_path)
-    assert not third.cached
-    assert third.artifacts["Counter"].bytecode != first.artifacts["Counter"].bytecode
+    # the shared cache folder (the edit must miss it), its own build-info folder (a new build-info
+    # replaces the old one, which other tests read)
+    edited = compile_project(project, build_dir=build.out / "build", build_info_dir=tmp_path / "bi")
+    assert not edited.cached
+    assert edited.artifacts["Counter"].bytecode != build.first.artifacts["Counter"].bytecode
 
 
-def test_force_recompiles(project: Path, tmp_path: Path) -> None:
-    compile_in(project, tmp_path)
-    assert not compile_in(project, tmp_path, force=True).cached
+def test_force_recompiles(build: Build) -> None:
+    assert compile_in(build.project, build.out).cached
+    assert not compile_in(build.project, build.out, force=True).cached
 
 
-def test_build_info_is_hardhat_format(project: Path, tmp_path: Path) -> None:
+def test_build_info_is_hardhat_format(build: Build) -> None:
     import json
 
-    result = compile_in(project, tmp_path)
-    info = json.loads(result.build_info.read_text())
+    info = json.loads(build.first.build_info.read_text())
     assert info["_format"] == "hh-sol-build-info-1"
     assert info["solcLongVersion"].startswith("0.8.28+commit.")
     assert set(info["input"]["sources"]) == set(info["output"]["sources"])
