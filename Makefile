@@ -22,10 +22,12 @@ typecheck:
 	$(VENV)/mypy
 
 # pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
-# In parallel (pytest-xdist): each worker has its own devnet; slow tests are started first.
+# In parallel (pytest-xdist): each worker has its own devnet. Slow tests are collected first and
+# handed out one at a time (--maxschedchunk 1: xdist otherwise gives each worker a block of ~40
+# consecutive tests, which put every slow test on the first worker).
 PYTEST_WORKERS ?= 4
 pytest:
-	@$(VENV)/pytest -p no:ape_test -q -n $(PYTEST_WORKERS); rc=$$?; \
+	@$(VENV)/pytest -p no:ape_test -q -n $(PYTEST_WORKERS) --maxschedchunk 1; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$rc
 
 # ape's own compiler (ape-solidity + the solc shim) and runner (ape-foundry's anvil) over tests/ape
