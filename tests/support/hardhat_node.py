@@ -107,7 +107,7 @@ def launch_hardhat(*, block_time: float | None = None, log_dir: Path | None = No
         _stop(process)
         raise
     chain = Chain(w3=w3, chain_id=chain_id, rpc_url=url, kind="rpc", process=process)
-    chain._closers.append(lambda: _stop(process))
+    chain._closers.append(lambda: (_stop(process), log.unlink(missing_ok=True)))  # kept if start-up failed
     return chain
 
 
