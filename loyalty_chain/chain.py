@@ -13,12 +13,12 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any, cast
 
-import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -28,10 +28,13 @@ from .errors import (
     ChainError,
     DevKeyRefusedError,
     InputError,
+    LoyaltyChainError,
+    RpcLimitError,
     RpcUnavailableError,
     SetupError,
     WrongChainError,
 )
+from .rpc import ResilientHTTPProvider, RpcSettings
 from .toolchain import anvil_binary
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
@@ -98,7 +101,7 @@ class Chain:
         if self.funded_dev_accounts is None:
             try:
                 listed = len(self.w3.eth.accounts)
-            except (OSError, ValueError, requests.exceptions.RequestException, Web3Exception):
+            except (OSError, ValueError, LoyaltyChainError, Web3Exception):
                 listed = 0  # a node that does not list accounts (or does not answer): the default
             self.funded_dev_accounts = min(listed, MAX_DEV_ACCOUNTS) or DEV_ACCOUNT_COUNT
         return self.funded_dev_accounts
@@ -124,6 +127,23 @@ class Chain:
             )
         return dev_key(index)
 
+    def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
+        """JSON-RPC calls answered in order, each ``{"result": …}`` or ``{"error": …}``.
+
+        Over HTTP they go in as few batches as the node takes (retried and split by the transport);
+        the embedded chain answers them one by one, in the same shapes.
+        """
+        provider: Any = self.w3.provider
+        if isinstance(provider, ResilientHTTPProvider):
+            return provider.batch(calls)
+        return [dict(a) for a in provider.make_batch_request([(m, list(p)) for m, p in calls])]
+
+    @property
+    def rpc_stats(self) -> dict[str, int]:
+        """JSON-RPC calls made so far, per method (``"http"``: HTTP requests); empty off HTTP."""
+        provider: Any = self.w3.provider
+        return dict(provider.stats) if isinstance(provider, ResilientHTTPProvider) else {}
+
     def require_chain_id(self, expected: int, what: str = "") -> None:
         if self.chain_id != expected:
             raise WrongChainError(expected, self.chain_id, what)
@@ -139,18 +159,29 @@ class Chain:
         self.close()
 
 
-def _web3_for(url: str) -> Web3:
-    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": RPC_TIMEOUT_S}))
+PROBE_SETTINGS = RpcSettings(retry_for_s=3.0, timeout_s=5.0)
+"""A first contact gives up quickly: a wrong URL should not take the full retry budget to report."""
 
 
-def connect(rpc_url: str, *, expected_chain_id: int | None = None) -> Chain:
-    """Any JSON-RPC endpoint. Raises :class:`RpcUnavailableError` if nothing answers."""
-    w3 = _web3_for(rpc_url)
+def _web3_for(url: str, settings: RpcSettings | None = None) -> Web3:
+    return Web3(ResilientHTTPProvider(url, settings or RpcSettings(timeout_s=RPC_TIMEOUT_S)))
+
+
+def connect(
+    rpc_url: str, *, expected_chain_id: int | None = None, settings: RpcSettings | None = None
+) -> Chain:
+    """Any JSON-RPC endpoint, through the retrying transport of :mod:`loyalty_chain.rpc`.
+
+    Raises :class:`RpcUnavailableError` if nothing answers (within a few seconds).
+    """
+    w3 = _web3_for(rpc_url, PROBE_SETTINGS)
     try:
         chain_id = int(w3.eth.chain_id)
-    except (OSError, ValueError, requests.exceptions.RequestException) as exc:
-        # requests' ConnectionError is not an OSError; a non-JSON answer is a ValueError
+    except (RpcUnavailableError, RpcLimitError) as exc:
+        raise RpcUnavailableError(rpc_url, exc.__class__.__name__) from None
+    except (OSError, ValueError) as exc:  # a non-JSON answer is a ValueError
         raise RpcUnavailableError(rpc_url, type(exc).__name__) from exc
+    cast(ResilientHTTPProvider, w3.provider).settings = settings or RpcSettings(timeout_s=RPC_TIMEOUT_S)
     chain = Chain(w3=w3, chain_id=chain_id, rpc_url=rpc_url, kind="rpc")
     if expected_chain_id is not None:
         chain.require_chain_id(expected_chain_id)
@@ -227,13 +258,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> Web3:
-    w3 = _web3_for(url)
+    w3 = _web3_for(url, RpcSettings(retry_for_s=0.0, timeout_s=2.0))
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SetupError(f"anvil exited with code {process.returncode}: {log.read_text()[-2000:]}")
         with contextlib.suppress(Exception):
             if w3.is_connected():
+                cast(ResilientHTTPProvider, w3.provider).settings = RpcSettings(timeout_s=RPC_TIMEOUT_S)
                 return w3
         time.sleep(0.05)
     raise SetupError(f"anvil did not answer at {url} within {STARTUP_TIMEOUT_S:.0f}s")

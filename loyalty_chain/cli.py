@@ -186,6 +186,8 @@ _register_commands()
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning our errors into a one-line reason and exit code 1."""
+    from web3.exceptions import Web3Exception
+
     try:
         cli.main(args=argv, prog_name="loyalty-chain", standalone_mode=False)
     except click.exceptions.Abort:
@@ -199,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         if is_insufficient_funds(exc) and not isinstance(exc, InsufficientFundsError):
             message += "; the signing account needs ETH for gas: fund it, or sign with another --account"
         click.echo(f"error: {message}", err=True)
+        return 1
+    except Web3Exception as exc:  # the node answered with an error we have no better name for
+        click.echo(f"error: the node answered: {exc}", err=True)
         return 1
     except SystemExit as exc:
         return int(exc.code or 0)

@@ -121,7 +121,7 @@ def airdrop_points_cmd(
     options = AirdropOptions(
         journal=journal, results=results, batch_size=batch_size, reason=reason, merge=not no_merge,
         columns=column_map(columns), skip_invalid=skip_invalid, rejects=rejects,
-        once_per_reason=once_per_reason,
+        once_per_reason=once_per_reason, delivery=ctx.delivery(),
     )  # fmt: skip
     _push(ctx, "points", program, csv_file, options, dry_run)
 
@@ -156,7 +156,7 @@ def airdrop_cards_cmd(
     until = parse_time(valid_until, "--valid-until") if valid_until else 0
     options = AirdropOptions(
         journal=journal, results=results, batch_size=batch_size, valid_until=until,
-        columns=column_map(columns), skip_invalid=skip_invalid, rejects=rejects,
+        columns=column_map(columns), skip_invalid=skip_invalid, rejects=rejects, delivery=ctx.delivery(),
     )  # fmt: skip
     _push(ctx, "cards", program, csv_file, options, dry_run)
 
@@ -175,7 +175,14 @@ def _push(
                 return
             with _progress(ctx) as on_progress:
                 report = run_airdrop(
-                    chain, program, kind, csv_file, account, options, on_progress=on_progress
+                    chain,
+                    program,
+                    kind,
+                    csv_file,
+                    account,
+                    options,
+                    on_progress=on_progress,
+                    on_status=None if ctx.as_json else _status,
                 )
     except CsvValidationError as exc:
         show_csv_problems(ctx, exc)
@@ -187,6 +194,11 @@ def _push(
     _show_report(ctx, report)
     if not report.complete:
         raise SystemExit(1)
+
+
+def _status(message: str) -> None:
+    """Why the run waits (fee over the cap, rate limits, re-pricing), on stderr beside the bar."""
+    click.echo(message, err=True)
 
 
 @contextlib.contextmanager
@@ -233,6 +245,9 @@ def _show_plan(ctx: Context, plan: AirdropPlan) -> None:
         "batches": [b.__dict__ for b in plan.batches],
         "total_gas": plan.total_gas,
         "gas_price_wei": plan.gas_price,
+        "max_fee_per_gas_wei": plan.max_fee_per_gas,
+        "fee_cap_wei": plan.fee_cap,
+        "budget_wei": plan.budget,
         "cost_wei": plan.cost_wei,
         "max_cost_wei": plan.max_cost_wei,
     }
@@ -261,7 +276,19 @@ def _show_plan(ctx: Context, plan: AirdropPlan) -> None:
                 f"already paid {plan.already_paid:,}, already members {plan.skipped:,}, already received "
                 f"this reason {plan.already_received:,}, in flight from an earlier run {plan.in_flight:,}"
             )
-        click.echo(f"total gas {plan.total_gas:,} at {gwei:.4f} gwei = {eth:.8f} ETH; nothing was sent")
+        worst = Decimal(plan.max_cost_wei).scaleb(-18)
+        cap = f"{Decimal(plan.fee_cap).scaleb(-9):.4f} gwei" if plan.fee_cap is not None else "none"
+        click.echo(
+            f"expected cost: {plan.total_gas:,} gas at {gwei:.4f} gwei (base fee + tip) = {eth:.8f} ETH; "
+            f"worst case: every gas limit at the signed max fee of "
+            f"{Decimal(plan.max_fee_per_gas).scaleb(-9):.4f} gwei = {worst:.8f} ETH (fee cap {cap})"
+        )
+        if plan.budget is not None and plan.max_cost_wei > plan.budget:
+            click.echo(
+                f"the worst case is over the --budget of {Decimal(plan.budget).scaleb(-18):.8f} ETH: the run "
+                "stops before exceeding it (run again with a larger budget to continue)"
+            )
+        click.echo("nothing was sent")
 
     ctx.emit(data, human)
 

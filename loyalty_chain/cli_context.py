@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .analytics import ProgramSummary
     from .chain import Chain
     from .client import LoyaltyClient
+    from .delivery import DeliveryOptions
     from .errors import CsvValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +37,20 @@ class Context:
     rpc: str | None
     as_json: bool
     account: str | None = None
+    max_fee: str | None = None
+    budget: str | None = None
+    confirmations: int | None = None
+    idempotency_key: str | None = None
+
+    def delivery(self) -> DeliveryOptions:
+        """--max-fee, --budget and --confirmations as the delivery layer's options."""
+        from .delivery import DeliveryOptions, FeePolicy, parse_eth, parse_gwei
+
+        fees = FeePolicy(
+            max_fee_per_gas=parse_gwei(self.max_fee) if self.max_fee else None,
+            budget=parse_eth(self.budget) if self.budget else None,
+        )
+        return DeliveryOptions(fees=fees, confirmations=self.confirmations)
 
     @contextlib.contextmanager
     def chain(self) -> Iterator[Chain]:
@@ -62,9 +77,14 @@ class Context:
         return resolve_account(chosen, chain)
 
     def client(self, chain: Chain, program: str, spec: str | None = None) -> LoyaltyClient:
+        """The program's client for the signer, delivering with this command's fee policy; with
+        --idempotency-key every write it makes is keyed (KEY#1, KEY#2 … in order)."""
         from .client import LoyaltyClient
+        from .program import load_program
 
-        return LoyaltyClient.load(chain, program, self.signer(chain, spec))
+        client = LoyaltyClient(chain, load_program(chain, program), self.signer(chain, spec), self.delivery())
+        client.sender.key_prefix = self.idempotency_key
+        return client
 
     def emit(self, data: Any, human: str | Callable[[], None]) -> None:
         """Print ``data`` as JSON with --json, else the human form."""
@@ -114,6 +134,38 @@ def command_options(f: F) -> F:
         expose_value=False,
         callback=_set("account"),
         help="Signer: a keystore account name, or dev:N on a local chain.",
+    )(f)
+    return delivery_options(f)
+
+
+def delivery_options(f: F) -> F:
+    """--max-fee, --budget, --confirmations and --idempotency-key, for every command that writes."""
+    f = click.option(
+        "--max-fee",
+        expose_value=False,
+        callback=_set("max_fee"),
+        envvar="LOYALTY_CHAIN_MAX_FEE",
+        help="Fee cap per gas (e.g. 50gwei); while the base fee is over it, wait. Default per chain.",
+    )(f)
+    f = click.option(
+        "--budget",
+        expose_value=False,
+        callback=_set("budget"),
+        help="Most this command may spend on fees, in ETH (e.g. 0.05); it stops before exceeding it.",
+    )(f)
+    f = click.option(
+        "--confirmations",
+        type=click.IntRange(min=1),
+        expose_value=False,
+        callback=_set("confirmations"),
+        help="Blocks on top before a transaction counts (default 1 on local chains, 3 elsewhere).",
+    )(f)
+    f = click.option(
+        "--idempotency-key",
+        expose_value=False,
+        callback=_set("idempotency_key"),
+        help="Run this command at most once under KEY: a retry with the same key returns the first "
+        "outcome and sends nothing.",
     )(f)
     return f
 

@@ -19,6 +19,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from .artifacts import load_artifact
 from .chain import TX_GAS_CAP, Chain
 from .decoding import ErrorDecoder, Event, revert_data
+from .delivery import DeliveryOptions, Sender, TxResult
 from .errors import (
     InputError,
     InsufficientFundsError,
@@ -28,7 +29,6 @@ from .errors import (
 )
 from .program import ProgramRecord, TransferPolicy, load_program
 from .records import Card, Enrolment, Perk, PerkSpec, Redemption
-from .sender import Sender, TxResult
 from .signers import SignerLike, as_signer
 from .values import checked_address, checked_amount, reason_code, reason_text
 
@@ -57,7 +57,13 @@ DEFAULT_REDEMPTION_TTL_S = 3600
 class LoyaltyClient:
     """One program on one chain, acting as one account."""
 
-    def __init__(self, chain: Chain, record: ProgramRecord, account: SignerLike) -> None:
+    def __init__(
+        self,
+        chain: Chain,
+        record: ProgramRecord,
+        account: SignerLike,
+        delivery: DeliveryOptions | None = None,
+    ) -> None:
         record_chain = record.chain_id
         chain.require_chain_id(record_chain, f"program {record.name!r}")
         self.chain = chain
@@ -83,7 +89,7 @@ class LoyaltyClient:
                 "AirdropDistributor": self.airdrop,
             }
         )
-        self.sender = Sender(chain, self.account, self.decoder)
+        self.sender = Sender(chain, self.account, self.decoder, delivery)
         self._tiers: tuple[str, ...] | None = None
 
     @classmethod
@@ -108,15 +114,23 @@ class LoyaltyClient:
     def decimals(self) -> int:
         return int(self.points.functions.decimals().call())
 
-    def issue(self, to: str, amount: int, reason: str | bytes = "") -> TxResult:
-        """Mint ``amount`` base units to ``to``, tagged with ``reason`` (e.g. "purchase")."""
+    def issue(self, to: str, amount: int, reason: str | bytes = "", *, key: str | None = None) -> TxResult:
+        """Mint ``amount`` base units to ``to``, tagged with ``reason`` (e.g. "purchase").
+
+        ``key`` (every write takes one) is an idempotency key: the same key again returns the first
+        outcome and sends nothing, so a caller that retries until success pays once."""
         call = self.points.functions.issue(
             checked_address(to, "recipient"), checked_amount(amount), reason_code(reason)
         )
-        return self.sender.send(call)
+        return self.sender.send(call, key=key)
 
     def issue_many(
-        self, recipients: Sequence[tuple[str, int]], reason: str | bytes = "", *, batch_size: int = MAX_BATCH
+        self,
+        recipients: Sequence[tuple[str, int]],
+        reason: str | bytes = "",
+        *,
+        batch_size: int = MAX_BATCH,
+        key: str | None = None,
     ) -> list[TxResult]:
         """Mint to many in as few transactions as fit under the per-transaction gas cap."""
         if not recipients:
@@ -128,11 +142,11 @@ class LoyaltyClient:
         ]
         code = reason_code(reason)
         return self._send_batched(
-            lambda chunk: self.points.functions.issueBatch(chunk, code), words, batch_size
+            lambda chunk: self.points.functions.issueBatch(chunk, code), words, batch_size, key
         )
 
     def issue_each(
-        self, recipients: Sequence[tuple[str, int]], reason: str | bytes = ""
+        self, recipients: Sequence[tuple[str, int]], reason: str | bytes = "", *, key: str | None = None
     ) -> list[TxResult | TransactionError]:
         """One ``issue`` transaction per recipient, sent the fast way.
 
@@ -149,7 +163,7 @@ class LoyaltyClient:
             for i, (a, v) in enumerate(recipients)
         ]
         self.sender.simulate(calls[0])
-        return self.sender.send_many(calls, gas=ISSUE_GAS)
+        return self.sender.send_many(calls, gas=ISSUE_GAS, key=key)
 
     def set_transfer_policy(self, policy: str | int | TransferPolicy) -> TxResult:
         """Open, locked (only issue, burn and redemption move points) or allowlist (admin)."""
@@ -173,9 +187,9 @@ class LoyaltyClient:
     def paused(self) -> bool:
         return bool(self.points.functions.paused().call())
 
-    def transfer(self, to: str, amount: int) -> TxResult:
+    def transfer(self, to: str, amount: int, *, key: str | None = None) -> TxResult:
         call = self.points.functions.transfer(checked_address(to, "recipient"), checked_amount(amount))
-        return self.sender.send(call)
+        return self.sender.send(call, key=key)
 
     def burn(self, amount: int) -> TxResult:
         return self.sender.send(self.points.functions.burn(checked_amount(amount)))
@@ -201,20 +215,28 @@ class LoyaltyClient:
                 return int(tier)
         raise InputError(f"unknown tier {tier!r}; this program's tiers are {', '.join(names)}")
 
-    def enroll(self, member: str, tier: int | str = 0, valid_until: int = 0) -> Enrolment:
+    def enroll(
+        self, member: str, tier: int | str = 0, valid_until: int = 0, *, key: str | None = None
+    ) -> Enrolment:
         """Issue a membership card to ``member`` at ``tier`` (name or index)."""
         who = checked_address(member, "member")
         index = self.tier_index(tier)
         result = self.sender.send(
             self.card.functions.enroll(
                 who, index, checked_amount(valid_until, "valid_until", allow_zero=True, bits=64)
-            )
+            ),
+            key=key,
         )
         event = result.event("MemberEnrolled")
         return Enrolment(member=who, token_id=int(event.args["tokenId"]), tier=index, tx=result)
 
     def enroll_many(
-        self, members: Sequence[tuple[str, int | str]], valid_until: int = 0, *, batch_size: int = MAX_BATCH
+        self,
+        members: Sequence[tuple[str, int | str]],
+        valid_until: int = 0,
+        *,
+        batch_size: int = MAX_BATCH,
+        key: str | None = None,
     ) -> list[TxResult]:
         """Issue cards to many members in as few transactions as fit under the gas cap."""
         if not members:
@@ -224,7 +246,7 @@ class LoyaltyClient:
             int(checked_address(a, f"member #{i + 1}"), 16) | (self.tier_index(t) << 160) | (until << 168)
             for i, (a, t) in enumerate(members)
         ]
-        return self._send_batched(self.card.functions.enrollBatch, words, batch_size)
+        return self._send_batched(self.card.functions.enrollBatch, words, batch_size, key)
 
     def set_tier(self, member: str, tier: int | str) -> TxResult:
         return self.sender.send(
@@ -281,8 +303,8 @@ class LoyaltyClient:
             bool(spec.active),
         )
 
-    def add_perk(self, spec: PerkSpec) -> Perk:
-        result = self.sender.send(self.catalog.functions.addPerk(*self._perk_args(spec)))
+    def add_perk(self, spec: PerkSpec, *, key: str | None = None) -> Perk:
+        result = self.sender.send(self.catalog.functions.addPerk(*self._perk_args(spec)), key=key)
         perk_id = int(result.event("PerkAdded").args["perkId"])
         return Perk(perk_id, spec, 0)
 
@@ -312,13 +334,13 @@ class LoyaltyClient:
     def perks(self) -> list[Perk]:
         return [self.perk(i) for i in range(1, int(self.catalog.functions.perkCount().call()) + 1)]
 
-    def redeem(self, perk_id: int, quantity: int = 1) -> Redemption:
+    def redeem(self, perk_id: int, quantity: int = 1, *, key: str | None = None) -> Redemption:
         """Redeem as this client's account (the member pays the gas)."""
         call = self.catalog.functions.redeem(
             checked_amount(perk_id, "perk id"), checked_amount(quantity, "quantity")
         )
         try:
-            return self._redemption(self.sender.send(call))
+            return self._redemption(self.sender.send(call, key=key))
         except TransactionError as exc:
             if is_insufficient_funds(exc):  # members often hold no ETH: point to the gasless path
                 raise InsufficientFundsError(self.address, str(exc), gasless=True) from None
@@ -341,13 +363,13 @@ class LoyaltyClient:
             deadline=deadline if deadline is not None else self._chain_time() + DEFAULT_REDEMPTION_TTL_S,
         )
 
-    def relay(self, typed_data: dict[str, Any], signature: str) -> Redemption:
+    def relay(self, typed_data: dict[str, Any], signature: str, *, key: str | None = None) -> Redemption:
         """Submit a member's signed request as the relayer (this client's account pays the gas)."""
         from .gasless import relay_call
 
         # Checked before any gas is spent: catalog, chain, nonce, deadline and (for an EOA) signer.
         call = relay_call(self.catalog, typed_data, signature)
-        return self._redemption(self.sender.send(call))
+        return self._redemption(self.sender.send(call, key=key))
 
     def _chain_time(self) -> int:
         return int(self.chain.w3.eth.get_block("latest")["timestamp"])
@@ -398,7 +420,11 @@ class LoyaltyClient:
     # -- helpers ------------------------------------------------------------------------------
 
     def _send_batched(
-        self, function: Callable[[list[int]], ContractFunction], words: list[int], batch_size: int
+        self,
+        function: Callable[[list[int]], ContractFunction],
+        words: list[int],
+        batch_size: int,
+        key: str | None = None,
     ) -> list[TxResult]:
         """``function`` over ``words`` in chunks of ``batch_size``, each chunk one transaction with a
         gas limit known from its size; the first is simulated, so a role or pause problem surfaces
@@ -408,7 +434,7 @@ class LoyaltyClient:
         calls = [function(words[start : start + batch_size]) for start in range(0, len(words), batch_size)]
         gas = [BATCH_GAS_OVERHEAD + BATCH_GAS_PER_RECIPIENT * len(c.args[0]) for c in calls]
         self.sender.simulate(calls[0])
-        return self._all_ok(self.sender.send_many(calls, gas=gas))
+        return self._all_ok(self.sender.send_many(calls, gas=gas, key=key))
 
     @staticmethod
     def _all_ok(results: Sequence[TxResult | Exception]) -> list[TxResult]:

@@ -19,6 +19,9 @@ from eth_account.signers.local import LocalAccount
 from .analytics import ProgramSummary, summarize
 from .chain import Chain, start_devnet
 from .client import LoyaltyClient
+from .decoding import hex_int
+from .delivery import Tx, send_from_many
+from .delivery.signing import calldata
 from .gasless import sign_typed_data
 from .program import ProgramOptions, deploy_program, registry_root
 from .records import PerkSpec
@@ -107,13 +110,7 @@ def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float)
     paying = redeemers[len(gasless) :]
 
     # Members who pay their own gas get a little ETH first, in one batch from the brand.
-    brand_sender = client.sender
-    fees = brand_sender.fees()
-    fund = [
-        brand_sender.sign(members[i].address, b"", 21_000, fees, brand_sender.next_nonce(), value=10**16)
-        for i in paying
-    ]
-    brand_sender.wait_all(brand_sender.send_raw(fund))
+    client.sender.send_txs([Tx(members[i].address, b"", 21_000, 10**16) for i in paying])
 
     def choose(i: int) -> int:
         eligible = zip(perk_ids, perks, strict=True)
@@ -123,14 +120,14 @@ def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float)
         ]
         return rng.choice(allowed)
 
-    # Members paying their own gas: each signs its own redeem; all go out in one RPC batch.
-    raws = []
+    # Members paying their own gas: each signs its own redeem; all are delivered together.
+    items = []
     for i in paying:
         member_client = LoyaltyClient(chain, record, members[i])
         call = member_client.catalog.functions.redeem(choose(i), 1)
-        raws.append(member_client.sender.build(call, 200_000, member_client.sender.fees()))
-    outcomes = client.sender.wait_all(client.sender.send_raw(raws))
-    gas += sum(getattr(o, "gas_used", 0) for o in outcomes)
+        items.append((member_client.sender, Tx(str(call.address), calldata(call), 200_000)))
+    outcomes = send_from_many(chain, items)
+    gas += sum(hex_int(o["gasUsed"]) for o in outcomes if not isinstance(o, Exception))
     txs += len(outcomes)
 
     # Gasless: the brand builds the typed data, the member's wallet signs, the brand relays.
@@ -143,7 +140,7 @@ def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float)
         relayed += 1
         progress("gasless redemptions relayed", done, len(gasless))
     txs += relayed
-    failed = sum(1 for o in outcomes if isinstance(o, Exception))
+    failed = sum(1 for o in outcomes if isinstance(o, Exception) or not hex_int(o["status"]))
     say(
         f"{REDEEMERS} members redeemed: {len(paying)} paying their own gas, {relayed} gasless via the relayer"
         + (f" ({failed} refused)" if failed else "")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from eth_utils import to_checksum_address
+from hexbytes import HexBytes
 from web3.contract import Contract
 
 from .artifacts import Artifact, load_artifact
-from .chain import Chain
+from .chain import TX_GAS_CAP, Chain
+from .decoding import ErrorDecoder, hex_int
+from .delivery import Sender, Tx
 from .errors import DeploymentError
 from .signers import SignerLike, as_signer
 
@@ -23,23 +27,35 @@ class Deployed:
     gas_used: int
 
 
-def deploy(chain: Chain, artifact: str | Artifact, *args: Any, sender: SignerLike) -> Deployed:
-    """Deploy ``artifact`` (or the shipped artifact of that name) with constructor ``args``."""
-    sender = as_signer(sender)
+GAS_MARGIN = 1.2
+
+
+def deploy(
+    chain: Chain,
+    artifact: str | Artifact,
+    *args: Any,
+    sender: SignerLike | Sender,
+    key: str | None = None,
+) -> Deployed:
+    """Deploy ``artifact`` (or the shipped artifact of that name) with constructor ``args``,
+    delivered like every other write (fee policy, retries, idempotency ``key``)."""
     art = load_artifact(artifact) if isinstance(artifact, str) else artifact
     w3 = chain.w3
     factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-    tx = factory.constructor(*args).build_transaction(
-        {"from": sender.address, "nonce": w3.eth.get_transaction_count(sender.address, "pending")}
+    data = bytes(HexBytes(factory.constructor(*args).data_in_transaction))
+    delivery = sender if isinstance(sender, Sender) else Sender(chain, as_signer(sender), ErrorDecoder({}))
+    estimate = int(w3.eth.estimate_gas({"from": cast(Any, delivery.address), "data": HexBytes(data)}))
+    (receipt,) = delivery.send_txs(
+        [Tx(None, data, min(int(estimate * GAS_MARGIN), TX_GAS_CAP))], key=key, what=f"deploy {art.name}"
     )
-    signed = sender.sign_transaction(tx)
-    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
-    if receipt["status"] != 1 or not receipt.get("contractAddress"):
-        raise DeploymentError(f"deploying {art.name} failed in transaction {tx_hash.to_0x_hex()}")
-    contract = w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+    if isinstance(receipt, Exception):
+        raise DeploymentError(f"deploying {art.name} failed: {receipt}")
+    tx_hash = str(receipt["transactionHash"])
+    if hex_int(receipt["status"]) != 1 or not receipt.get("contractAddress"):
+        raise DeploymentError(f"deploying {art.name} failed in transaction {tx_hash}")
+    contract = w3.eth.contract(address=to_checksum_address(receipt["contractAddress"]), abi=art.abi)
     assert isinstance(contract, Contract)
-    return Deployed(contract, tx_hash.to_0x_hex(), int(receipt["blockNumber"]), int(receipt["gasUsed"]))
+    return Deployed(contract, tx_hash, hex_int(receipt["blockNumber"]), hex_int(receipt["gasUsed"]))
 
 
 def deploy_contract(chain: Chain, artifact: str | Artifact, *args: Any, sender: SignerLike) -> Contract:

@@ -7,6 +7,8 @@
     ├── CompileError                solc rejected a contract; carries file:line and solc's message
     ├── ChainError                  reaching or using a chain went wrong
     │   ├── RpcUnavailableError     nothing answers at the RPC URL
+    │   ├── RpcLimitError           the node keeps refusing (rate limits, 5xx) after every retry
+    │   ├── NodeMismatchError       the node is on another fork, behind the journal, or lacks our code
     │   ├── WrongChainError         the chain id is not the one expected
     │   └── DevKeyRefusedError      well-known dev keys on a non-local chain
     ├── DeploymentError             deploying, or finding a recorded deployment, failed
@@ -15,11 +17,15 @@
     ├── TransactionError            a transaction failed on chain
     │   ├── ContractRevertError     it reverted; carries the decoded custom error and its values
     │   ├── InsufficientFundsError  the signer holds too little ETH to pay for gas
-    │   └── PartialBatchError       some of many failed; carries every outcome
+    │   ├── PartialBatchError       some of many failed; carries every outcome
+    │   ├── OutcomeUnknownError     sent, but whether it mined cannot be told yet; carries hashes, nonces
+    │   ├── FeeCapError             the base fee stayed over the fee cap; nothing more was signed
+    │   └── BudgetExceededError     the run's fee budget would be exceeded; nothing more was signed
     ├── AccountError                keystore import/unlock problems, unknown account names
     └── InputError (ValueError)     bad input caught before anything was sent
         ├── CsvValidationError      every bad row of a CSV, each with its line number
         ├── MerkleError             a Merkle tree or proof that does not check out
+        ├── IdempotencyKeyError     an idempotency key reused for a different operation
         └── JournalMismatchError    a journal that belongs to a different CSV
 
 Messages are built here, in ``__init__``, and end with a hint of the fix.
@@ -77,6 +83,30 @@ class RpcUnavailableError(ChainError):
         super().__init__(
             f"no JSON-RPC node answers at {url}{detail}; start one (loyalty-chain devnet) "
             "or pass the right --rpc / LOYALTY_CHAIN_RPC"
+        )
+
+
+class RpcLimitError(ChainError):
+    """The node kept refusing a call (429, 5xx, "limit exceeded") until the transport gave up."""
+
+    def __init__(self, url: str, reason: str = "") -> None:
+        self.url = url
+        detail = f" ({reason})" if reason else ""
+        super().__init__(
+            f"the node at {url} kept refusing our requests{detail}; wait and run the same command "
+            "again, lower --batch-size, or use a provider plan with higher limits"
+        )
+
+
+class NodeMismatchError(ChainError):
+    """The node answering is not the chain we sent on (another fork, behind, or missing our code)."""
+
+    def __init__(self, url: str, what: str) -> None:
+        self.url = url
+        self.what = what
+        super().__init__(
+            f"the node at {url} is not the chain this work was done on: {what}; nothing was sent. "
+            "Point --rpc at a node of the right network that is in sync, and run again"
         )
 
 
@@ -206,6 +236,53 @@ class PartialBatchError(TransactionError):
         )
 
 
+class OutcomeUnknownError(TransactionError):
+    """Sent (or maybe sent), but whether it mined cannot be told: the node stopped answering.
+
+    Never read this as "failed": the transaction may still mine. ``tx_hashes`` and ``nonces`` say
+    what to look for; retrying with the same idempotency key resumes watching instead of paying
+    again.
+    """
+
+    def __init__(self, tx_hashes: Sequence[str], nonces: Sequence[int], reason: str) -> None:
+        self.tx_hashes = list(tx_hashes)
+        self.nonces = list(nonces)
+        shown = ", ".join(self.tx_hashes[:3]) + (" …" if len(self.tx_hashes) > 3 else "")
+        super().__init__(
+            f"sent, outcome unknown ({reason}): transaction(s) {shown} at nonce(s) "
+            f"{', '.join(map(str, self.nonces[:3]))} may still mine. Do not send again as new: retry with "
+            "the same idempotency key, or look the hashes up once the node answers",
+            self.tx_hashes[0] if self.tx_hashes else None,
+        )
+
+
+class FeeCapError(TransactionError):
+    """The base fee stayed above the fee cap for longer than the run waits."""
+
+    def __init__(self, base_fee: int, cap: int, waited_s: float) -> None:
+        self.base_fee = base_fee
+        self.cap = cap
+        super().__init__(
+            f"the base fee is {base_fee / 1e9:,.2f} gwei, over the fee cap of {cap / 1e9:,.2f} gwei "
+            f"(waited {waited_s:.0f}s); nothing more was signed. Run the same command again later, or "
+            "raise --max-fee"
+        )
+
+
+class BudgetExceededError(TransactionError):
+    """Signing more would let this run's fees exceed its budget."""
+
+    def __init__(self, budget: int, committed: int, needed: int) -> None:
+        self.budget = budget
+        self.committed = committed
+        self.needed = needed
+        super().__init__(
+            f"the fee budget of {budget / 1e18:.6f} ETH would be exceeded ({committed / 1e18:.6f} ETH "
+            f"spent or committed, the next transaction may cost up to {needed / 1e18:.6f} ETH); nothing "
+            "more was signed. Run again with a larger --budget to continue"
+        )
+
+
 class AccountError(LoyaltyChainError):
     """An account could not be found, imported or unlocked."""
 
@@ -230,6 +307,15 @@ class CsvValidationError(InputError):
 
 class MerkleError(InputError):
     """A Merkle tree or proof that does not check out."""
+
+
+class IdempotencyKeyError(InputError):
+    def __init__(self, key: str, what: str) -> None:
+        self.key = key
+        super().__init__(
+            f"idempotency key {key!r} was first used for {what}; a key names one operation: "
+            "use a new key for a different one"
+        )
 
 
 class JournalMismatchError(InputError):

@@ -73,3 +73,6 @@ class Outcome:
     block: int | None = None
     gas_used: int | None = None
     error: str | None = None
+    block_hash: str | None = None
+    tx_hash: str | None = None
+    """The version that mined, when a fee bump replaced the first one."""

@@ -3,9 +3,16 @@
 Every batch transaction is written down *before* it is broadcast, with its signed raw bytes, its
 hash and its nonce, and then moves through these states::
 
-    signed ──► sent ──► confirmed          mined, status 1: its recipients are paid
+    signed ──► sent ──► confirmed ──► (final)   mined, status 1: its recipients are paid
+       │         │ │ ▲        │
+       │         │ │ └────────┘ reorged away: back to sent, the same bytes go out again
        │         │ └──► failed             mined, reverted: its recipients will be sent again
        └─────────┴────► dropped            never mined, and its nonce was used by another transaction
+
+A batch can be signed more than once at its nonce (a fee bump): every version's hash and bytes are
+kept, and whichever mines settles it. A confirmed batch keeps its block hash and is checked again
+on every run until it is deep enough to be final, so a reorg cannot leave a recipient recorded as
+paid who is not.
 
 ``signed`` and ``sent`` batches are *in flight*: on resume each is looked up on chain before
 anything new is signed (see :func:`loyalty_chain.airdrop.resume.reconcile_journal`). A recipient is covered
@@ -42,7 +49,7 @@ __all__ = [
     "default_journal_path",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bumped whenever the tables change; an older journal is refused rather than misread."""
 
 IN_FLIGHT_STATES = ("signed", "sent")
@@ -69,6 +76,8 @@ CREATE TABLE IF NOT EXISTS batches (
     block        INTEGER,
     gas_used     INTEGER,
     error        TEXT,
+    block_hash   TEXT,
+    final        INTEGER NOT NULL DEFAULT 0,
     signed_at    REAL NOT NULL,
     updated_at   REAL NOT NULL
 );
@@ -79,6 +88,11 @@ CREATE TABLE IF NOT EXISTS batch_recipients (
     line     INTEGER NOT NULL,
     value    TEXT NOT NULL,
     PRIMARY KEY (batch_id, position)
+);
+CREATE TABLE IF NOT EXISTS batch_versions (
+    batch_id INTEGER NOT NULL REFERENCES batches (id),
+    tx_hash  TEXT NOT NULL UNIQUE,
+    raw_tx   BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS batch_recipients_by_address ON batch_recipients (address);
 CREATE TRIGGER IF NOT EXISTS one_live_batch_per_recipient
@@ -200,6 +214,10 @@ class Journal:
                      batch.reason, batch.signed_block, now, now),
                 )  # fmt: skip
                 batch_id = int(cursor.lastrowid or 0)
+                self._conn.execute(
+                    "INSERT INTO batch_versions (batch_id, tx_hash, raw_tx) VALUES (?, ?, ?)",
+                    (batch_id, batch.tx_hash, batch.raw_tx),
+                )
                 self._conn.executemany(
                     "INSERT INTO batch_recipients (batch_id, position, address, line, value)"
                     " VALUES (?, ?, ?, ?, ?)",
@@ -207,6 +225,55 @@ class Journal:
                 )
                 ids.append(batch_id)
         return ids
+
+    def add_version(self, batch_id: int, tx_hash: str, raw_tx: bytes) -> None:
+        """Another signed version of a batch at the same nonce (a fee bump), kept before it is sent."""
+        with self._conn:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO batch_versions (batch_id, tx_hash, raw_tx) VALUES (?, ?, ?)",
+                (batch_id, tx_hash, raw_tx),
+            )
+
+    def versions(self, batch_id: int) -> list[tuple[str, bytes]]:
+        """Every (hash, raw bytes) signed for a batch, the first one first."""
+        rows = self._conn.execute(
+            "SELECT tx_hash, raw_tx FROM batch_versions WHERE batch_id = ? ORDER BY rowid", (batch_id,)
+        ).fetchall()
+        return [(str(h), bytes(r)) for h, r in rows]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._conn:
+            self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def meta(self, key: str) -> str | None:
+        return self._meta().get(key)
+
+    def unconfirm(self, batch_id: int, why: str) -> None:
+        """A confirmed batch whose block was reorged away: in flight again."""
+        with self._conn:
+            self._conn.execute(
+                "UPDATE batches SET state = 'sent', block = NULL, block_hash = NULL, gas_used = NULL,"
+                " error = ?, updated_at = ? WHERE id = ? AND state = 'confirmed' AND final = 0",
+                (why, time.time(), batch_id),
+            )
+
+    def mark_final(self, batch_ids: Sequence[int]) -> None:
+        with self._conn:
+            self._conn.executemany(
+                "UPDATE batches SET final = 1, updated_at = ? WHERE id = ? AND state = 'confirmed'",
+                [(time.time(), i) for i in batch_ids],
+            )
+
+    def confirmed_not_final(self) -> list[tuple[int, int, str]]:
+        """(id, block, block hash) of confirmed batches still shallow enough for a reorg."""
+        rows = self._conn.execute(
+            "SELECT id, block, COALESCE(block_hash, '') FROM batches WHERE state = 'confirmed' AND final = 0"
+        )
+        return [(int(i), int(b or 0), str(h)) for i, b, h in rows]
+
+    def highest_block(self) -> int:
+        row = self._conn.execute("SELECT MAX(block) FROM batches WHERE state = 'confirmed'").fetchone()
+        return int(row[0] or 0)
 
     def mark_sent(self, batch_ids: Sequence[int]) -> None:
         """The node accepted these batches' transactions."""
@@ -230,10 +297,11 @@ class Journal:
                 if outcome.state not in ("confirmed", "failed", "dropped"):
                     raise ValueError(f"an outcome is confirmed, failed or dropped, not {outcome.state!r}")
                 self._conn.execute(
-                    "UPDATE batches SET state = ?, block = ?, gas_used = ?, error = ?, updated_at = ?"
+                    "UPDATE batches SET state = ?, block = ?, gas_used = ?, error = ?, block_hash = ?,"
+                    " tx_hash = COALESCE(?, tx_hash), updated_at = ?"
                     " WHERE id = ? AND state IN ('signed', 'sent')",
-                    (outcome.state, outcome.block, outcome.gas_used, outcome.error, time.time(),
-                     outcome.batch_id),
+                    (outcome.state, outcome.block, outcome.gas_used, outcome.error, outcome.block_hash,
+                     outcome.tx_hash, time.time(), outcome.batch_id),
                 )  # fmt: skip
 
     # -- reading --------------------------------------------------------------------------------

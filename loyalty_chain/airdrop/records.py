@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..csv_columns import ColumnMap
+from ..delivery import DeliveryOptions
 from .plan import GasPlan, Kind
 
 STATUS_SENT = "sent"
@@ -55,6 +56,8 @@ class AirdropOptions:
     """Where the left-out rows go; default ``FILE.rejects.csv`` beside the CSV."""
     once_per_reason: bool = False
     """Points: skip recipients who already received this reason from this program (checked on chain)."""
+    delivery: DeliveryOptions | None = None
+    """Fee cap, budget, confirmations (:class:`~loyalty_chain.delivery.DeliveryOptions`)."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ class AirdropPlan:
     gas: GasPlan
     batches: tuple[PlannedBatch, ...]
     gas_price: int
-    """eth_gasPrice now, in wei."""
+    """What a gas unit is expected to cost if sent now: base fee + tip, in wei."""
     max_fee_per_gas: int
     data_rows: int = 0
     """Non-blank rows of the CSV after its header."""
@@ -139,6 +142,9 @@ class AirdropPlan:
     rejects_csv: Path | None = None
     already_received: int = 0
     """Recipients skipped because they already received this reason from the program (``once_per_reason``)."""
+    """What the transactions would be signed at: the most a gas unit can cost (fee cap applied)."""
+    fee_cap: int | None = None
+    budget: int | None = None
 
     @property
     def total_gas(self) -> int:
@@ -150,5 +156,5 @@ class AirdropPlan:
 
     @property
     def max_cost_wei(self) -> int:
-        """What the signer must hold: every gas limit at the max fee."""
+        """The worst case, and what the signer must hold: every gas limit at the max fee."""
         return sum(b.gas_limit for b in self.batches) * self.max_fee_per_gas

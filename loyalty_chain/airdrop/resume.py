@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from ..chain import Chain
+from ..delivery.outbox import Flight, Tx, Version
+from ..delivery.sender import Sender, fees_of
+from ..delivery.signing import tx_hash as tx_hash_of
 from ..errors import TransactionError
-from ..sender import Sender
 from . import send
 from .journal import Journal, JournalBatch, JournalEntry, Outcome
 from .plan import Batch, Recipient, batch_calldata
@@ -57,15 +59,44 @@ def _confirm_replaced(chain: Chain, batch: JournalBatch, journal: Journal) -> No
     )
 
 
+FINAL_DEPTH = 64
+"""Blocks on top of a confirmed batch before a run stops checking it (two Ethereum epochs)."""
+
+
+def recheck_confirmed(target: Target, journal: Journal) -> int:
+    """Check every confirmed batch that is not final yet against the chain; a batch whose receipt
+    is gone (reorged away) goes back in flight, so its recipients are never counted as paid while
+    unpaid. Returns how many went back."""
+    shallow = journal.confirmed_not_final()
+    if not shallow:
+        return 0
+    by_id = {b.id: b for b in journal.batches(["confirmed"])}
+    calls: list[tuple[str, list[Any]]] = [("eth_blockNumber", [])]
+    calls += [("eth_getTransactionReceipt", [by_id[i].tx_hash]) for i, _, _ in shallow]
+    answers = rpc_results(target.chain, calls)
+    latest = int(answers[0], 16)
+    final: list[int] = []
+    back = 0
+    for (batch_id, block, block_hash), receipt in zip(shallow, answers[1:], strict=True):
+        if not receipt or int(receipt["status"], 16) != 1:
+            journal.unconfirm(batch_id, f"its block {block} ({block_hash[:12]}…) was reorged away")
+            back += 1
+        elif latest - int(receipt["blockNumber"], 16) + 1 >= FINAL_DEPTH:
+            final.append(batch_id)
+    journal.mark_final(final)
+    return back
+
+
 def reconcile_journal(target: Target, sender: Sender, journal: Journal) -> list[Outcome]:
     """Settle every batch an earlier run left signed or sent, before anything new is signed.
 
-    Known to the node (mined or pending) → its receipt is awaited and recorded. Unknown, and the
-    sender's mined nonce is already past its nonce → it can never mine: dropped, its recipients are
-    planned again. Unknown with its nonce still free → the same raw transaction is broadcast again.
-    The mined nonce is read *before* the lookups, so a transaction mined in between is not taken for
-    dropped. (This relies on the node indexing transactions, as full nodes do for recent history.)
+    Known to the node (mined or pending) → watched until final. Unknown, and the sender's mined
+    nonce is already past its nonce → it can never mine once another transaction is proven to hold
+    that nonce: dropped, its recipients are planned again. Unknown with its nonce still free → the
+    same raw transaction (every signed version) is broadcast again and watched. The mined nonce is
+    read *before* the lookups, so a transaction mined in between is not taken for dropped.
     """
+    recheck_confirmed(target, journal)
     flight = journal.in_flight()
     if not flight:
         return []
@@ -73,57 +104,83 @@ def reconcile_journal(target: Target, sender: Sender, journal: Journal) -> list[
     mined_nonce = {
         s: int(w3.eth.get_transaction_count(cast(Any, s), "latest")) for s in {b.sender for b in flight}
     }
-    known_flags = _on_chain(target.chain, [b.tx_hash for b in flight])
-    known = [b for b, k in zip(flight, known_flags, strict=True) if k]
-    dropped = [
-        b for b, k in zip(flight, known_flags, strict=True) if not k and mined_nonce[b.sender] > b.nonce
-    ]
+    versions = {b.id: journal.versions(b.id) for b in flight}
+    known_flags = _on_chain(target.chain, [h for b in flight for h, _ in versions[b.id]])
+    known_ids: set[int] = set()
+    position = 0
+    for b in flight:
+        count = len(versions[b.id])
+        if any(known_flags[position : position + count]):
+            known_ids.add(b.id)
+        position += count
+    dropped = [b for b in flight if b.id not in known_ids and mined_nonce[b.sender] > b.nonce]
     for batch in dropped:
         _confirm_replaced(target.chain, batch, journal)
-    resend = [
-        b for b, k in zip(flight, known_flags, strict=True) if not k and mined_nonce[b.sender] <= b.nonce
-    ]
     outcomes = [
         Outcome(b.id, "dropped", error=f"never mined: nonce {b.nonce} was used by another transaction")
         for b in dropped
     ]
-    if resend:
-        answers = send.broadcast(sender, [b.raw_tx for b in resend])
-        accepted = [b for b, a in zip(resend, answers, strict=True) if isinstance(a, str)]
-        journal.mark_sent([b.id for b in accepted])
-        known += accepted
-        refused = [(b, a) for b, a in zip(resend, answers, strict=True) if not isinstance(a, str)]
-        # A refusal may mean it got there after all ("already known"), or that its nonce was just used.
-        now_known = _on_chain(target.chain, [b.tx_hash for b, _ in refused])
-        for (batch, answer), is_known in zip(refused, now_known, strict=True):
-            if is_known:
-                known.append(batch)
-            elif int(w3.eth.get_transaction_count(cast(Any, batch.sender), "latest")) > batch.nonce:
-                outcomes.append(
-                    Outcome(batch.id, "dropped", error="never mined: its nonce was used meanwhile")
+    strangers = {b.sender for b in flight if b not in dropped and b.sender.lower() != sender.address.lower()}
+    if strangers:
+        raise TransactionError(
+            f"batches signed by {', '.join(sorted(strangers))} are still in flight; run again with that "
+            "account so they can be watched (and re-priced) before anything new is signed"
+        )
+    watch = [b for b in flight if b not in dropped]
+    if watch:
+        flights = [_flight_of(target, sender, b, versions[b.id]) for b in watch]
+        outbox = sender.outbox()
+        try:
+            send.broadcast(outbox, flights)
+            send.collect_receipts(outbox, flights)
+        finally:
+            settled = [
+                send.outcome_of(
+                    target,
+                    b.id,
+                    b.sender,
+                    batch_calldata(target.kind.name, _batch_of(b.reason, b.recipients), target.valid_until),
+                    f,
+                    b.recipients,
                 )
-            else:
-                send.record_outcomes(journal, outcomes)
-                journal.note_error(batch.id, str(answer))
-                raise TransactionError(
-                    f"the node refuses to relay batch transaction {batch.tx_hash} again: {answer}; "
-                    "nothing new was sent: fix the cause and run the same command again"
-                )
-    if known:
-        receipts = send.collect_receipts(sender, [b.tx_hash for b in known])
-        outcomes += [
-            send.outcome_of(
-                target,
-                b.id,
-                b.sender,
-                batch_calldata(target.kind.name, _batch_of(b.reason, b.recipients), target.valid_until),
-                b.tx_hash,
-                r,
-            )
-            for b, r in zip(known, receipts, strict=True)
-        ]
-    send.record_outcomes(journal, outcomes)
+                for b, f in zip(watch, flights, strict=True)
+            ]
+            send.record_outcomes(journal, [*outcomes, *(o for o in settled if o is not None)])
+        outcomes += [o for o in settled if o is not None]
+    else:
+        send.record_outcomes(journal, outcomes)
     return outcomes
+
+
+def _flight_of(
+    target: Target, sender: Sender, batch: JournalBatch, versions: list[tuple[str, bytes]]
+) -> Flight:
+    data = batch_calldata(target.kind.name, _batch_of(batch.reason, batch.recipients), target.valid_until)
+    flight = Flight(
+        Tx(str(target.contract.address), data, batch.gas_limit), sender.signer, batch.nonce, state="signed"
+    )
+    for tx_hash, raw in versions:
+        if tx_hash_of(raw) != tx_hash:
+            raise TransactionError(
+                f"the journal's batch {batch.id} says {tx_hash} but its stored bytes hash to "
+                f"{tx_hash_of(raw)}: the journal was altered; nothing was sent"
+            )
+        flight.versions.append(Version(raw, tx_hash, fees_of(raw)))
+    _check_pays_batch(target, batch, flight.versions[0].raw, data)
+    return flight
+
+
+def _check_pays_batch(target: Target, batch: JournalBatch, raw: bytes, data: bytes) -> None:
+    """The stored transaction must call our contract with exactly this batch's recipients."""
+    import rlp
+
+    fields = rlp.decode(raw[1:])
+    to, payload = "0x" + bytes(fields[5]).hex(), bytes(fields[7])
+    if to.lower() != str(target.contract.address).lower() or payload != data:
+        raise TransactionError(
+            f"the journal's batch {batch.id} holds a transaction that does not pay its recipients "
+            f"(to {to}); the journal was altered; nothing was sent"
+        )
 
 
 def _batch_of(reason: str, entries: Sequence[JournalEntry]) -> Batch:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..chain import Chain
 from ..csv_columns import default_rejects_path, write_rejects
+from ..delivery import NodeIdentity, Sender
+from ..errors import LoyaltyChainError
 from ..program import ProgramRecord, load_program
 from ..recipients import file_digest
-from ..sender import Sender
 from ..signers import SignerLike, as_signer
-from .journal import Journal, JournalHeader, default_journal_path
+from .journal import Journal, JournalHeader, Outcome, default_journal_path
 from .plan import Kind, LoadedFile, Recipient, gas_plan, plan_batches
 from .received import already_received
 from .records import AirdropOptions, AirdropPlan, AirdropReport, PlannedBatch, ProgressCallback
@@ -47,8 +49,11 @@ def run_airdrop(
     options: AirdropOptions | None = None,
     *,
     on_progress: ProgressCallback | None = None,
+    on_status: Callable[[str], None] | None = None,
 ) -> AirdropReport:
-    """Pay every recipient of the CSV exactly once, resuming whatever an earlier run left."""
+    """Pay every recipient of the CSV exactly once, resuming whatever an earlier run left.
+
+    ``on_status`` hears why the run is waiting (fee over the cap, rate limits, re-pricing)."""
     opts = options or AirdropOptions()
     path = Path(csv_path)
     record = _record(chain, program)
@@ -57,19 +62,30 @@ def run_airdrop(
     loaded = load(target, path, opts)
     recipients = loaded.recipients
     rejects_csv = _write_rejects(path, loaded, opts)
-    sender = Sender(chain, as_signer(account), target.decoder)
+    sender = Sender(chain, as_signer(account), target.decoder, opts.delivery, listener=on_status)
     with Journal.open(opts.journal or default_journal_path(path), header) as journal:
+        identity = node_identity(target, journal)
+        identity.check(chain)
         paid_before = journal.paid()
-        reconciled = reconcile_journal(target, sender, journal)
+        early_stop: str | None = None
+        try:
+            reconciled = reconcile_journal(target, sender, journal)
+        except LoyaltyChainError as exc:
+            reconciled, early_stop = [], str(exc)
+        paid_before = {a: h for a, h in paid_before.items() if a in journal.paid()}
         covered = journal.covered()
         todo = [r for r in recipients if r.address not in covered]
         skipped = _skips(chain, record, target, todo, opts)
         todo = [r for r in todo if r.address not in skipped]
         plan = gas_plan(target.kind, int(chain.w3.eth.get_block("latest")["gasLimit"]), opts.batch_size)
         progress = Progress(len(recipients) - len(todo), len(recipients), on_progress)
-        outcomes, stopped = send_batches(
-            target, sender, journal, plan_batches(todo, plan.max_recipients), plan, progress
-        )
+        outcomes: list[Outcome] = []
+        stopped: str | None = early_stop
+        if early_stop is None:
+            outcomes, stopped = send_batches(
+                target, sender, journal, plan_batches(todo, plan.max_recipients), plan, progress, identity
+            )
+
         report = build_report(
             target.kind.name, path, journal, recipients, paid_before, skipped,
             [*reconciled, *outcomes], stopped, opts.results or default_results_path(path),
@@ -100,6 +116,25 @@ def _write_rejects(path: Path, loaded: LoadedFile, opts: AirdropOptions) -> Path
     if not opts.skip_invalid:
         return None
     return write_rejects(opts.rejects or default_rejects_path(path), loaded.rejects, loaded.delimiter)
+
+
+PINNED = "pinned_block"
+
+
+def node_identity(target: Target, journal: Journal) -> NodeIdentity:
+    """What the node must show for this journal: the chain, the program's deployment block as the
+    journal first saw it, our contract's code, and every block the journal has seen mined."""
+    chain = target.chain
+    pinned = journal.meta(PINNED)
+    if pinned is None:
+        identity = NodeIdentity.pin(chain, target.deploy_block, [str(target.contract.address)])
+        journal.set_meta(PINNED, f"{identity.pinned_block}:{identity.pinned_hash or ''}")
+    else:
+        number, _, block_hash = pinned.partition(":")
+        identity = NodeIdentity(
+            chain.chain_id, int(number), block_hash or None, (str(target.contract.address),)
+        )
+    return replace(identity, min_block=journal.highest_block())
 
 
 def airdrop_points(
@@ -145,7 +180,7 @@ def plan_airdrop(
     loaded = load(target, path, opts)
     recipients = loaded.recipients
     rejects_csv = _write_rejects(path, loaded, opts)
-    sender = Sender(chain, as_signer(account), target.decoder)
+    sender = Sender(chain, as_signer(account), target.decoder, opts.delivery)
     journal = Journal.read_only(opts.journal or default_journal_path(path), header)
     paid: set[str] = set()
     in_flight: set[str] = set()
@@ -169,6 +204,8 @@ def plan_airdrop(
         for s in size_batches(target, sender, plan_batches(todo, plan.max_recipients), plan)
     )
     received = sum(1 for why in skipped.values() if why != "already a member")
+    base_fee = int(chain.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+    fees = sender.pricer.price(base_fee)
     return AirdropPlan(
         kind=kind,
         recipients=len(recipients),
@@ -177,8 +214,10 @@ def plan_airdrop(
         in_flight=len(in_flight),
         gas=plan,
         batches=planned,
-        gas_price=int(chain.w3.eth.gas_price),
-        max_fee_per_gas=sender.fees()["maxFeePerGas"],
+        gas_price=base_fee + fees["maxPriorityFeePerGas"],
+        max_fee_per_gas=fees["maxFeePerGas"],
+        fee_cap=sender.pricer.cap,
+        budget=sender.pricer.policy.budget,
         data_rows=loaded.data_rows,
         merged=loaded.merged,
         rejected=len(loaded.rejects),

@@ -17,9 +17,9 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from ..artifacts import load_artifact
 from ..chain import Chain
 from ..decoding import ErrorDecoder, revert_data
+from ..delivery import Sender
 from ..errors import InputError, TransactionError
 from ..program import CONTRACTS, ProgramRecord, load_program
-from ..sender import Sender, rpc_batch
 from .plan import (
     KINDS,
     Batch,
@@ -53,6 +53,8 @@ class Target:
     decimals: int
     tiers: tuple[str, ...]
     valid_until: int = 0
+    deploy_block: int = 0
+    """The program's deployment block: pinned to recognise the node's chain on later runs."""
 
 
 def open_target(chain: Chain, program: str | ProgramRecord, kind: Kind, valid_until: int = 0) -> Target:
@@ -86,6 +88,7 @@ def open_target(chain: Chain, program: str | ProgramRecord, kind: Kind, valid_un
         decimals,
         tiers,
         valid_until,
+        record.block,
     )
 
 
@@ -113,8 +116,12 @@ def estimate_batch(target: Target, sender: str, data: bytes) -> int | None:
         return int(target.chain.w3.eth.estimate_gas(call_params(target, sender, data)))
     except ContractLogicError as exc:
         raise target.decoder.decode(revert_data(exc)) from None
-    except Web3RPCError:
-        return None
+    except Web3RPCError as exc:
+        # only "no gas limit works" means the batch is too big; anything else is the node's problem
+        message = str(exc).lower()
+        if "gas" in message or "exceeds" in message or "out of" in message:
+            return None
+        raise TransactionError(f"the node could not estimate a batch: {exc}") from None
 
 
 def size_batches(
@@ -162,7 +169,7 @@ def existing_members(target: Target, addresses: Sequence[str]) -> set[str]:
 
 def rpc_results(chain: Chain, requests: Sequence[tuple[str, list[Any]]]) -> list[Any]:
     """The results of a JSON-RPC batch; any error answer stops the run (nothing is guessed)."""
-    responses = rpc_batch(chain, requests)
+    responses = chain.batch(requests)
     for response in responses:
         if "error" in response:
             raise TransactionError(f"the node answered with an error: {response['error']}")

@@ -14,7 +14,6 @@ from typing import Any
 
 from ..chain import Chain
 from ..errors import ChainError, RpcUnavailableError
-from ..sender import rpc_batch
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def block_headers(chain: Chain, numbers: Sequence[int], batch: int) -> dict[int,
     found: dict[int, tuple[str, int]] = {}
     for i in range(0, len(numbers), batch):
         chunk = numbers[i : i + batch]
-        responses = rpc_batch(chain, [("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
+        responses = chain.batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
         for number, response in zip(chunk, responses, strict=True):
             block = response.get("result")
             if not block:

@@ -468,10 +468,10 @@ def test_a_batch_reverted_on_chain_is_recorded_and_sent_again(
     points.functions.grantRole(role("PAUSER_ROLE"), pauser).transact({"from": admin.address})
     real = airdrop.broadcast
 
-    def pause_first(sender: Any, raws: Any) -> Any:  # the token is paused between estimate and inclusion
+    def pause_first(outbox: Any, flights: Any) -> Any:  # paused between estimate and inclusion
         monkeypatch.setattr(airdrop, "broadcast", real)
         points.functions.pause().transact({"from": pauser})
-        return real(sender, raws)
+        return real(outbox, flights)
 
     monkeypatch.setattr(airdrop, "broadcast", pause_first)
     first = airdrop_points(chain, "drop", path, admin)
@@ -499,14 +499,14 @@ def test_resume_after_the_node_went_down(
         rows = write_points(path, 1803)
         real = airdrop.collect_receipts
 
-        def stop_node(chain: Chain, hashes: Any) -> Any:  # the node stops right after the broadcast
+        def stop_node(outbox: Any, flights: Any) -> Any:  # the node stops right after the broadcast
             monkeypatch.setattr(airdrop, "collect_receipts", real)
             # Let anvil finish mining what it was sent: SIGINT in the middle of a block can dump a
             # state whose nonce includes the batch but whose history does not (anvil, not us).
-            for tx_hash in hashes:
-                node.w3.eth.wait_for_transaction_receipt(tx_hash)
+            for flight in flights:
+                node.w3.eth.wait_for_transaction_receipt(flight.hashes[-1])
             node.close()  # anvil saves its state on the way out
-            return real(chain, hashes)
+            return real(outbox, flights)
 
         monkeypatch.setattr(airdrop, "collect_receipts", stop_node)
         start_nonce = nonce(node, admin)

@@ -28,14 +28,22 @@ def nonce(chain: Chain, address: str) -> int:
 def test_a_refused_transaction_does_not_strand_the_rest(chain: Chain, brand: LoyaltyClient) -> None:
     calls = [brand.points.functions.issue(ALICE, n, b"\0" * 32) for n in (1, 2, 4)]
     before = nonce(chain, brand.address)
-    # the middle one asks for more gas than EIP-7825 allows: the node refuses it at send time
-    results = brand.sender.send_many(calls, gas=[100_000, TX_GAS_CAP + 1, 100_000])
+    # the middle one offers less gas than any transaction needs: the node refuses it at send time
+    results = brand.sender.send_many(calls, gas=[100_000, 20_000, 100_000])
     assert isinstance(results[0], TxResult) and isinstance(results[2], TxResult)
     assert isinstance(results[1], TransactionError) and "refused" in str(results[1])
     assert brand.balance(ALICE) == 5  # 1 + 4: the refused 2 was never paid, nothing paid twice
     assert nonce(chain, brand.address) == before + 3  # the gap was filled, the sequence goes on
     assert brand.issue(ALICE, 10).block > 0  # and the next send just works
     assert brand.balance(ALICE) == 15
+
+
+def test_a_gas_limit_over_the_eip7825_cap_is_capped(chain: Chain, brand: LoyaltyClient) -> None:
+    call = brand.points.functions.issue(ALICE, 3, b"\0" * 32)
+    (result,) = brand.sender.send_many([call], gas=TX_GAS_CAP + 1)
+    assert isinstance(result, TxResult)  # signed at the cap, not refused by the node
+    tx = chain.w3.eth.get_transaction(result.tx_hash)  # type: ignore[arg-type]
+    assert tx["gas"] == TX_GAS_CAP
 
 
 def test_a_reverted_transaction_is_decoded_in_its_place(chain: Chain, brand: LoyaltyClient) -> None:

@@ -1,0 +1,563 @@
+"""Getting signed transactions mined, whatever the node and the network do meanwhile.
+
+An :class:`Outbox` drives a list of :class:`Flight`\\ s (one nonce each) from unsigned to final::
+
+    planned ─► signed ─► sent ─► mined ─► final
+                 │         │  ▲      │
+                 │         │  └──────┘ reorged away: back to sent (the same bytes are re-sent)
+                 │         └──► replaced   its nonce mined another transaction: it never will
+                 └────────────► refused    the node said no for good (e.g. insufficient funds)
+
+The rules that make it trustworthy:
+
+- **The hash is known before sending**, so an error never means "failed": a lost answer, "already
+  known" and "nonce too low" all leave the flight *sent*, and what the chain does decides. A
+  flight is ``replaced`` only when its nonce is mined and none of its hashes has a receipt after
+  the receipt lag has had time to pass.
+- **Mined is seen by the account's nonce** (one ``eth_getTransactionCount`` per new block and
+  sender), and only then are receipts fetched: about one receipt request per transaction, polled
+  at the chain's block pace.
+- **Pool pressure is backpressure**: "txpool is full" and friends keep a flight signed and halve the
+  window; it is sent again, same bytes, when something mines.
+- **Stuck flights are looked at, not timed out**: a sent flight that has not mined for a few blocks
+  is looked up; gone from the pool → the same bytes again; priced under the base fee → replaced at
+  the same nonce with a ≥12.5% bump, up to the cap. Every version's hash is kept; whichever mines
+  settles it.
+- **A gap is never left**: a refused nonce below an accepted one is filled with a 0-value
+  transfer to ourselves; refused nonces at the top are given back to the :class:`NonceManager`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..chain import Chain
+from ..decoding import hex_int
+from ..errors import (
+    FeeCapError,
+    OutcomeUnknownError,
+    RpcLimitError,
+    RpcUnavailableError,
+    TransactionError,
+)
+from .fees import Fees, Pricer
+from .nonces import NonceManager
+from .signing import Signer, sign_eip1559, tx_hash
+
+STUCK_BLOCKS = 3
+"""A sent flight not mined after this many new blocks is looked up (dropped? underpriced?)."""
+STUCK_MIN_S = 2.0
+"""…and after at least this long, so a fast devnet's blocks don't make us impatient."""
+REPLACED_AFTER_CHECKS = 6
+"""Receipt misses (with backoff, ~30 s in all) after the nonce mined before a flight is replaced."""
+MIN_POLL_S = 0.05
+MAX_POLL_S = 2.0
+
+FILLER_GAS = 21_000
+
+_ACCEPTED = ("already known", "known transaction", "already imported", "already exists", "alreadyknown")
+_NONCE_USED = ("nonce too low", "nonce is too low", "old nonce", "nonce has already been used")
+_PRESSURE = (
+    "txpool is full",
+    "pool is full",
+    "transaction pool is full",
+    "exceeds the pool",
+    "too many transactions",
+    "replacement transaction underpriced",
+    "could not replace",
+    "future transaction tries to replace",
+    "account limit",
+    "queue full",
+    "delegated account",
+)
+_UNDERPRICED = (
+    "lower than block's base fee",
+    "less than block base fee",
+    "fee cap less than",
+    "feecap",
+    "underpriced",
+    "max fee per gas less",
+)
+
+
+def classify_send_error(error: Any) -> str:
+    """``accepted`` (the node has it or had it), ``pressure`` (try the same bytes later),
+    ``underpriced`` (re-price and try again) or ``refused`` (it will never take it)."""
+    message = str(error.get("message", error) if isinstance(error, dict) else error).lower()
+    if any(m in message for m in _ACCEPTED + _NONCE_USED):
+        return "accepted"
+    if any(m in message for m in _PRESSURE):
+        return "pressure"
+    if any(m in message for m in _UNDERPRICED):
+        return "underpriced"
+    return "refused"
+
+
+@dataclass(frozen=True)
+class Tx:
+    """What to send: ``to=None`` creates a contract."""
+
+    to: str | None
+    data: bytes
+    gas: int
+    value: int = 0
+
+
+@dataclass
+class Version:
+    """One signed form of a flight; a replacement adds another at the same nonce."""
+
+    raw: bytes
+    tx_hash: str
+    fees: Fees
+
+
+@dataclass
+class Flight:
+    """One transaction of ours on its way: a nonce, and every version signed for it."""
+
+    tx: Tx
+    signer: Signer
+    nonce: int
+    versions: list[Version] = field(default_factory=list)
+    state: str = "planned"
+    receipt: dict[str, Any] | None = None
+    error: str | None = None
+    filler: bool = False
+    sent_block: int = -1
+    sent_at: float = 0.0
+    misses: int = 0
+    next_check: float = 0.0
+
+    @property
+    def hashes(self) -> list[str]:
+        return [v.tx_hash for v in self.versions]
+
+    @property
+    def key(self) -> str:
+        return f"{self.signer.address}:{self.nonce}"
+
+    @property
+    def settled(self) -> bool:
+        return self.state in ("final", "refused", "replaced")
+
+
+@dataclass(frozen=True)
+class Head:
+    number: int
+    hash: str
+    base_fee: int
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class OutboxOptions:
+    confirmations: int = 1
+    """New blocks on top before a mined flight is final (1: mined is enough)."""
+    max_in_flight: int = 2_000
+    max_in_flight_gas: int | None = None
+    """Gas limits in flight at once; None: one block's gas (an automining node mines one block per
+    submission and would leave the rest pending)."""
+    stall_timeout_s: float = 600.0
+    """Give up (OutcomeUnknownError) when nothing has progressed for this long."""
+
+
+Listener = Callable[[str], None]
+
+
+class Outbox:
+    """Drives flights of one chain to final. See the module docstring for the rules."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        pricer: Pricer,
+        options: OutboxOptions | None = None,
+        listener: Listener | None = None,
+    ) -> None:
+        self.chain = chain
+        self.pricer = pricer
+        self.options = options or OutboxOptions()
+        self.listener = listener
+        self.on_signed: Callable[[Sequence[Flight]], None] | None = None
+        """Called with newly signed versions before they are broadcast (journals write them down)."""
+        self.on_mined: Callable[[Flight], None] | None = None
+        self.window = self.options.max_in_flight
+        self._head: Head | None = None
+        self._block_time: float | None = None
+        self._block_gas: int | None = None
+        self._nonce_block = -1
+        self._mined_nonce: dict[str, int] = {}
+
+    # -- the chain's pace ---------------------------------------------------------------------
+
+    def head(self) -> Head:
+        block = self.chain.batch([("eth_getBlockByNumber", ["latest", False])])[0].get("result") or {}
+        head = Head(
+            hex_int(block.get("number", 0)),
+            str(block.get("hash", "")),
+            hex_int(block.get("baseFeePerGas", 0) or 0),
+            hex_int(block.get("timestamp", 0)),
+        )
+        if self._block_gas is None:
+            self._block_gas = hex_int(block.get("gasLimit", 30_000_000))
+        self._head = head
+        return head
+
+    def poll_interval(self) -> float:
+        """A quarter of the chain's block time (measured once), within 50 ms..2 s."""
+        if self._block_time is None:
+            head = self._head or self.head()
+            if head.number > 10:
+                old = self.chain.batch([("eth_getBlockByNumber", [hex(head.number - 10), False])])[0]
+                stamp = hex_int((old.get("result") or {}).get("timestamp", head.timestamp))
+                self._block_time = max(0.0, (head.timestamp - stamp) / 10)
+            else:
+                self._block_time = 1.0
+        return min(MAX_POLL_S, max(MIN_POLL_S, self._block_time / 4))
+
+    def _say(self, message: str) -> None:
+        if self.listener is not None:
+            self.listener(message)
+
+    # -- signing ------------------------------------------------------------------------------
+
+    def _sign(self, flight: Flight, fees: Fees) -> Version:
+        self.pricer.reserve(flight.key, flight.tx.gas, fees)
+        raw = sign_eip1559(
+            flight.signer.key,
+            self.chain.chain_id,
+            flight.nonce,
+            flight.tx.to,
+            flight.tx.value,
+            flight.tx.data,
+            flight.tx.gas,
+            fees,
+        )
+        version = Version(raw, tx_hash(raw), dict(fees))
+        flight.versions.append(version)
+        if flight.state == "planned":
+            flight.state = "signed"
+        return version
+
+    def _fees_now(self, started: float) -> Fees:
+        """Fees to sign at, waiting while the base fee is over the cap (FeeCapError past the wait)."""
+        head = self._head or self.head()
+        while self.pricer.over_cap(head.base_fee):
+            waited = time.monotonic() - started
+            if waited > self.pricer.policy.wait_for_s:
+                raise FeeCapError(head.base_fee, self.pricer.cap or 0, waited)
+            self._say(
+                f"waiting: base fee {head.base_fee / 1e9:,.2f} gwei is over the cap of "
+                f"{(self.pricer.cap or 0) / 1e9:,.2f} gwei"
+            )
+            time.sleep(max(self.poll_interval(), 0.5))
+            head = self.head()
+        return self.pricer.price(head.base_fee)
+
+    def sign(self, flights: Sequence[Flight]) -> None:
+        """Sign planned flights at today's fees now (waiting while over the cap), and tell
+        :attr:`on_signed`: for callers that write them down before anything is broadcast."""
+        unsigned = [f for f in flights if not f.versions]
+        if not unsigned:
+            return
+        fees = self._fees_now(time.monotonic())
+        for f in unsigned:
+            self._sign(f, fees)
+        if self.on_signed is not None:
+            self.on_signed(unsigned)
+
+    def send(self, flights: Sequence[Flight]) -> None:
+        """Broadcast signed flights once (what the node answers decides each one's state)."""
+        self._broadcast([f for f in flights if f.state == "signed"], self._head or self.head())
+
+    # -- driving ------------------------------------------------------------------------------
+
+    def drive(self, flights: Sequence[Flight]) -> None:
+        """Sign, send and watch ``flights`` (consecutive nonces per signer, planned or already
+        signed) until every one is final, refused or replaced. Raises FeeCapError /
+        BudgetExceededError before signing more than the limits allow, OutcomeUnknownError when
+        the node stops answering or nothing progresses for ``stall_timeout_s``; the flights keep
+        their state either way."""
+        try:
+            self._drive(list(flights))
+        except (RpcUnavailableError, RpcLimitError) as exc:
+            unsure = [f for f in flights if f.state in ("sent", "mined")]
+            if unsure:
+                raise OutcomeUnknownError(
+                    [h for f in unsure for h in f.hashes], [f.nonce for f in unsure], str(exc)
+                ) from None
+            raise
+
+    def _drive(self, flights: list[Flight]) -> None:
+        started = last_progress = time.monotonic()
+        head = self.head()
+        gas_cap = self.options.max_in_flight_gas or self._block_gas or 30_000_000
+        while True:
+            active = [f for f in flights if f.state in ("sent", "mined")]
+            queue = [f for f in flights if f.state in ("planned", "signed")]
+            if not active and not queue:
+                break
+            room = min(self.window, self.options.max_in_flight) - len(active)
+            used_gas = sum(f.tx.gas for f in active)
+            batch: list[Flight] = []
+            for f in queue:
+                if room <= len(batch) or ((batch or active) and used_gas + f.tx.gas > gas_cap):
+                    break
+                batch.append(f)
+                used_gas += f.tx.gas
+            if batch:
+                unsigned = [f for f in batch if not f.versions]
+                if unsigned:
+                    fees = self._fees_now(started)
+                    for f in unsigned:
+                        self._sign(f, fees)
+                    if self.on_signed is not None:
+                        self.on_signed(unsigned)
+                self._broadcast(batch, head)
+            if self._settle_refused(flights):
+                continue
+            time.sleep(self.poll_interval())
+            new_head = self.head()
+            progressed = self._poll(flights, new_head, new_head.number != head.number)
+            head = new_head
+            if progressed:
+                last_progress = time.monotonic()
+            elif time.monotonic() - last_progress > self.options.stall_timeout_s:
+                stuck = [f for f in flights if f.state in ("sent", "mined", "signed")]
+                raise OutcomeUnknownError(
+                    [h for f in stuck for h in f.hashes],
+                    [f.nonce for f in stuck],
+                    f"nothing mined for {self.options.stall_timeout_s:.0f}s",
+                )
+
+    def _broadcast(self, flights: Sequence[Flight], head: Head, *, versions: str = "latest") -> None:
+        calls = [("eth_sendRawTransaction", ["0x" + f.versions[-1].raw.hex()]) for f in flights]
+        try:
+            answers = self.chain.batch(calls)
+        except (RpcUnavailableError, RpcLimitError) as exc:
+            # maybe delivered: the chain will tell (a stuck check re-sends the same bytes if not)
+            answers = [{"error": {"message": f"answer lost: {exc}", "lost": True}}] * len(flights)
+        pressure = False
+        now = time.monotonic()
+        for flight, answer in zip(flights, answers, strict=True):
+            error = answer.get("error")
+            kind = "accepted" if error is None or error.get("lost") else classify_send_error(error)
+            if kind == "accepted":
+                flight.state = "sent"
+                flight.sent_block, flight.sent_at = head.number, now
+            elif kind == "pressure":
+                pressure = True
+            elif kind == "underpriced":
+                fees = self.pricer.bump(flight.versions[-1].fees, head.base_fee)
+                if fees is not None and flight.state == "signed":
+                    # never sent: a re-signed version at today's price replaces nothing
+                    flight.versions.pop()
+                    self._sign(flight, fees)
+                    if self.on_signed is not None:
+                        self.on_signed([flight])
+            else:
+                flight.state = "refused"
+                flight.error = str(error.get("message", error) if isinstance(error, dict) else error)
+                self.pricer.release(flight.key)
+        if pressure:
+            self.window = max(1, min(self.window, len(flights)) // 2)
+            self._say(f"the node's pool is under pressure: {self.window} transaction(s) in flight at most")
+
+    def _settle_refused(self, flights: list[Flight]) -> bool:
+        """Fill each gap under an accepted nonce with a 0-value transfer to ourselves (refused nonces
+        at the top are given back later, see :func:`release_unused`). True if fillers were added."""
+        added = False
+        for f in list(flights):
+            if f.state != "refused":
+                continue
+            if f.filler:
+                raise TransactionError(
+                    f"nonce {f.nonce} of {f.signer.address} was refused ({f.error}) and the gap it leaves "
+                    "could not be filled either; later transactions of this account wait behind it: fix "
+                    "the cause (e.g. fund the account) and run again"
+                )
+            above = any(
+                g.signer == f.signer and g.nonce > f.nonce and g.state not in ("planned", "signed", "refused")
+                for g in flights
+            )
+            if above and not any(g.filler and g.signer == f.signer and g.nonce == f.nonce for g in flights):
+                flights.append(Flight(Tx(f.signer.address, b"", FILLER_GAS), f.signer, f.nonce, filler=True))
+                added = True
+        return added
+
+    def _poll(self, flights: list[Flight], head: Head, new_block: bool) -> bool:
+        """Read what the chain did; True if anything settled or mined.
+
+        Each account's mined nonce is read once per new block (and at the first poll); receipts
+        are fetched only for flights under it, each on its own backoff while its receipt lags."""
+        progressed = False
+        sent = [f for f in flights if f.state == "sent"]
+        if sent and (new_block or head.number != self._nonce_block):
+            senders = sorted({f.signer.address for f in sent})
+            counts = self.chain.batch([("eth_getTransactionCount", [s, "latest"]) for s in senders])
+            self._mined_nonce.update(
+                {s: hex_int(c.get("result", "0x0")) for s, c in zip(senders, counts, strict=True)}
+            )
+            self._nonce_block = head.number
+            waiting = [f for f in sent if f.nonce >= self._mined_nonce.get(f.signer.address, 0)]
+            self._check_stuck(waiting, head, min_blocks=STUCK_BLOCKS, min_age=STUCK_MIN_S)
+        elif sent:
+            # no new block: a node with nothing left to mine (e.g. all dropped) stays still
+            waiting = [f for f in sent if f.nonce >= self._mined_nonce.get(f.signer.address, 0)]
+            self._check_stuck(waiting, head, min_blocks=0, min_age=STUCK_MIN_S * 4)
+        now = time.monotonic()
+        due = [
+            f
+            for f in flights
+            if f.state == "sent"
+            and f.nonce < self._mined_nonce.get(f.signer.address, 0)
+            and now >= f.next_check
+        ]
+        progressed |= self._fetch_receipts(due, now)
+        progressed |= self._finalize([f for f in flights if f.state == "mined"], head)
+        return progressed
+
+    def _fetch_receipts(self, due: list[Flight], now: float) -> bool:
+        if not due:
+            return False
+        hashes = [(f, h) for f in due for h in f.hashes]
+        answers = self.chain.batch([("eth_getTransactionReceipt", [h]) for _, h in hashes])
+        found: dict[int, dict[str, Any]] = {}
+        for (flight, _), answer in zip(hashes, answers, strict=True):
+            receipt = answer.get("result")
+            if receipt:
+                found[id(flight)] = receipt
+        progressed = False
+        missing: list[Flight] = []
+        for flight in due:
+            receipt = found.get(id(flight))
+            if receipt is None:
+                missing.append(flight)
+                continue
+            flight.receipt = receipt
+            flight.state = "mined"
+            price = hex_int(receipt.get("effectiveGasPrice", 0) or 0)
+            self.pricer.settle(flight.key, hex_int(receipt["gasUsed"]), price)
+            if self.on_mined is not None:
+                self.on_mined(flight)
+            progressed = True
+        for flight in missing:
+            flight.misses += 1
+            flight.next_check = now + min(8.0, 0.5 * 2**flight.misses)
+            if flight.misses >= REPLACED_AFTER_CHECKS and not self._any_mined(flight):
+                flight.state = "replaced"
+                flight.error = f"nonce {flight.nonce} was used by another transaction"
+                self.pricer.release(flight.key)
+                progressed = True
+        return progressed
+
+    def _any_mined(self, flight: Flight) -> bool:
+        """Whether the node says one of the flight's versions is in a block (its receipt lags)."""
+        answers = self.chain.batch([("eth_getTransactionByHash", [h]) for h in flight.hashes])
+        return any((a.get("result") or {}).get("blockNumber") for a in answers)
+
+    def _check_stuck(self, waiting: list[Flight], head: Head, *, min_blocks: int, min_age: float) -> None:
+        """Look at flights that should have mined by now: re-price the underpriced, re-send the
+        dropped. Only the lowest nonce of each account is looked up: the rest queue behind it."""
+        now = time.monotonic()
+        old = [f for f in waiting if head.number - f.sent_block >= min_blocks and now - f.sent_at >= min_age]
+        if not old:
+            return
+        again: list[Flight] = []
+        rest: list[Flight] = []
+        for flight in old:
+            if flight.versions[-1].fees["maxFeePerGas"] >= head.base_fee:
+                rest.append(flight)
+                continue
+            fees = self.pricer.bump(flight.versions[-1].fees, head.base_fee)
+            if fees is None:
+                self._say(
+                    f"waiting: nonce {flight.nonce} is priced under the base fee "
+                    f"({head.base_fee / 1e9:,.2f} gwei) and the cap leaves no room to replace it"
+                )
+                flight.sent_block, flight.sent_at = head.number, now
+                continue
+            self._sign(flight, fees)
+            if self.on_signed is not None:
+                self.on_signed([flight])
+            again.append(flight)
+        if again:
+            price = again[-1].versions[-1].fees["maxFeePerGas"] / 1e9
+            self._say(f"re-priced {len(again)} transaction(s) at {price:,.2f} gwei")
+        lowest: dict[str, Flight] = {}
+        for flight in sorted(rest, key=lambda f: f.nonce):
+            lowest.setdefault(flight.signer.address, flight)
+        heads = list(lowest.values())
+        known = self.chain.batch([("eth_getTransactionByHash", [f.versions[-1].tx_hash]) for f in heads])
+        dropped = {f.signer.address for f, a in zip(heads, known, strict=True) if not a.get("result")}
+        for flight in rest:
+            if flight.signer.address in dropped:
+                again.append(flight)  # gone from the pool, or never got there: the same bytes again
+            else:
+                flight.sent_block, flight.sent_at = head.number, now
+        if again:
+            self._broadcast(again, head)
+
+    def _finalize(self, mined: list[Flight], head: Head) -> bool:
+        if not mined:
+            return False
+        need = self.options.confirmations
+        ripe = [f for f in mined if f.receipt and head.number - hex_int(f.receipt["blockNumber"]) + 1 >= need]
+        if not ripe:
+            return False
+        if need <= 1:
+            for f in ripe:
+                f.state = "final"
+            return True
+        numbers = sorted({hex_int(f.receipt["blockNumber"]) for f in ripe if f.receipt})
+        answers = self.chain.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        canonical = {
+            n: str((a.get("result") or {}).get("hash", "")) for n, a in zip(numbers, answers, strict=True)
+        }
+        for f in ripe:
+            assert f.receipt is not None
+            if canonical.get(hex_int(f.receipt["blockNumber"])) == f.receipt["blockHash"]:
+                f.state = "final"
+            else:  # reorged out: back in flight, the same bytes go out again
+                self._say(
+                    f"block {hex_int(f.receipt['blockNumber'])} was reorged away; re-sending nonce {f.nonce}"
+                )
+                f.state, f.receipt, f.misses = "signed", None, 0
+                self.pricer.reserve(f.key, f.tx.gas, f.versions[-1].fees)
+        return True
+
+
+def results_of(flights: Sequence[Flight]) -> list[dict[str, Any] | TransactionError]:
+    """Each flight's receipt, or the error that settled it (never a guess)."""
+    out: list[dict[str, Any] | TransactionError] = []
+    for f in flights:
+        if f.receipt is not None and f.state in ("mined", "final"):
+            out.append(f.receipt)
+        elif f.state == "replaced":
+            out.append(TransactionError(f"not sent: {f.error}", f.hashes[-1] if f.hashes else None))
+        else:
+            out.append(TransactionError(f"node refused the transaction: {f.error}", None))
+    return out
+
+
+def plan(signer: Signer, nonces: NonceManager, txs: Sequence[Tx]) -> list[Flight]:
+    """Flights for ``txs`` at consecutive nonces reserved now (signed later, at send time)."""
+    first = nonces.reserve(len(txs))
+    return [Flight(tx, signer, first + i) for i, tx in enumerate(txs)]
+
+
+def release_unused(nonces: NonceManager, flights: Sequence[Flight]) -> None:
+    """Give back reserved nonces no accepted transaction took, if nothing of ours is above them."""
+    own = [f for f in flights if not f.filler]
+    if own:
+        end = max(f.nonce for f in own) + 1
+        taken = [f.nonce for f in flights if f.state not in ("planned", "refused")]
+        unused = [
+            f.nonce for f in own if f.state in ("planned", "refused") and f.nonce > max(taken, default=-1)
+        ]
+        nonces.release(unused, end)
+    nonces.finish()

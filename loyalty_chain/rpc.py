@@ -1,0 +1,252 @@
+"""The JSON-RPC transport: what a hosted provider really does, absorbed before anyone above sees it.
+
+Every HTTP chain (:func:`loyalty_chain.chain.connect`, the managed devnet) talks through a
+:class:`ResilientHTTPProvider`, so web3 reads, estimates and our own batches all get the same
+treatment:
+
+- **Retried when safe to repeat** — every JSON-RPC call we make is: reads trivially, and
+  ``eth_sendRawTransaction`` because the same signed bytes can only ever be one transaction (a
+  repeat is answered "already known" or "nonce too low", which the delivery layer reads as
+  accepted). 429 and 5xx answers, connection resets and timeouts are retried with exponential
+  backoff that honours ``Retry-After``; so are the elements of an HTTP-200 batch that came back
+  as a rate-limit error (-32005 "limit exceeded"), alone.
+- **Batches split** — a batch refused as too large (HTTP 413, or a single error object where a
+  list was due) is halved until the provider takes it, and the size that worked is remembered.
+- **Errors are ours** — when retrying gives up, :class:`~loyalty_chain.errors.RpcUnavailableError`
+  (nothing answers) or :class:`~loyalty_chain.errors.RpcLimitError` (it keeps refusing) is raised,
+  never a ``requests`` exception.
+
+Counters (:attr:`ResilientHTTPProvider.stats`) count JSON-RPC calls per method, batch elements one
+by one, so a benchmark can report requests per confirmed transaction.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import itertools
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import requests
+from web3 import HTTPProvider
+from web3.types import RPCEndpoint, RPCResponse
+
+from .errors import RpcLimitError, RpcUnavailableError
+
+
+@dataclass(frozen=True)
+class RpcSettings:
+    """How hard the transport tries before giving up. Defaults suit hosted providers."""
+
+    max_batch: int = 100
+    """Most JSON-RPC calls in one HTTP batch (public providers refuse more than 100)."""
+    timeout_s: float = 30.0
+    """One HTTP request's connect + read timeout."""
+    retry_for_s: float = 90.0
+    """How long one call keeps being retried before the error is raised."""
+    backoff_s: float = 0.25
+    """First wait between retries; doubled each time, up to :attr:`max_backoff_s`."""
+    max_backoff_s: float = 8.0
+    max_retry_after_s: float = 30.0
+    """A longer ``Retry-After`` is waited for this long, then asked again."""
+
+
+TRANSIENT_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+TOO_LARGE_HTTP = frozenset({413})
+
+_TRANSIENT_MESSAGES = (
+    "rate limit",
+    "too many requests",
+    "limit exceeded",
+    "exceeded the quota",
+    "capacity",
+    "try again",
+    "temporarily",
+    "request timeout",
+    "timed out",
+    "busy",
+)
+_BATCH_TOO_LARGE_MESSAGES = ("batch", "too large", "too many")
+
+
+def is_transient_error(error: Any) -> bool:
+    """Whether a JSON-RPC error object means "ask again later" (never a revert or a refusal)."""
+    if not isinstance(error, dict):
+        return False
+    code = error.get("code")
+    message = str(error.get("message", "")).lower()
+    if "revert" in message:
+        return False
+    return code in (429, -32005, -32029) or any(m in message for m in _TRANSIENT_MESSAGES)
+
+
+def _is_batch_refusal(error: Any) -> bool:
+    message = str(error.get("message", "") if isinstance(error, dict) else error).lower()
+    return "batch" in message and any(m in message for m in _BATCH_TOO_LARGE_MESSAGES)
+
+
+class _Transient(Exception):
+    """One attempt failed in a way worth repeating (internal to the transport)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None, *, unreachable: bool = False) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.unreachable = unreachable
+
+
+class _TooLarge(Exception):
+    """The provider refused the batch for its size."""
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+class ResilientHTTPProvider(HTTPProvider):
+    """web3's HTTP provider with retries, backoff, batch splitting and our errors (module docstring)."""
+
+    def __init__(self, endpoint_uri: str, settings: RpcSettings | None = None) -> None:
+        super().__init__(endpoint_uri, exception_retry_configuration=None)
+        self.url = str(endpoint_uri)
+        self.settings = settings or RpcSettings()
+        self.max_batch = self.settings.max_batch
+        self.stats: Counter[str] = Counter()
+        self.on_wait: Callable[[str], None] | None = None
+        """Told why the transport is waiting (rate limited, node unreachable), for progress lines."""
+        self._session = requests.Session()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._rng = random.Random()
+
+    # -- web3's provider interface ------------------------------------------------------------
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        (response,) = self._calls([(str(method), params)])
+        return response
+
+    def make_batch_request(self, requests_: list[tuple[RPCEndpoint, Any]]) -> list[RPCResponse]:
+        return self._calls([(str(m), p) for m, p in requests_])
+
+    def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
+        """JSON-RPC calls in as few HTTP batches as the provider takes; answers in order, errors
+        that are not transient left in place for the caller to read."""
+        return [dict(r) for r in self._calls([(m, list(p)) for m, p in calls])]
+
+    # -- the work -----------------------------------------------------------------------------
+
+    def _calls(self, calls: Sequence[tuple[str, Any]]) -> list[RPCResponse]:
+        out: list[RPCResponse | None] = [None] * len(calls)
+        pending = list(range(len(calls)))
+        deadline = time.monotonic() + self.settings.retry_for_s
+        attempt = 0
+        while pending:
+            retry_after: float | None = None
+            failed: list[int] = []
+            reason = ""
+            for chunk in self._chunks(pending):
+                try:
+                    answers = self._post([calls[i] for i in chunk], single=len(calls) == 1)
+                except _TooLarge:
+                    if len(chunk) == 1:
+                        raise RpcLimitError(self.url, "refuses even a single call as too large") from None
+                    with self._lock:
+                        self.max_batch = max(1, min(self.max_batch, len(chunk)) // 2)
+                    failed += chunk
+                    reason = "batch too large"
+                    retry_after = 0.0
+                    continue
+                except _Transient as exc:
+                    failed += chunk
+                    reason = str(exc)
+                    if exc.retry_after is not None:
+                        retry_after = max(retry_after or 0.0, exc.retry_after)
+                    if exc.unreachable and time.monotonic() > deadline:
+                        raise RpcUnavailableError(self.url, reason) from None
+                    continue
+                for i, answer in zip(chunk, answers, strict=True):
+                    if is_transient_error(answer.get("error")):
+                        failed.append(i)
+                        reason = str(answer["error"].get("message", answer["error"]))
+                    else:
+                        out[i] = answer
+            pending = failed
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                raise RpcLimitError(self.url, reason)
+            attempt += 1
+            wait = self._backoff(attempt, retry_after)
+            if self.on_wait is not None and wait >= 1.0:
+                self.on_wait(f"the node is limiting us ({reason}); retrying in {wait:.0f}s")
+            time.sleep(min(wait, max(0.0, deadline - time.monotonic()) + 0.01))
+        return [r for r in out if r is not None]
+
+    def _chunks(self, indexes: list[int]) -> list[list[int]]:
+        size = max(1, self.max_batch)
+        return [indexes[i : i + size] for i in range(0, len(indexes), size)]
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.settings.max_retry_after_s)
+        base = min(self.settings.max_backoff_s, self.settings.backoff_s * 2.0 ** (attempt - 1))
+        return float(base) * (0.5 + self._rng.random() / 2)  # jitter: many clients don't retry in step
+
+    def _post(self, calls: Sequence[tuple[str, Any]], *, single: bool) -> list[RPCResponse]:
+        ids = [next(self._ids) for _ in calls]
+        payload: Any = [
+            {"jsonrpc": "2.0", "method": m, "params": p, "id": i}
+            for (m, p), i in zip(calls, ids, strict=True)
+        ]
+        as_batch = not (single and len(calls) == 1)
+        body = json.dumps(payload if as_batch else payload[0]).encode()
+        with self._lock:
+            self.stats["http"] += 1
+            for method, _ in calls:
+                self.stats[method] += 1
+        try:
+            response = self._session.post(
+                self.url,
+                data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=self.settings.timeout_s,
+            )
+        except requests.exceptions.ConnectionError as exc:
+            raise _Transient(f"connection failed: {type(exc).__name__}", unreachable=True) from None
+        except requests.exceptions.RequestException as exc:  # timeouts, broken chunked answers
+            raise _Transient(type(exc).__name__) from None
+        if response.status_code in TOO_LARGE_HTTP:
+            raise _TooLarge
+        if response.status_code in TRANSIENT_HTTP:
+            raise _Transient(f"HTTP {response.status_code}", _retry_after(response))
+        try:
+            decoded = response.json()
+        except ValueError:
+            raise _Transient(f"HTTP {response.status_code} with a body that is not JSON") from None
+        if as_batch and isinstance(decoded, dict):
+            # one error object for a whole batch: its size, or a rate limit on the whole request
+            error = decoded.get("error")
+            if _is_batch_refusal(error):
+                raise _TooLarge
+            raise _Transient(str(error.get("message") if isinstance(error, dict) else error))
+        answers = decoded if as_batch else [decoded]
+        if not isinstance(answers, list) or len(answers) != len(calls):
+            raise _Transient(f"HTTP {response.status_code}: an answer that does not match the request")
+        typed: list[RPCResponse] = [cast(RPCResponse, a) for a in answers]
+        by_id = {a.get("id"): a for a in typed}
+        if set(by_id) != set(ids):
+            # answers without our ids (some proxies null them on errors): take them in order
+            return typed
+        return [by_id[i] for i in ids]
