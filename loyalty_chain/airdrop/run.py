@@ -11,11 +11,10 @@ from typing import Any
 from ..chain import Chain
 from ..csv_columns import default_rejects_path, write_rejects
 from ..delivery import NodeIdentity, Sender
-from ..errors import LoyaltyChainError
 from ..program import ProgramRecord, load_program
 from ..recipients import file_digest
 from ..signers import SignerLike, as_signer
-from .journal import Journal, JournalHeader, Outcome, default_journal_path
+from .journal import Journal, JournalHeader, default_journal_path
 from .plan import Kind, LoadedFile, Recipient, gas_plan, plan_batches
 from .received import already_received
 from .records import AirdropOptions, AirdropPlan, AirdropReport, PlannedBatch, ProgressCallback
@@ -67,11 +66,7 @@ def run_airdrop(
         identity = node_identity(target, journal)
         identity.check(chain)
         paid_before = journal.paid()
-        early_stop: str | None = None
-        try:
-            reconciled = reconcile_journal(target, sender, journal)
-        except LoyaltyChainError as exc:
-            reconciled, early_stop = [], str(exc)
+        reconciled = reconcile_journal(target, sender, journal)
         paid_before = {a: h for a, h in paid_before.items() if a in journal.paid()}
         covered = journal.covered()
         todo = [r for r in recipients if r.address not in covered]
@@ -79,12 +74,9 @@ def run_airdrop(
         todo = [r for r in todo if r.address not in skipped]
         plan = gas_plan(target.kind, int(chain.w3.eth.get_block("latest")["gasLimit"]), opts.batch_size)
         progress = Progress(len(recipients) - len(todo), len(recipients), on_progress)
-        outcomes: list[Outcome] = []
-        stopped: str | None = early_stop
-        if early_stop is None:
-            outcomes, stopped = send_batches(
-                target, sender, journal, plan_batches(todo, plan.max_recipients), plan, progress, identity
-            )
+        outcomes, stopped = send_batches(
+            target, sender, journal, plan_batches(todo, plan.max_recipients), plan, progress, identity
+        )
 
         report = build_report(
             target.kind.name, path, journal, recipients, paid_before, skipped,
