@@ -17,7 +17,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from ..artifacts import load_artifact
 from ..chain import Chain
 from ..decoding import ErrorDecoder, revert_data
-from ..delivery import Sender
+from ..delivery import NodeIdentity, Sender
 from ..errors import InputError, TransactionError
 from ..program import CONTRACTS, ProgramRecord, load_program
 from .plan import (
@@ -67,6 +67,8 @@ def open_target(chain: Chain, program: str | ProgramRecord, kind: Kind, valid_un
         address: Any = record.addresses[name]
         contracts[name] = chain.w3.eth.contract(address=address, abi=cast(Any, load_artifact(name).abi))
     points, card = contracts["LoyaltyPoints"], contracts["MembershipCard"]
+    # a node without our code (another chain behind the same URL) is refused before any read
+    NodeIdentity(chain.chain_id, contracts=(str(points.address), str(card.address))).check(chain)
     decimals = int(points.functions.decimals().call())
     tiers: tuple[str, ...] = ()
     if kind == "cards":

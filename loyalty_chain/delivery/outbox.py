@@ -301,14 +301,17 @@ class Outbox:
             queue = [f for f in flights if f.state in ("planned", "signed")]
             if not active and not queue:
                 break
-            room = min(self.window, self.options.max_in_flight) - len(active)
-            used_gas = sum(f.tx.gas for f in active)
-            batch: list[Flight] = []
-            for f in queue:
-                if room <= len(batch) or ((batch or active) and used_gas + f.tx.gas > gas_cap):
+            # signed ones the node pushed back go again whatever the window: later nonces of
+            # ours may wait behind them; the window only holds back signing new ones
+            batch = [f for f in queue if f.versions]
+            room = min(self.window, self.options.max_in_flight) - len(active) - len(batch)
+            used_gas = sum(f.tx.gas for f in active + batch)
+            for f in (f for f in queue if not f.versions):
+                if room <= 0 or ((batch or active) and used_gas + f.tx.gas > gas_cap):
                     break
                 batch.append(f)
                 used_gas += f.tx.gas
+                room -= 1
             if batch:
                 unsigned = [f for f in batch if not f.versions]
                 if unsigned:
