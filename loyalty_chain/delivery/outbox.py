@@ -72,6 +72,8 @@ _PRESSURE = (
     "account limit",
     "queue full",
     "delegated account",
+    "nonce too high",  # a node that handles a batch's sends out of order: the same bytes again
+    "nonce gap",
 )
 _UNDERPRICED = (
     "lower than block's base fee",

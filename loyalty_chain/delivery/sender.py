@@ -161,7 +161,8 @@ class Sender:
         Under a ``key`` already used, nothing is simulated or signed: the first outcome is returned
         (waited for if it is still in flight)."""
         key = self._key(key)
-        replay = key is not None and self._journal_open().find(key, self.chain.chain_id, self.address)
+        earlier = self._journal_open().find(key, self.chain.chain_id, self.address) if key else None
+        replay = earlier is not None and bool(earlier.versions)
         if gas is not None or replay:
             limit = gas or 0
         else:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ QUICK = DeliveryOptions(stall_timeout_s=60)
 
 def members(n: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
-    return ["0x%040x" % rng.getrandbits(160) for _ in range(n)]
+    return [f"0x{rng.getrandbits(160):040x}" for _ in range(n)]
 
 
 @pytest.fixture
@@ -49,8 +48,8 @@ def program(fresh_anvil: Chain, home: Path) -> ProgramRecord:
 
 
 @pytest.fixture
-def brand(proxied_chain: Chain, program: ProgramRecord) -> Iterator[LoyaltyClient]:
-    yield LoyaltyClient(proxied_chain, program, proxied_chain.dev_account(0), QUICK)
+def brand(proxied_chain: Chain, program: ProgramRecord) -> LoyaltyClient:
+    return LoyaltyClient(proxied_chain, program, proxied_chain.dev_account(0), QUICK)
 
 
 def balances(client: LoyaltyClient, who: list[str]) -> dict[str, int]:
@@ -204,10 +203,10 @@ def test_a_fee_spike_is_repriced_and_the_cap_waits(
     assert not stopped.complete and "over the fee cap" in (stopped.stopped or "")
     client = LoyaltyClient(fresh_anvil, program, admin)
     assert sum(balances(client, people).values()) == 0  # nothing was signed over the cap
+    generous = DeliveryOptions(fees=FeePolicy(max_fee_per_gas=2_000 * GWEI))
     rerun = airdrop_points(
-        fresh_anvil, program, csv, admin,
-        AirdropOptions(batch_size=300, delivery=DeliveryOptions(fees=FeePolicy(max_fee_per_gas=2_000 * GWEI))),
-    )  # fmt: skip
+        fresh_anvil, program, csv, admin, AirdropOptions(batch_size=300, delivery=generous)
+    )
     assert rerun.complete, rerun.stopped
     assert balances(client, people) == dict.fromkeys(people, 5)
 
