@@ -158,15 +158,9 @@ def test_anvil_and_interval_mined_edr_take_a_batch_of_sends(node: Chain) -> None
     assert all("result" in answer for answer in send_batch(node, 40))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loyalty_chain.sender sends consecutive nonces in one JSON-RPC batch and treats each "
-    "refusal as final; EDR answers batch calls concurrently and, automining, refuses the gaps: "
-    "'Nonce too high. Expected nonce to be 8 but got 9. Note that transactions can't be queued "
-    "when automining.' (issue 8: nonces that heal). deploy_program's role wiring fails the same "
-    "way ('wiring roles failed: …'). Remove this mark when delivery re-sends refused gaps.",
-)
 def test_issue_each_on_automining_edr(hardhat_automining: Chain, tmp_path: Path) -> None:
+    """EDR answers a batch's sends concurrently and, automining, refuses the gaps ("Nonce too
+    high"): the delivery layer reads that as backpressure and sends the same bytes again."""
     node = hardhat_automining
     record = deploy_program(node, ProgramOptions("automine"), node.dev_account(0), root=tmp_path)
     brand = LoyaltyClient(node, record, node.dev_account(0))
