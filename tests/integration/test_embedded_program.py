@@ -144,3 +144,17 @@ def test_the_report_is_folded_from_events(
     assert after.points_issued == before.points_issued + 40
     assert after.issued_per_reason["purchase"] == before.issued_per_reason.get("purchase", 0) + 40
     assert after.members_per_tier["Gold"] >= 1
+
+
+def test_the_kpi_report_indexes_the_embedded_chain(embedded: Chain, program: ProgramRecord) -> None:
+    from loyalty_chain.reports import program_report
+
+    brand = LoyaltyClient(embedded, program, embedded.dev_account(0))
+    grace = embedded.dev_account(17)
+    brand.enroll(grace.address, "Silver")
+    brand.issue(grace.address, 25, "kpi")
+    report = program_report(embedded, program).to_json()
+    assert report["issued_by_reason"]["kpi"] == 25
+    assert report["members"] >= 1 and report["outstanding"] == report["issued"] - report["redeemed"] - (
+        report["burned_other"] + report["expired"]
+    )
