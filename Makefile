@@ -51,6 +51,7 @@ bench: setup
 	$(VENV)/python bench/gas.py
 	$(VENV)/python bench/client.py
 	$(VENV)/python bench/airdrop.py
+	$(VENV)/python bench/cli_startup.py
 	$(VENV)/python bench/report.py
 
 clean:
