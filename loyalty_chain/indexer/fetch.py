@@ -1,9 +1,9 @@
 """``eth_getLogs`` in block ranges that adapt to how many logs the node returns, and block headers.
 
-A range is halved when the node refuses it (too many results, range too large, a timeout) or when
-it returns more than :data:`FetchSettings.target_logs`, and doubled (up to ``max_span``) when it
-returns less than a quarter of that, so a quiet chain is read in few calls and a busy one in calls
-of a size the node answers quickly.
+A range is halved when the node refuses it (too many results, range too large, a timeout); otherwise
+the next range is sized from the last one's log density to hold about
+:data:`FetchSettings.target_logs` (growing at most ×2 and shrinking at most ×¼ a step), so a quiet
+chain is read in few calls and a busy one in calls of a size the node answers quickly.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from ..errors import ChainError, RpcUnavailableError
 class FetchSettings:
     """How the indexer asks for logs."""
 
-    initial_span: int = 2_000
-    """Blocks in the first ``eth_getLogs`` call."""
+    initial_span: int = 100
+    """Blocks in the first ``eth_getLogs`` call (small: how busy the chain is is not known yet)."""
     max_span: int = 1_000_000
     """The most blocks one call may cover (public RPCs often allow far fewer; they refuse, we halve)."""
-    target_logs: int = 50_000
-    """Logs wanted per call: above it the next range is halved, under a quarter of it doubled."""
+    target_logs: int = 20_000
+    """Logs wanted per call: the next range is sized for it from the last one's density (at most
+    doubled, at least quartered at a time)."""
     max_refusals: int = 24
     """Refusals in a row (each halving the range) before giving up with the node's message."""
     header_batch: int = 500
@@ -62,12 +63,15 @@ def fetch_ranges(
             span = max(1, span // 2)
             continue
         refusals = 0
-        if len(logs) > settings.target_logs and span > 1:
-            span = max(1, span // 2)
-        elif len(logs) < settings.target_logs // 4:
-            span = min(settings.max_span, span * 2)
+        span = next_span(last - block + 1, len(logs), settings)
         yield LogRange(block, last, logs)
         block = last + 1
+
+
+def next_span(span: int, logs: int, settings: FetchSettings) -> int:
+    """The next range's size: the last one's scaled to ``target_logs`` (×¼ … ×2), within the bounds."""
+    wanted = span * 2 if logs == 0 else span * settings.target_logs // logs
+    return max(1, min(settings.max_span, span * 2, max(span // 4, wanted)))
 
 
 def get_logs(chain: Chain, addresses: Sequence[str], start: int, end: int) -> list[dict[str, Any]]:

@@ -111,3 +111,14 @@ def test_a_new_event_slots_in_from_its_abi() -> None:
     )
     log = {"address": POINTS, "topics": [spec.topic, topic_address("0x" + "ee" * 20)], "data": word(9)}
     assert LogDecoder([spec], {"LoyaltyPoints": POINTS}).decode(log) == (spec.table, ("0x" + "ee" * 20, 9))
+
+
+def test_ranges_follow_the_log_density() -> None:
+    from loyalty_chain.indexer.fetch import FetchSettings, next_span
+
+    s = FetchSettings(target_logs=1_000, max_span=10_000)
+    assert next_span(100, 0, s) == 200  # empty: double
+    assert next_span(100, 500, s) == 200  # half the target: double (never more than ×2)
+    assert next_span(100, 2_000, s) == 50  # twice the target: halve
+    assert next_span(100, 1_000_000, s) == 25  # far too many: at most ×¼ a step
+    assert next_span(8_000, 0, s) == 10_000 and next_span(1, 5_000, s) == 1
