@@ -127,15 +127,19 @@ class Chain:
             )
         return dev_key(index)
 
-    def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
+    def batch(
+        self, calls: Sequence[tuple[str, Sequence[Any]]], *, resend_lost: bool = True
+    ) -> list[dict[str, Any]]:
         """JSON-RPC calls answered in order, each ``{"result": …}`` or ``{"error": …}``.
 
-        Over HTTP they go in as few batches as the node takes (retried and split by the transport);
-        the embedded chain answers them one by one, in the same shapes.
+        Over HTTP they go in as few batches as the node takes (retried and split by the transport;
+        ``resend_lost=False``: a request whose answer was lost is answered ``{"error": {"lost":
+        True, …}}`` instead of being sent again); the embedded chain answers them one by one, in
+        the same shapes.
         """
         provider: Any = self.w3.provider
         if isinstance(provider, ResilientHTTPProvider):
-            return provider.batch(calls)
+            return provider.batch(calls, resend_lost=resend_lost)
         return [dict(a) for a in provider.make_batch_request([(m, list(p)) for m, p in calls])]
 
     @property

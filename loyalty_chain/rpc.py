@@ -12,6 +12,11 @@ treatment:
   as a rate-limit error (-32005 "limit exceeded"), alone.
 - **Batches split** — a batch refused as too large (HTTP 413, or a single error object where a
   list was due) is halved until the provider takes it, and the size that worked is remembered.
+- **Lost answers told, when asked** — a caller that can find out itself whether a request took
+  effect (the delivery layer knows its transactions' hashes) passes ``resend_lost=False``: a
+  request whose answer is lost after the node may have read it (reset, timeout, 5xx) is not sent
+  again; each of its calls is answered ``{"error": {"message": "answer lost: …", "lost": True}}``.
+  Repeating a batch of 100 sends whose answer a provider loses would only lose it again.
 - **Errors are ours** — when retrying gives up, :class:`~loyalty_chain.errors.RpcUnavailableError`
   (nothing answers) or :class:`~loyalty_chain.errors.RpcLimitError` (it keeps refusing) is raised,
   never a ``requests`` exception.
@@ -59,6 +64,8 @@ class RpcSettings:
 
 TRANSIENT_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 TOO_LARGE_HTTP = frozenset({413})
+UNREAD_HTTP = frozenset({408, 425, 429})
+"""Transient statuses that say the request was not acted on (the others may come after it was)."""
 
 _TRANSIENT_MESSAGES = (
     "rate limit",
@@ -94,10 +101,19 @@ def _is_batch_refusal(error: Any) -> bool:
 class _Transient(Exception):
     """One attempt failed in a way worth repeating (internal to the transport)."""
 
-    def __init__(self, reason: str, retry_after: float | None = None, *, unreachable: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        retry_after: float | None = None,
+        *,
+        unreachable: bool = False,
+        maybe_read: bool = True,
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.unreachable = unreachable
+        self.maybe_read = maybe_read
+        """Whether the node may have acted on the request (False: refused before it was read)."""
 
 
 class _TooLarge(Exception):
@@ -140,14 +156,18 @@ class ResilientHTTPProvider(HTTPProvider):
     def make_batch_request(self, requests_: list[tuple[RPCEndpoint, Any]]) -> list[RPCResponse]:
         return self._calls([(str(m), p) for m, p in requests_])
 
-    def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
+    def batch(
+        self, calls: Sequence[tuple[str, Sequence[Any]]], *, resend_lost: bool = True
+    ) -> list[dict[str, Any]]:
         """JSON-RPC calls in as few HTTP batches as the provider takes; answers in order, errors
-        that are not transient left in place for the caller to read."""
-        return [dict(r) for r in self._calls([(m, list(p)) for m, p in calls])]
+        that are not transient left in place for the caller to read. ``resend_lost=False``: a
+        request whose answer was lost is not repeated (see the module docstring)."""
+        calls_ = [(m, list(p)) for m, p in calls]
+        return [dict(r) for r in self._calls(calls_, resend_lost=resend_lost)]
 
     # -- the work -----------------------------------------------------------------------------
 
-    def _calls(self, calls: Sequence[tuple[str, Any]]) -> list[RPCResponse]:
+    def _calls(self, calls: Sequence[tuple[str, Any]], *, resend_lost: bool = True) -> list[RPCResponse]:
         out: list[RPCResponse | None] = [None] * len(calls)
         pending = list(range(len(calls)))
         deadline = time.monotonic() + self.settings.retry_for_s
@@ -169,6 +189,10 @@ class ResilientHTTPProvider(HTTPProvider):
                     retry_after = 0.0
                     continue
                 except _Transient as exc:
+                    if exc.maybe_read and not resend_lost:
+                        for i in chunk:
+                            out[i] = _lost_answer(str(exc))
+                        continue
                     failed += chunk
                     reason = str(exc)
                     if exc.retry_after is not None:
@@ -230,7 +254,8 @@ class ResilientHTTPProvider(HTTPProvider):
         if response.status_code in TOO_LARGE_HTTP:
             raise _TooLarge
         if response.status_code in TRANSIENT_HTTP:
-            raise _Transient(f"HTTP {response.status_code}", _retry_after(response))
+            status = response.status_code
+            raise _Transient(f"HTTP {status}", _retry_after(response), maybe_read=status not in UNREAD_HTTP)
         try:
             decoded = response.json()
         except ValueError:
@@ -240,7 +265,9 @@ class ResilientHTTPProvider(HTTPProvider):
             error = decoded.get("error")
             if _is_batch_refusal(error):
                 raise _TooLarge
-            raise _Transient(str(error.get("message") if isinstance(error, dict) else error))
+            raise _Transient(
+                str(error.get("message") if isinstance(error, dict) else error), maybe_read=False
+            )
         answers = decoded if as_batch else [decoded]
         if not isinstance(answers, list) or len(answers) != len(calls):
             raise _Transient(f"HTTP {response.status_code}: an answer that does not match the request")
@@ -250,3 +277,10 @@ class ResilientHTTPProvider(HTTPProvider):
             # answers without our ids (some proxies null them on errors): take them in order
             return typed
         return [by_id[i] for i in ids]
+
+
+def _lost_answer(reason: str) -> RPCResponse:
+    return cast(
+        RPCResponse,
+        {"jsonrpc": "2.0", "id": None, "error": {"message": f"answer lost: {reason}", "lost": True}},
+    )

@@ -133,6 +133,8 @@ class Flight:
     sent_at: float = 0.0
     misses: int = 0
     next_check: float = 0.0
+    lost: bool = False
+    """Its last broadcast's answer was lost: at the next poll, is the node holding it?"""
 
     @property
     def hashes(self) -> list[str]:
@@ -342,7 +344,9 @@ class Outbox:
     def _broadcast(self, flights: Sequence[Flight], head: Head, *, versions: str = "latest") -> None:
         calls = [("eth_sendRawTransaction", ["0x" + f.versions[-1].raw.hex()]) for f in flights]
         try:
-            answers = self.chain.batch(calls)
+            # a lost answer is not asked again by the transport (a provider that loses 5% of send
+            # answers loses nearly every batch of 100): the next poll looks the hash up instead
+            answers = self.chain.batch(calls, resend_lost=False)
         except (RpcUnavailableError, RpcLimitError) as exc:
             # maybe delivered: the chain will tell (a stuck check re-sends the same bytes if not)
             answers = [{"error": {"message": f"answer lost: {exc}", "lost": True}}] * len(flights)
@@ -354,6 +358,7 @@ class Outbox:
             if kind == "accepted":
                 flight.state = "sent"
                 flight.sent_block, flight.sent_at = head.number, now
+                flight.lost = bool(error and error.get("lost"))
             elif kind == "pressure":
                 pressure = True
             elif kind == "underpriced":
@@ -400,6 +405,7 @@ class Outbox:
         Each account's mined nonce is read once per new block (and at the first poll); receipts
         are fetched only for flights under it, each on its own backoff while its receipt lags."""
         progressed = False
+        self._resend_unknown([f for f in flights if f.state == "sent" and f.lost], head)
         sent = [f for f in flights if f.state == "sent"]
         if sent and (new_block or head.number != self._nonce_block):
             senders = sorted({f.signer.address for f in sent})
@@ -464,6 +470,23 @@ class Outbox:
         """Whether the node says one of the flight's versions is in a block (its receipt lags)."""
         answers = self.chain.batch([("eth_getTransactionByHash", [h]) for h in flight.hashes])
         return any((a.get("result") or {}).get("blockNumber") for a in answers)
+
+    def _resend_unknown(self, lost: list[Flight], head: Head) -> None:
+        """Flights whose send answer was lost: the lowest nonce of each account is looked up once;
+        unknown to the node → those flights' same bytes again (a request reaches the node whole or
+        not at all; anything else unknown is the stuck check's)."""
+        if not lost:
+            return
+        lowest: dict[str, Flight] = {}
+        for flight in sorted(lost, key=lambda f: f.nonce):
+            lowest.setdefault(flight.signer.address, flight)
+            flight.lost = False
+        heads = list(lowest.values())
+        known = self.chain.batch([("eth_getTransactionByHash", [f.versions[-1].tx_hash]) for f in heads])
+        unknown = {f.signer.address for f, a in zip(heads, known, strict=True) if not a.get("result")}
+        again = [f for f in lost if f.signer.address in unknown]
+        if again:
+            self._broadcast(again, head)
 
     def _check_stuck(self, waiting: list[Flight], head: Head, *, min_blocks: int, min_age: float) -> None:
         """Look at flights that should have mined by now: re-price the underpriced, re-send the

@@ -90,6 +90,20 @@ def test_a_lost_answer_is_not_a_failure_even_without_a_key(
     assert brand.balance(who) == 5
 
 
+def test_lost_answers_of_send_batches_are_looked_up_not_sent_again(
+    brand: LoyaltyClient, fault_proxy: FaultProxy
+) -> None:
+    # 5% of sends lose their answer, and a batch loses its whole answer: a batch of 100 loses it
+    # 99.4% of the time, so sending it again would only lose it again (bench/delivery.py's hostile run)
+    fault_proxy.faults.update(lose_send_answers=0.05)
+    people = members(200, seed=11)
+    results = brand.issue_each([(a, 4) for a in people], "promo")
+    assert fault_proxy.counters.faults["lose_send_answers"] > 0
+    assert all(not isinstance(r, Exception) for r in results)
+    assert fault_proxy.counters.methods["eth_sendRawTransaction"] <= 1.2 * len(people)
+    assert balances(brand, people) == dict.fromkeys(people, 4)
+
+
 def test_already_known_answers_are_accepted(brand: LoyaltyClient, fault_proxy: FaultProxy) -> None:
     fault_proxy.faults.update(already_known=0.2)
     people = members(200)
