@@ -17,7 +17,6 @@ of a fresh recipient (a new balance slot 22,100 + the ERC-20 Transfer log 1,756 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sqlite3
 import sys
@@ -25,11 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from eth_utils import keccak, to_checksum_address
+from _common import naive_issue_loop, recipient, write_airdrop_csv
 
 from loyalty_chain.airdrop import airdrop_points
 from loyalty_chain.airdrop.journal import Journal
-from loyalty_chain.artifacts import load_artifact
 from loyalty_chain.chain import TX_GAS_CAP, start_devnet
 from loyalty_chain.program import ProgramOptions, deploy_program
 
@@ -38,10 +36,6 @@ FRESH_RECIPIENT_FLOOR = 22_100 + 1_756
 
 TARGET_SPEEDUP = 20.0
 """Ours must pay recipients at least this many times faster than the naive loop."""
-
-
-def recipient(i: int, salt: bytes) -> str:
-    return to_checksum_address(keccak(salt + i.to_bytes(8, "big"))[-20:])
 
 
 def main() -> int:
@@ -59,29 +53,16 @@ def main() -> int:
         block_gas_limit = int(chain.w3.eth.get_block("latest")["gasLimit"])
 
         # -- naive, first (on the fresher chain): one issue() transaction per recipient
-        points = chain.w3.eth.contract(
-            address=to_checksum_address(naive_record.addresses["LoyaltyPoints"]),
-            abi=load_artifact("LoyaltyPoints").abi,
+        naive_rows = [(recipient(i, b"naive"), 1 + i % 500) for i in range(args.naive)]
+        naive_s, hashes = naive_issue_loop(
+            chain, naive_record, admin.address, naive_rows, b"\0" * 32, every_receipt=False
         )
-        reason = b"\0" * 32
-        start = time.perf_counter()
-        hashes = [
-            points.functions.issue(recipient(i, b"naive"), 1 + i % 500, reason).transact(
-                {"from": admin.address}
-            )
-            for i in range(args.naive)
-        ]
-        chain.w3.eth.wait_for_transaction_receipt(hashes[-1])
-        naive_s = time.perf_counter() - start
         naive_gas = sum(int(chain.w3.eth.get_transaction_receipt(h)["gasUsed"]) for h in hashes)
 
         # -- ours: CSV → validated rows → batches → signed txs → receipts → journal and report
         csv_path = work / "drop.csv"
         start = time.perf_counter()
-        with csv_path.open("w", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(["address", "amount"])
-            writer.writerows([recipient(i, b"ours"), 1 + i % 500] for i in range(args.recipients))
+        write_airdrop_csv(csv_path, [(recipient(i, b"ours"), 1 + i % 500) for i in range(args.recipients)])
         report = airdrop_points(chain, "ours", csv_path, admin)
         ours_s = time.perf_counter() - start
         assert report.complete, report.stopped

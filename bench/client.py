@@ -7,12 +7,11 @@ in the same run. Run: ``.venv/bin/python bench/client.py [--count N]``.
 from __future__ import annotations
 
 import argparse
-import random
 import tempfile
 import time
 from pathlib import Path
 
-from eth_account import Account
+from _common import naive_issue_loop, recipients
 
 from loyalty_chain.chain import start_devnet
 from loyalty_chain.client import LoyaltyClient
@@ -20,11 +19,6 @@ from loyalty_chain.program import ProgramOptions, deploy_program
 from loyalty_chain.values import reason_code
 
 DEFAULT_BLOCK_TIME_S = 0.1
-
-
-def fresh_addresses(count: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    return [Account.from_key(rng.randbytes(32)).address for _ in range(count)]
 
 
 def main() -> None:
@@ -48,18 +42,12 @@ def main() -> None:
 
         # Naive: the loop most web3.py tutorials show; anvil signs (unlocked account), and
         # web3 estimates gas and fills the nonce for every transaction.
-        naive_to = fresh_addresses(args.count, seed=1)
-        points = client.points
-        reason = reason_code("bench")
-        started = time.perf_counter()
-        hashes = [points.functions.issue(to, 10, reason).transact({"from": admin.address}) for to in naive_to]
-        for tx_hash in hashes:
-            chain.w3.eth.wait_for_transaction_receipt(tx_hash)
-        naive_s = time.perf_counter() - started
+        naive_rows = [(to, 10) for to in recipients(args.count, b"client/naive")]
+        naive_s, _ = naive_issue_loop(chain, record, admin.address, naive_rows, reason_code("bench"))
 
         # Ours: validated locally, signed locally with a known gas limit, sent in JSON-RPC batches,
         # receipts collected together.
-        ours_to = fresh_addresses(args.count, seed=2)
+        ours_to = recipients(args.count, b"client/ours")
         started = time.perf_counter()
         outcomes = client.issue_each([(to, 10) for to in ours_to], "bench")
         ours_s = time.perf_counter() - started
