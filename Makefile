@@ -53,6 +53,7 @@ bench: setup
 	$(VENV)/python bench/airdrop.py
 	$(VENV)/python bench/cli_startup.py
 	$(VENV)/python bench/report.py
+	$(VENV)/python bench/delivery.py
 
 clean:
 	rm -rf .build artifacts crytic-export .pytest_cache .mypy_cache .ruff_cache
