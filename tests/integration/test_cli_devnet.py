@@ -42,7 +42,7 @@ def test_devnet_serves_json_rpc_and_stops_cleanly(stop: signal.Signals) -> None:
     assert _anvil_pids_on(port)
 
     proc.send_signal(stop)
-    rest, err = proc.communicate(timeout=20)
+    rest, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "devnet stopped" in rest
     time.sleep(0.2)
@@ -69,7 +69,7 @@ def test_devnet_json_lists_accounts_and_state_round_trips(tmp_path) -> None:  # 
         w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction)
     )
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=20)
+    proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert state.is_file() and state.stat().st_size > 0
 
@@ -81,7 +81,7 @@ def test_devnet_json_lists_accounts_and_state_round_trips(tmp_path) -> None:  # 
         assert w3.eth.get_transaction_count(sender.address) == 1
     finally:
         os.kill(proc.pid, signal.SIGINT)
-        proc.communicate(timeout=20)
+        proc.communicate(timeout=60)
 
 
 def test_unknown_command_fails_with_a_reason() -> None:
