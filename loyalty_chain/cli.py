@@ -102,6 +102,9 @@ def devnet(ctx: Context, port: int, account_count: int, state: Path | None) -> N
         ctx.emit(info, human)
         sys.stdout.flush()
         signal.signal(signal.SIGTERM, _interrupt)
+        # Ctrl-C stops it even when started with SIGINT ignored (nohup, `trap '' INT`, a test
+        # runner's worker): an ignored disposition is inherited and Python then never raises
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         assert chain.process is not None
         try:
             chain.process.wait()
