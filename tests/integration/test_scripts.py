@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loyalty_chain.chain import Chain
+from loyalty_chain.chain import Chain, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -40,7 +40,11 @@ def test_redeem_script_with_python_on_its_own_devnet(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("script", ["deploy", "redeem", "airdrop"])
 def test_scripts_under_ape_run(script: str, tmp_path: Path) -> None:
-    out = run([str(VENV_BIN / "ape"), "run", script], tmp_path)
+    # ape-foundry's anvil listens on 8545 unless told otherwise, and connects to whatever already
+    # listens there: two scripts run by parallel test workers then share one chain and one deployer
+    # nonce ("nonce 1 was used by another transaction"). Each run gets its own port.
+    host = f"http://127.0.0.1:{free_port()}"
+    out = run([str(VENV_BIN / "ape"), "run", script], tmp_path, APE_FOUNDRY_HOST=host)
     assert out.returncode == 0, out.stdout + out.stderr
     expected = {"deploy": "recorded in", "redeem": "without paying gas", "airdrop": "1000 paid now"}
     assert expected[script] in out.stdout
