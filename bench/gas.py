@@ -232,6 +232,31 @@ def measure_tokens(
     enrol_marginal = (g_enrol - g_enrol_half) / (batch - batch // 2)
     extra["enrol_max_batch"] = (TX_GAS_CAP - (g_enrol - enrol_marginal * batch)) // enrol_marginal
 
+    # Card transfer (issue 9): the receiver first agrees (its own transaction), then the transfer uses the
+    # consent up and records the hold in the card's word. Both sides move the holder's own card id.
+    receiver = fresh_addresses(1, "card-receiver")[0]
+    chain.w3.provider.make_request("anvil_impersonateAccount", [receiver])  # type: ignore[arg-type]
+    chain.w3.provider.make_request("anvil_setBalance", [receiver, hex(10**18)])  # type: ignore[arg-type]
+    send(card.functions.enroll(holder.address, 0, 0), admin)
+    send(oz_card.functions.mint(holder.address), admin)
+    rows.append(
+        Row(
+            "agree to receive a card (setAcceptsTransfer), fresh wallet",
+            send(card.functions.setAcceptsTransfer(True), receiver),
+            None,
+            INTRINSIC + COLD_SSTORE_NEW,
+        )
+    )
+    card_id = int(holder.address, 16)
+    rows.append(
+        Row(
+            "card transfer, to a wallet that agreed (hold recorded)",
+            send(card.functions.transferFrom(holder.address, receiver, card_id), holder),
+            send(oz_card.functions.transferFrom(holder.address, receiver, card_id), holder),
+            INTRINSIC + COLD_SSTORE_NEW + COLD_SSTORE_UPDATE + ERC721_TRANSFER_LOG,
+        )
+    )
+
     rows.append(
         Row(
             "tier change, single",
@@ -279,12 +304,34 @@ REDEMPTION_TYPES = {
 }
 
 
+OURS_REDEMPTION_TYPES = {
+    "EIP712Domain": REDEMPTION_TYPES["EIP712Domain"],
+    "Redemption": [
+        {"name": "member", "type": "address"},
+        {"name": "relayer", "type": "address"},
+        {"name": "perkId", "type": "uint256"},
+        {"name": "quantity", "type": "uint256"},
+        {"name": "maxCost", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+}
+"""PerkCatalog's request also names the relayer and the most points it may burn (issue 9)."""
+
+
 def sign_redemption(
-    chain: Chain, contract: Contract, domain_name: str, signer: LocalAccount, perk_id: int, deadline: int
+    chain: Chain,
+    contract: Contract,
+    domain_name: str,
+    signer: LocalAccount,
+    perk_id: int,
+    deadline: int,
+    bound: dict[str, Any] | None = None,
 ) -> bytes:
-    """``signer``'s EIP-712 request to redeem one unit of ``perk_id`` (same struct on both sides)."""
+    """``signer``'s EIP-712 request to redeem one unit of ``perk_id``; ``bound`` adds our request's
+    ``relayer`` and ``maxCost`` (the baseline's struct has neither)."""
     typed = {
-        "types": REDEMPTION_TYPES,
+        "types": OURS_REDEMPTION_TYPES if bound else REDEMPTION_TYPES,
         "primaryType": "Redemption",
         "domain": {
             "name": domain_name,
@@ -298,6 +345,7 @@ def sign_redemption(
             "quantity": 1,
             "nonce": contract.functions.nonces(signer.address).call(),
             "deadline": deadline,
+            **(bound or {}),
         },
     }
     return bytes(Account.sign_typed_data(signer.key, full_message=typed).signature)
@@ -352,7 +400,7 @@ def measure_redeem(
         return send(fn, sender or who)
 
     for perk_id in (no_limit, limited):
-        send(catalog.functions.redeem(perk_id, 1), warm)
+        send(catalog.functions.redeem(perk_id, 1, REDEEM_PRICE), warm)
         base_redeem(warm, baseline.functions.redeem(perk_id, 1))
 
     gas: dict[str, tuple[int, int, int]] = {}
@@ -362,7 +410,7 @@ def measure_redeem(
         ("redeem, wallet-limited perk, member's second", limited),
     ):
         gas[label] = (
-            send(catalog.functions.redeem(perk_id, 1), member),
+            send(catalog.functions.redeem(perk_id, 1, REDEEM_PRICE), member),
             base_redeem(exact, baseline.functions.redeem(perk_id, 1)),
             base_redeem(unlimited, baseline.functions.redeem(perk_id, 1)),
         )
@@ -370,8 +418,11 @@ def measure_redeem(
     deadline = int(w3.eth.get_block("latest")["timestamp"]) + 3_600
 
     def relay_ours(who: LocalAccount) -> int:
-        signature = sign_redemption(chain, catalog, "LoyaltyPerkCatalog", who, no_limit, deadline)
-        fn = catalog.functions.redeemWithSignature(who.address, no_limit, 1, deadline, signature)
+        bound = {"relayer": relayer.address, "maxCost": REDEEM_PRICE}
+        signature = sign_redemption(chain, catalog, "LoyaltyPerkCatalog", who, no_limit, deadline, bound)
+        fn = catalog.functions.redeemWithSignature(
+            who.address, relayer.address, no_limit, 1, REDEEM_PRICE, deadline, signature
+        )
         return send(fn, relayer)
 
     def relay_base(who: LocalAccount) -> int:
@@ -416,7 +467,8 @@ def measure_claim(
     )
     send(c.points.functions.grantRole(ISSUER_ROLE, airdrop.address), admin)
     end = int(chain.w3.eth.get_block("latest")["timestamp"]) + 86_400
-    send(airdrop.functions.createCampaign(0, ours_tree.root, 0, end, AIRDROP), admin)
+    budget = 50 * AIRDROP_LEAVES  # every leaf's amount: the campaign's mint budget (issue 9)
+    send(airdrop.functions.createCampaign(0, ours_tree.root, 0, end, AIRDROP, budget), admin)
     campaign = airdrop.functions.campaignCount().call()
     baseline = deploy_contract(chain, base["OZMerkleClaimBaseline"], base_tree.root, sender=admin)
     gas: dict[str, int] = {}

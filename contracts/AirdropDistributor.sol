@@ -31,11 +31,19 @@ import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
  * - Points are minted with the token reason {AIRDROP_REASON} ("airdrop"); the campaign's own `reason` is
  *   in {CampaignCreated} and {campaign}, and each mint's campaign in the {Claimed} event of the same call.
  *   (Forwarding the campaign reason would cost every claim one more cold storage read.)
- * - Cards are enrolled with the campaign's card expiry (0 = never expires; see {setCardValidUntil}).
+ * - Cards are enrolled with the campaign's card expiry (0 = never expires; see {setCardValidUntil}), which
+ *   must fall after the claim window: an expiry inside it would lock out every later claimer for good.
  * - A root is published at most once, across all campaigns: the same tree cannot be opened (and claimed)
  *   twice. A campaign can be closed early ({closeCampaign}); its unclaimed points were never minted, so
  *   nothing has to be swept back on chain.
  *   A leaf whose account already holds a card cannot be claimed (the card refuses a second card).
+ * - Budgets (a fix of an audit finding: CAMPAIGN_MANAGER_ROLE alone could mint anything to itself): every
+ *   campaign has a mint budget, points for a points campaign or cards for a card campaign, fixed at
+ *   creation; claims stop at it ({AirdropBudgetExceeded}). A campaign manager's budgets are drawn from the
+ *   allowance the admin (DEFAULT_ADMIN_ROLE, who holds the issuer power) sets per kind
+ *   ({setCampaignAllowance}); the admin's own campaigns draw nothing. The budget left sits in the settings
+ *   slot a claim reads anyway, so enforcing it costs a claim one warm write (2,900 gas).
+ * - Times are kept as uint40 (good until the year 36812) to make room for the budget in that slot.
  */
 contract AirdropDistributor is AccessControl {
     /// @notice Role allowed to create campaigns and set their roots. Preimage: keccak256("CAMPAIGN_MANAGER_ROLE").
@@ -49,19 +57,30 @@ contract AirdropDistributor is AccessControl {
     /// @notice The reason code the points token records for airdrop mints: bytes32("airdrop").
     bytes32 public constant AIRDROP_REASON = "airdrop";
 
-    /// @dev A campaign's settings: one slot (64 + 64 + 64 + 8 + 8 = 208 bits).
+    /// @dev A campaign's settings: one slot (40 + 40 + 40 + 8 + 8 + 120 = 256 bits).
     struct Settings {
-        uint64 start; // first second of the claim window
-        uint64 end; // last second of the claim window; never 0 for an existing campaign
-        uint64 cardValidUntil; // expiry given to cards enrolled by a card campaign (0 = never)
+        uint40 start; // first second of the claim window
+        uint40 end; // last second of the claim window; never 0 for an existing campaign
+        uint40 cardValidUntil; // expiry given to cards enrolled by a card campaign (0 = never)
         uint8 kind; // KIND_POINTS or KIND_CARDS
         bool claimsStarted; // set by the first claim; freezes the root and the card expiry
+        uint120 budgetLeft; // points (points campaign) or cards (card campaign) still claimable
     }
 
     // ---------------------------------------------------------------- events
 
-    /// @notice Emitted when campaign `campaignId` is created.
-    event CampaignCreated(uint256 indexed campaignId, uint8 indexed kind, uint64 start, uint64 end, bytes32 reason);
+    /// @notice Emitted when campaign `campaignId` is created with a mint budget of `budget` points or cards.
+    event CampaignCreated(
+        uint256 indexed campaignId,
+        uint8 indexed kind,
+        uint64 start,
+        uint64 end,
+        bytes32 reason,
+        uint256 budget
+    );
+
+    /// @notice The allowance campaign managers draw budgets of `kind` campaigns from is now `allowance`.
+    event CampaignAllowanceSet(uint8 indexed kind, uint256 allowance);
 
     /// @notice Emitted when campaign `campaignId`'s Merkle root is set (also by {createCampaign} given a root).
     event RootSet(uint256 indexed campaignId, bytes32 root);
@@ -163,6 +182,36 @@ contract AirdropDistributor is AccessControl {
      */
     error AirdropInvalidProof(uint256 campaignId, uint256 index, address account);
 
+    /**
+     * @notice A budget of zero, or one above 2**120 - 1.
+     * @param budget The budget given.
+     */
+    error AirdropInvalidBudget(uint256 budget);
+
+    /**
+     * @notice A campaign manager asked for a budget above what the admin allows.
+     * @param kind The campaign kind.
+     * @param budget The budget asked for.
+     * @param allowance What is left of the allowance for that kind.
+     */
+    error AirdropAllowanceExceeded(uint8 kind, uint256 budget, uint256 allowance);
+
+    /**
+     * @notice The claim would take the campaign over its mint budget.
+     * @param campaignId The campaign.
+     * @param amount Points (or 1 card) the claim would mint.
+     * @param budgetLeft What the campaign may still mint.
+     */
+    error AirdropBudgetExceeded(uint256 campaignId, uint256 amount, uint256 budgetLeft);
+
+    /**
+     * @notice A card expiry that is not after the claim window (later claimers could never be enrolled).
+     * @param campaignId The campaign.
+     * @param validUntil The expiry given.
+     * @param end The last second of the claim window.
+     */
+    error AirdropCardExpiryInWindow(uint256 campaignId, uint64 validUntil, uint64 end);
+
     // ---------------------------------------------------------------- storage
 
     ILoyaltyPoints private immutable _points;
@@ -175,6 +224,7 @@ contract AirdropDistributor is AccessControl {
     mapping(bytes32 root => uint256 campaignId) private _publishedBy;
     mapping(uint256 campaignId => mapping(uint256 wordIndex => uint256 bits)) private _claimedBitmap;
     uint256 private _campaignCount;
+    mapping(uint8 kind => uint256) private _allowances;
 
     // ---------------------------------------------------------------- constructor
 
@@ -198,31 +248,70 @@ contract AirdropDistributor is AccessControl {
      * Requirements:
      * - the caller has CAMPAIGN_MANAGER_ROLE;
      * - `kind` is KIND_POINTS (0) or KIND_CARDS (1);
-     * - `start < end` and `end` is not in the past;
-     * - `root` is zero or has never been published.
+     * - `start < end`, `end` is not in the past and below 2**40;
+     * - `root` is zero or has never been published;
+     * - `budget` is 1 to 2**120 - 1 ({AirdropInvalidBudget}) and, unless the caller has DEFAULT_ADMIN_ROLE,
+     *   at most the allowance left for `kind` ({AirdropAllowanceExceeded}), which it is drawn from.
      *
-     * Emits a {CampaignCreated} event, and a {RootSet} event when `root` is not zero.
+     * Emits a {CampaignCreated} event, a {RootSet} event when `root` is not zero, and a
+     * {CampaignAllowanceSet} event when the budget is drawn from the allowance.
+     * @param budget The most this campaign may mint: points (base units) or cards.
      * @return campaignId The new campaign's id.
      */
-    function createCampaign(uint8 kind, bytes32 root, uint64 start, uint64 end, bytes32 reason)
+    function createCampaign(uint8 kind, bytes32 root, uint64 start, uint64 end, bytes32 reason, uint256 budget)
         external
         onlyRole(CAMPAIGN_MANAGER_ROLE)
         returns (uint256 campaignId)
     {
         if (kind > KIND_CARDS) revert AirdropInvalidKind(kind);
         // slither-disable-next-line timestamp (claim windows are in seconds; miners' leeway is irrelevant)
-        if (end <= start || end < block.timestamp) revert AirdropInvalidWindow(start, end, block.timestamp);
+        if (end <= start || end < block.timestamp || end > type(uint40).max) {
+            revert AirdropInvalidWindow(start, end, block.timestamp);
+        }
+        if (budget == 0 || budget > type(uint120).max) revert AirdropInvalidBudget(budget);
+        if (!hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            uint256 allowance = _allowances[kind];
+            if (budget > allowance) revert AirdropAllowanceExceeded(kind, budget, allowance);
+            unchecked {
+                // checked just above
+                _allowances[kind] = allowance - budget;
+            }
+            emit CampaignAllowanceSet(kind, allowance - budget);
+        }
         unchecked {
             // one id per transaction: the counter cannot reach 2^256
             campaignId = ++_campaignCount;
         }
         _recordRoot(root, campaignId);
-        _settings[root][campaignId] =
-            Settings({start: start, end: end, cardValidUntil: 0, kind: kind, claimsStarted: false});
+        // Both fit: end < 2**40 and start < end; budget < 2**120.
+        _settings[root][campaignId] = Settings({
+            start: uint40(start),
+            end: uint40(end),
+            cardValidUntil: 0,
+            kind: kind,
+            claimsStarted: false,
+            budgetLeft: uint120(budget)
+        });
         _roots[campaignId] = root;
         _reasons[campaignId] = reason;
-        emit CampaignCreated(campaignId, kind, start, end, reason);
+        emit CampaignCreated(campaignId, kind, start, end, reason, budget);
         if (root != bytes32(0)) emit RootSet(campaignId, root);
+    }
+
+    /**
+     * @notice Sets how many points (KIND_POINTS) or cards (KIND_CARDS) campaign managers may still budget for
+     * new campaigns of `kind`, in total.
+     *
+     * Requirements:
+     * - the caller has DEFAULT_ADMIN_ROLE;
+     * - `kind` is KIND_POINTS (0) or KIND_CARDS (1).
+     *
+     * Emits a {CampaignAllowanceSet} event.
+     */
+    function setCampaignAllowance(uint8 kind, uint256 allowance) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (kind > KIND_CARDS) revert AirdropInvalidKind(kind);
+        _allowances[kind] = allowance;
+        emit CampaignAllowanceSet(kind, allowance);
     }
 
     /**
@@ -250,7 +339,10 @@ contract AirdropDistributor is AccessControl {
      *
      * Requirements:
      * - the caller has CAMPAIGN_MANAGER_ROLE;
-     * - campaign `campaignId` exists, is a card campaign and has had no claim yet.
+     * - campaign `campaignId` exists, is a card campaign and has had no claim yet;
+     * - `validUntil` is 0 or after the claim window's last second, and below 2**40
+     *   ({AirdropCardExpiryInWindow}): a card that expires during the window could not be enrolled by anyone
+     *   claiming after that.
      *
      * Emits a {CardValidUntilSet} event.
      */
@@ -258,7 +350,11 @@ contract AirdropDistributor is AccessControl {
         bytes32 current = _roots[campaignId];
         Settings memory settings = _unclaimedCampaign(current, campaignId);
         if (settings.kind != KIND_CARDS) revert AirdropWrongKind(campaignId, settings.kind, KIND_CARDS);
-        _settings[current][campaignId].cardValidUntil = validUntil;
+        if (validUntil != 0 && (validUntil <= settings.end || validUntil > type(uint40).max)) {
+            revert AirdropCardExpiryInWindow(campaignId, validUntil, settings.end);
+        }
+        // Fits: checked just above.
+        _settings[current][campaignId].cardValidUntil = uint40(validUntil);
         emit CardValidUntilSet(campaignId, validUntil);
     }
 
@@ -280,7 +376,8 @@ contract AirdropDistributor is AccessControl {
         if (end < block.timestamp) revert AirdropAlreadyClosed(campaignId, end, block.timestamp);
         // end >= block.timestamp >= 1 here, so the new end is never 0 (0 marks "no campaign")
         uint64 closedAt = uint64(block.timestamp - 1);
-        stored.end = closedAt;
+        // Fits: closedAt < end < 2**40.
+        stored.end = uint40(closedAt);
         emit CampaignClosed(campaignId, closedAt);
     }
 
@@ -293,6 +390,7 @@ contract AirdropDistributor is AccessControl {
      * Requirements:
      * - campaign `campaignId` exists, is a points campaign, has a root and its window is open;
      * - `proof` proves the leaf under the root and leaf `index` is not claimed yet;
+     * - `amount` is within the campaign's budget left ({AirdropBudgetExceeded});
      * - the points token accepts the mint (not paused, cap not exceeded, non-zero amount).
      *
      * Emits a {Claimed} event (and the token's mint events).
@@ -305,7 +403,7 @@ contract AirdropDistributor is AccessControl {
         bytes32[] calldata proof
     ) external {
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, account, amount))));
-        _claim(campaignId, KIND_POINTS, index, account, leaf, proof);
+        _claim(campaignId, KIND_POINTS, index, account, leaf, proof, amount);
         emit Claimed(campaignId, index, account, amount);
         _points.issue(account, amount, AIRDROP_REASON);
     }
@@ -317,6 +415,7 @@ contract AirdropDistributor is AccessControl {
      * Requirements:
      * - campaign `campaignId` exists, is a card campaign, has a root and its window is open;
      * - `proof` proves the leaf under the root and leaf `index` is not claimed yet;
+     * - the campaign's budget has a card left ({AirdropBudgetExceeded});
      * - the card accepts the enrollment (`account` holds no card, `tier` exists).
      *
      * Emits a {Claimed} event with the tier as amount (and the card's enrollment events).
@@ -327,7 +426,7 @@ contract AirdropDistributor is AccessControl {
         returns (uint256 tokenId)
     {
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, account, tier))));
-        uint64 validUntil = _claim(campaignId, KIND_CARDS, index, account, leaf, proof);
+        uint64 validUntil = _claim(campaignId, KIND_CARDS, index, account, leaf, proof, 1);
         emit Claimed(campaignId, index, account, tier);
         return _card.enroll(account, tier, validUntil);
     }
@@ -355,7 +454,8 @@ contract AirdropDistributor is AccessControl {
             uint64 end,
             bytes32 reason,
             uint64 cardValidUntil,
-            bool claimsStarted
+            bool claimsStarted,
+            uint256 budgetLeft
         )
     {
         root = _roots[campaignId];
@@ -367,8 +467,14 @@ contract AirdropDistributor is AccessControl {
             settings.end,
             _reasons[campaignId],
             settings.cardValidUntil,
-            settings.claimsStarted
+            settings.claimsStarted,
+            settings.budgetLeft
         );
+    }
+
+    /// @notice What campaign managers may still budget for new campaigns of `kind` (points or cards).
+    function campaignAllowance(uint8 kind) external view returns (uint256) {
+        return _allowances[kind];
     }
 
     /// @notice The number of campaigns ever created (the highest campaign id).
@@ -388,14 +494,16 @@ contract AirdropDistributor is AccessControl {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev The checks and effects of a claim; the caller emits and then calls out. Returns the card expiry.
+    /// @dev The checks and effects of a claim minting `amount` (points, or 1 card); the caller emits and then
+    /// calls out. Returns the card expiry.
     function _claim(
         uint256 campaignId,
         uint8 kind,
         uint256 index,
         address account,
         bytes32 leaf,
-        bytes32[] calldata proof
+        bytes32[] calldata proof,
+        uint256 amount
     ) private returns (uint64 cardValidUntil) {
         Settings storage stored = _provenSettings(campaignId, index, account, leaf, proof);
         Settings memory settings = stored;
@@ -404,7 +512,13 @@ contract AirdropDistributor is AccessControl {
         if (block.timestamp < settings.start) revert AirdropNotStarted(campaignId, settings.start, block.timestamp);
         // slither-disable-next-line timestamp
         if (block.timestamp > settings.end) revert AirdropEnded(campaignId, settings.end, block.timestamp);
+        if (amount > settings.budgetLeft) revert AirdropBudgetExceeded(campaignId, amount, settings.budgetLeft);
         _markClaimed(campaignId, index);
+        // The slot read above is written back (warm): the budget left and the claims-started flag.
+        unchecked {
+            // checked just above: amount <= budgetLeft < 2**120
+            stored.budgetLeft = settings.budgetLeft - uint120(amount);
+        }
         if (!settings.claimsStarted) stored.claimsStarted = true;
         return settings.cardValidUntil;
     }

@@ -311,14 +311,16 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
     /**
      * @notice Makes `catalog` the redemption catalog: it is granted REDEEMER_ROLE (if it lacks it) and its
      * {redeemBurn} calls skip the role lookup (about 2,100 gas less per redemption). The zero address clears
-     * it. There is at most one; the previous one keeps REDEEMER_ROLE until the admin revokes it.
+     * it. There is at most one: a previous catalog loses REDEEMER_ROLE here (a replaced catalog must not keep
+     * burning points); other REDEEMER_ROLE holders keep it.
      * @dev Revoking (or renouncing) REDEEMER_ROLE from the catalog also clears it, so the catalog is always a
      * REDEEMER_ROLE holder and the role alone decides who may burn on redemption.
      *
      * Requirements:
      * - the caller has DEFAULT_ADMIN_ROLE.
      *
-     * Emits a {RedemptionCatalogUpdated} event and, if `catalog` lacked the role, a {RoleGranted} event.
+     * Emits a {RedemptionCatalogUpdated} event, a {RoleRevoked} event for a previous catalog and, if `catalog`
+     * lacked the role, a {RoleGranted} event.
      * @param catalog The perk catalog contract, or the zero address for none. Granting REDEEMER_ROLE here gives
      * the admin no power it lacks: DEFAULT_ADMIN_ROLE is that role's admin.
      */
@@ -326,6 +328,8 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
         address previous = _redemptionCatalog;
         _redemptionCatalog = catalog;
         emit RedemptionCatalogUpdated(previous, catalog);
+        // `_redemptionCatalog` is already `catalog`, so this revocation does not clear it again.
+        if (previous != address(0) && previous != catalog) _revokeRole(REDEEMER_ROLE, previous);
         if (catalog != address(0)) _grantRole(REDEEMER_ROLE, catalog);
     }
 

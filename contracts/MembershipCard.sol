@@ -19,19 +19,37 @@ import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
  * ordered tier (named at deploy, lowest first) and an expiry (`validUntil`, unix seconds, 0 = never).
  * The issuer enrols members one or many at a time, changes tiers, sets expiries and revokes cards; a holder
  * may cancel their own. Soulbound mode (chosen at deploy) follows ERC-5192 and refuses transfers and
- * approvals; otherwise cards are transferable, still one per wallet.
+ * approvals; otherwise cards are transferable, still one per wallet, and only to a wallet that agreed to
+ * receive one ({setAcceptsTransfer}).
  *
  * @dev Note (deliberate choices):
  * - Storage is one packed word per card id: owner (bits 0-159) | tier (160-167) | validUntil (168-231).
  *   A card's id is first `uint256(uint160(member))`, so enrolment writes exactly one fresh slot and the
  *   "one card per wallet" check reads that same slot. There is no per-owner balance slot.
- * - Bit 255 of the word at key `uint160(a)` is a flag about address `a` (not about the card stored there):
- *   `a` holds a card whose id is not `uint160(a)`; that id is then in `_heldElsewhere[a]`. Only transfers
- *   (and re-enrolment of a wallet whose own id another wallet holds) write the flag and the mapping.
+ * - Bits 254 and 255 of the word at key `uint160(a)` are flags about address `a` (not about the card stored
+ *   there): bit 255, `a` holds a card whose id is not `uint160(a)`, that id is then in `_heldElsewhere[a]`
+ *   (only transfers, and re-enrolment of a wallet whose own id another wallet holds, write the flag and the
+ *   mapping); bit 254, `a` agreed to receive a card by transfer ({setAcceptsTransfer}). Keeping them in
+ *   the word a transfer reads anyway (to refuse a second card) makes the consent check free of extra
+ *   storage reads. Bits 232-252 are about the card in the word: the hour (since 1970, rounded up) until
+ *   which it is on hold after its last transfer, 0 if it never moved (see {memberCard}); kept in the word a
+ *   transfer writes anyway, it costs a transfer no extra storage slot (a fresh one is 22,100 gas) and a
+ *   redemption no extra read. 21 bits of hours last until the year 2209; later holds are capped there.
+ * - Consent (a fix of an audit finding): without it anyone could push a card to a wallet, which then
+ *   could never be enrolled (and a batch that included it would have reverted whole). A transfer needs the
+ *   receiver's consent, used up by the card it lets in; {enrollBatch} skips a wallet that already holds a
+ *   card and says so in {EnrolmentSkipped} instead of reverting.
+ * - Holding period (a fix of an audit finding): a card lent from wallet to wallet carried its tier and
+ *   its owner's limits along. A card received by transfer is reported by {memberCard} as on hold until
+ *   `holdPeriod` seconds after the transfer (default 7 days, set by the admin); the catalog refuses
+ *   redemptions with a card on hold, and counts wallet limits per card rather than per wallet.
  * - If the id `uint160(member)` is held by another wallet, enrolment mints id
  *   `(serial << 160) | uint160(member)` instead, with a contract-wide serial starting at 1.
  * - Enrolment does not call {IERC721Receiver-onERC721Received} (like OZ `_mint`); `safeTransferFrom` does.
- * - A transfer to a wallet that already holds a card, including its sender, reverts ({MembershipAlreadyMember}).
+ * - A transfer to a wallet that already holds a card, including its sender, reverts ({MembershipAlreadyMember});
+ *   one to a wallet that did not agree to receive a card reverts ({MembershipTransferNotAccepted}).
+ * - ERC-5192 is advertised through ERC-165 only in soulbound mode (marketplaces read it as "soulbound
+ *   collection"); {locked} answers in both modes.
  * - {tokenURI} is `baseURI` followed by the decimal tier number (empty if no base URI is set).
  */
 contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192, IERC721Errors, AccessControl {
@@ -52,8 +70,19 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
     uint256 private constant _VALID_UNTIL_FIELD = uint256(type(uint64).max) << _VALID_UNTIL_SHIFT;
     /// @dev Set in the word at key `uint160(a)` when `a` holds a card with another id (see `_heldElsewhere`).
     uint256 private constant _HOLDS_ELSEWHERE = 1 << 255;
+    /// @dev Set in the word at key `uint160(a)` when `a` agreed to receive the next card by transfer.
+    uint256 private constant _ACCEPTS_TRANSFER = 1 << 254;
+    /// @dev A card word's hold field: the hour its hold ends (0: never moved), bits 232-252.
+    uint256 private constant _HOLD_SHIFT = 232;
+    uint256 private constant _HOLD_MAX_HOURS = (1 << 21) - 1;
+    uint256 private constant _HOLD_FIELD = _HOLD_MAX_HOURS << _HOLD_SHIFT;
+    /// @dev The flags about the address `uint160(key)` in the word at `key`; they outlive the card stored there.
+    uint256 private constant _ADDRESS_FLAGS = _HOLDS_ELSEWHERE | _ACCEPTS_TRANSFER;
     /// @dev Bits of a packed enrol word that must be zero (above validUntil).
     uint256 private constant _ENROLL_UNUSED = ~uint256(0) << 232;
+
+    /// @notice The holding period a new program starts with: 7 days.
+    uint64 public constant DEFAULT_HOLD_PERIOD = 7 days;
 
     bool private immutable _soulbound;
     uint8 private immutable _tierCount;
@@ -68,6 +97,7 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
     mapping(uint256 tokenId => address) private _tokenApprovals;
     mapping(address owner => mapping(address operator => bool)) private _operatorApprovals;
     uint96 private _serial;
+    uint64 private _holdPeriod;
 
     /// @notice `member` was enrolled with card `tokenId` at `tier`, valid until `validUntil` (0 = never).
     event MemberEnrolled(uint256 indexed tokenId, address indexed member, uint8 tier, uint64 validUntil);
@@ -91,6 +121,18 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
 
     /// @notice The admin set the base of every token URI to `baseURI`.
     event BaseURIUpdated(string baseURI);
+
+    /// @notice {enrollBatch} left `member` out because it already holds card `tokenId`.
+    event EnrolmentSkipped(address indexed member, uint256 indexed tokenId);
+
+    /// @notice `account` agreed (`accepts` true) to receive its next card by transfer, or withdrew that.
+    event TransferAcceptanceSet(address indexed account, bool accepts);
+
+    /// @notice The admin changed how long a card received by transfer stays on hold (seconds).
+    event HoldPeriodUpdated(uint64 previousPeriod, uint64 newPeriod);
+
+    /// @notice Card `tokenId` arrived by transfer and is on hold until `holdUntil` (unix seconds).
+    event CardOnHold(uint256 indexed tokenId, address indexed holder, uint64 holdUntil);
 
     /**
      * @dev `account` already holds a card.
@@ -141,6 +183,12 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
     error MembershipEmptyBatch();
 
     /**
+     * @dev A transfer to a wallet that did not agree to receive a card ({setAcceptsTransfer}).
+     * @param to The receiver.
+     */
+    error MembershipTransferNotAccepted(address to);
+
+    /**
      * @dev A packed batch word with bits set outside its documented fields.
      * @param index The position of the word in the batch.
      * @param word The word.
@@ -172,6 +220,7 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
         _tierNames = tierNames;
         _tierCount = uint8(count);
         _soulbound = soulbound_;
+        _holdPeriod = DEFAULT_HOLD_PERIOD;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(ISSUER_ROLE, admin);
     }
@@ -184,7 +233,7 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
         uint8 tier,
         uint64 validUntil
     ) external onlyRole(ISSUER_ROLE) returns (uint256 tokenId) {
-        return _enroll(member, tier, validUntil);
+        return _enroll(member, tier, validUntil, false);
     }
 
     /**
@@ -193,11 +242,15 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
      * bits 232-255 must be zero. New members whose id is free cost one fresh storage slot each; about 615 fit
      * under the EIP-7825 per-transaction gas cap of 2**24 (bench/gas.py).
      *
-     * Requirements: those of {enroll} for every entry, `packed` not empty ({MembershipEmptyBatch}) and no
-     * stray bits ({MembershipInvalidBatchEntry}).
+     * A member who already holds a card is skipped, not refused: anyone can get a card to a wallet (a Merkle
+     * claim, a transfer it agreed to) between the brand's reading and its batch being mined, and one such
+     * wallet must not revert the enrolment of all the others.
+     *
+     * Requirements: those of {enroll} for every entry except holding no card, `packed` not empty
+     * ({MembershipEmptyBatch}) and no stray bits ({MembershipInvalidBatchEntry}).
      *
      * Emits, per entry, a {Transfer} event from the zero address, a {MemberEnrolled} event and, in soulbound
-     * mode, a {Locked} event.
+     * mode, a {Locked} event; or, for a member who already holds a card, an {EnrolmentSkipped} event.
      */
     function enrollBatch(uint256[] calldata packed) external onlyRole(ISSUER_ROLE) {
         uint256 count = packed.length;
@@ -205,7 +258,7 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
         for (uint256 i; i < count; ) {
             uint256 word = packed[i];
             if (word & _ENROLL_UNUSED != 0) revert MembershipInvalidBatchEntry(i, word);
-            _enroll(address(uint160(word)), (word >> _TIER_SHIFT) & 0xff, word >> _VALID_UNTIL_SHIFT);
+            _enroll(address(uint160(word)), (word >> _TIER_SHIFT) & 0xff, word >> _VALID_UNTIL_SHIFT, true);
             // Cannot overflow: i < count.
             unchecked {
                 ++i;
@@ -317,7 +370,39 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
         emit CardCancelled(tokenId, msg.sender);
     }
 
+    /**
+     * @notice Agrees (`accepts` true) to receive a card by transfer, or withdraws that agreement. The
+     * agreement is used up by the card it lets in. Enrolment by the issuer needs no agreement.
+     *
+     * Requirements:
+     * - the cards are not soulbound ({MembershipSoulbound}).
+     *
+     * Emits a {TransferAcceptanceSet} event.
+     */
+    function setAcceptsTransfer(bool accepts) external {
+        if (_soulbound) revert MembershipSoulbound(0);
+        uint256 key = uint160(msg.sender);
+        uint256 home = _records[key];
+        _records[key] = accepts ? home | _ACCEPTS_TRANSFER : home & ~_ACCEPTS_TRANSFER;
+        emit TransferAcceptanceSet(msg.sender, accepts);
+    }
+
     // ------------------------------------------------------------------ admin
+
+    /**
+     * @notice Sets how long a card received by transfer stays on hold (seconds; the end is rounded up to a
+     * whole hour; 0 = no hold). Applies to transfers made after the change.
+     *
+     * Requirements:
+     * - the caller has DEFAULT_ADMIN_ROLE.
+     *
+     * Emits a {HoldPeriodUpdated} event.
+     */
+    function setHoldPeriod(uint64 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint64 previous = _holdPeriod;
+        _holdPeriod = period;
+        emit HoldPeriodUpdated(previous, period);
+    }
 
     /**
      * @notice Sets the base of every token URI (a card's URI is the base followed by its tier number).
@@ -341,10 +426,14 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
      * Requirements:
      * - the card is not soulbound ({MembershipSoulbound});
      * - `to` is not the zero address ({ERC721InvalidReceiver}) and holds no card ({MembershipAlreadyMember});
+     * - `to` agreed to receive a card ({setAcceptsTransfer}, {MembershipTransferNotAccepted}); the agreement
+     *   is used up;
      * - `tokenId` exists ({ERC721NonexistentToken}) and is owned by `from` ({ERC721IncorrectOwner});
      * - the caller is the owner, approved for `tokenId`, or an operator of the owner ({ERC721InsufficientApproval}).
      *
-     * Emits a {Transfer} event.
+     * The card is then on hold for {holdPeriod} seconds (see {memberCard}).
+     *
+     * Emits a {Transfer} event and a {CardOnHold} event.
      */
     function transferFrom(address from, address to, uint256 tokenId) public {
         _transfer(from, to, tokenId);
@@ -410,11 +499,39 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
     /// @inheritdoc IMembershipCard
     function activeTierOf(address account) public view returns (bool active, uint8 tier) {
         (, uint256 record) = _cardOf(account);
+        // slither-disable-next-line incorrect-equality (a stored word, not a balance: its hold bits come from a timestamp)
         if (record == 0) return (false, 0);
         tier = uint8(record >> _TIER_SHIFT);
         uint256 validUntil = uint64(record >> _VALID_UNTIL_SHIFT);
-        // slither-disable-next-line timestamp
+        // slither-disable-next-line incorrect-equality,timestamp
         active = validUntil == 0 || validUntil >= block.timestamp;
+    }
+
+    /// @inheritdoc IMembershipCard
+    function memberCard(address account)
+        external
+        view
+        returns (uint256 tokenId, uint8 tier, bool active, uint64 holdUntil)
+    {
+        uint256 record;
+        (tokenId, record) = _cardOf(account);
+        // slither-disable-next-line incorrect-equality (a stored word, not a balance: its hold bits come from a timestamp)
+        if (record == 0) return (0, 0, false, 0);
+        tier = uint8(record >> _TIER_SHIFT);
+        uint256 validUntil = uint64(record >> _VALID_UNTIL_SHIFT);
+        // slither-disable-next-line incorrect-equality,timestamp
+        active = validUntil == 0 || validUntil >= block.timestamp;
+        holdUntil = uint64(((record >> _HOLD_SHIFT) & _HOLD_MAX_HOURS) * 1 hours);
+    }
+
+    /// @notice Whether `account` agreed to receive its next card by transfer ({setAcceptsTransfer}).
+    function acceptsTransfer(address account) external view returns (bool) {
+        return _records[uint160(account)] & _ACCEPTS_TRANSFER != 0;
+    }
+
+    /// @notice How long a card received by transfer stays on hold, in seconds (0 = no hold).
+    function holdPeriod() external view returns (uint64) {
+        return _holdPeriod;
     }
 
     /// @inheritdoc IMembershipCard
@@ -485,6 +602,7 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
     function balanceOf(address owner) external view returns (uint256) {
         if (owner == address(0)) revert ERC721InvalidOwner(address(0));
         (, uint256 record) = _cardOf(owner);
+        // slither-disable-next-line incorrect-equality (a stored word, not a balance: its hold bits come from a timestamp)
         return record == 0 ? 0 : 1;
     }
 
@@ -504,19 +622,27 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
         return _operatorApprovals[owner][operator];
     }
 
-    /// @notice ERC-165: ERC-721, ERC-721 Metadata, ERC-4906, ERC-5192, AccessControl and ERC-165 itself.
+    /// @notice ERC-165: ERC-721, ERC-721 Metadata, ERC-4906, AccessControl and ERC-165 itself, and ERC-5192
+    /// in soulbound mode only (a transferable program is not a soulbound collection).
     function supportsInterface(bytes4 interfaceId) public view override(AccessControl, IERC165) returns (bool) {
         return
             interfaceId == type(IERC721).interfaceId ||
             interfaceId == type(IERC721Metadata).interfaceId ||
             interfaceId == _INTERFACE_ID_ERC4906 ||
-            interfaceId == _INTERFACE_ID_ERC5192 ||
+            (interfaceId == _INTERFACE_ID_ERC5192 && _soulbound) ||
             super.supportsInterface(interfaceId);
     }
 
     // ------------------------------------------------------------------ internal
 
-    function _enroll(address member, uint256 tier, uint256 validUntil) private returns (uint256 tokenId) {
+    /// @dev Enrols `member`; if it already holds a card, reverts, or with `skipHolders` emits
+    /// {EnrolmentSkipped} and returns 0 (no card has id 0).
+    function _enroll(
+        address member,
+        uint256 tier,
+        uint256 validUntil,
+        bool skipHolders
+    ) private returns (uint256 tokenId) {
         if (member == address(0)) revert ERC721InvalidReceiver(address(0));
         if (tier >= _tierCount) revert MembershipInvalidTier(tier, _tierCount);
         // slither-disable-next-line timestamp
@@ -524,9 +650,17 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
         uint256 record = uint256(uint160(member)) | (tier << _TIER_SHIFT) | (validUntil << _VALID_UNTIL_SHIFT);
         tokenId = uint160(member);
         uint256 home = _records[tokenId];
-        if (home == 0) {
-            _records[tokenId] = record;
+        // slither-disable-next-line incorrect-equality (a stored word, not a balance: its hold bits come from a timestamp)
+        if (home & ~_ACCEPTS_TRANSFER == 0) {
+            // No card at `member`'s own id and no flag but (maybe) its consent, which is kept.
+            _records[tokenId] = record | home;
         } else {
+            uint256 held = _heldBy(member, home);
+            if (held != 0) {
+                if (!skipHolders) revert MembershipAlreadyMember(member, held);
+                emit EnrolmentSkipped(member, held);
+                return 0;
+            }
             tokenId = _enrollAwayFromHome(member, home, record);
         }
         emit Transfer(address(0), member, tokenId);
@@ -534,12 +668,14 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
         if (_soulbound) emit Locked(tokenId);
     }
 
-    /// @dev Enrolment when the word at `member`'s own id is in use: refuse if `member` holds a card, else
-    /// (its own id is held by another wallet) mint a serial id.
+    /// @dev The card `member` holds (0 if none), given the word at its own id.
+    function _heldBy(address member, uint256 home) private view returns (uint256) {
+        if (home & _HOLDS_ELSEWHERE != 0) return _heldElsewhere[member];
+        return address(uint160(home)) == member ? uint160(member) : 0;
+    }
+
+    /// @dev Enrolment of a wallet that holds no card while its own id is held by another wallet: a serial id.
     function _enrollAwayFromHome(address member, uint256 home, uint256 record) private returns (uint256 tokenId) {
-        if (home & _HOLDS_ELSEWHERE != 0) revert MembershipAlreadyMember(member, _heldElsewhere[member]);
-        // With the flag clear and the word non-zero, the card at `member`'s own id exists.
-        if (address(uint160(home)) == member) revert MembershipAlreadyMember(member, uint160(member));
         tokenId = (uint256(++_serial) << 160) | uint160(member);
         _records[tokenId] = record;
         _heldElsewhere[member] = tokenId;
@@ -549,6 +685,7 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
     function _setTier(address member, uint256 tier) private {
         if (tier >= _tierCount) revert MembershipInvalidTier(tier, _tierCount);
         (uint256 tokenId, uint256 record) = _cardOf(member);
+        // slither-disable-next-line incorrect-equality (a stored word, not a balance: its hold bits come from a timestamp)
         if (record == 0) revert MembershipNotMember(member);
         _records[tokenId] = (record & ~_TIER_FIELD) | (tier << _TIER_SHIFT);
         emit TierChanged(tokenId, member, uint8(record >> _TIER_SHIFT), uint8(tier));
@@ -557,6 +694,7 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
 
     function _setValidUntil(address member, uint256 validUntil) private {
         (uint256 tokenId, uint256 record) = _cardOf(member);
+        // slither-disable-next-line incorrect-equality (a stored word, not a balance: its hold bits come from a timestamp)
         if (record == 0) revert MembershipNotMember(member);
         _records[tokenId] = (record & ~_VALID_UNTIL_FIELD) | (validUntil << _VALID_UNTIL_SHIFT);
         emit ValidUntilChanged(tokenId, member, uint64(record >> _VALID_UNTIL_SHIFT), uint64(validUntil));
@@ -566,8 +704,9 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
     function _burn(address member) private returns (uint256 tokenId) {
         uint256 record;
         (tokenId, record) = _cardOf(member);
+        // slither-disable-next-line incorrect-equality (a stored word, not a balance: its hold bits come from a timestamp)
         if (record == 0) revert MembershipNotMember(member);
-        _records[tokenId] = record & _HOLDS_ELSEWHERE;
+        _records[tokenId] = record & _ADDRESS_FLAGS;
         if (_tokenApprovals[tokenId] != address(0)) delete _tokenApprovals[tokenId];
         if (tokenId != uint160(member)) _clearHeldElsewhere(member);
         emit Transfer(member, address(0), tokenId);
@@ -585,19 +724,38 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
             _tokenApprovals[tokenId] != msg.sender &&
             !_operatorApprovals[owner][msg.sender]
         ) revert ERC721InsufficientApproval(msg.sender, tokenId);
+        uint256 toHome = _records[uint160(to)];
         (uint256 heldByTo, uint256 toRecord) = _cardOf(to);
         if (toRecord != 0) revert MembershipAlreadyMember(to, heldByTo);
+        // `to`'s consent is a flag in the word at its own id, read just above by `_cardOf`.
+        // slither-disable-next-line incorrect-equality (a stored word, not a balance: its hold bits come from a timestamp)
+        if (toHome & _ACCEPTS_TRANSFER == 0) revert MembershipTransferNotAccepted(to);
 
         if (_tokenApprovals[tokenId] != address(0)) delete _tokenApprovals[tokenId];
-        _records[tokenId] = (record & ~_OWNER_MASK) | uint160(to);
+        // The hold's end, in whole hours rounded up (see the contract's notes); 0 without a hold period.
+        // Cannot overflow: a timestamp plus a uint64 period stays far below 2**256.
+        uint256 period = _holdPeriod;
+        uint256 holdHours = 0;
+        if (period != 0) {
+            unchecked {
+                holdHours = (block.timestamp + period + 1 hours - 1) / 1 hours;
+            }
+            if (holdHours > _HOLD_MAX_HOURS) holdHours = _HOLD_MAX_HOURS;
+        }
+        // When `tokenId` is `to`'s own id, `record` is `to`'s word and its consent is used up here;
+        // otherwise it is used up with the held-elsewhere flag below.
+        uint256 moved = (record & ~(_OWNER_MASK | _HOLD_FIELD)) | uint160(to) | (holdHours << _HOLD_SHIFT);
+        if (tokenId == uint160(to)) moved &= ~_ACCEPTS_TRANSFER;
+        _records[tokenId] = moved;
         // The three words written here are distinct: `from` and `to` differ (`to` holds no card), and
         // each branch runs only when `tokenId` is not that address's own id.
         if (tokenId != uint160(from)) _clearHeldElsewhere(from);
         if (tokenId != uint160(to)) {
-            _records[uint160(to)] |= _HOLDS_ELSEWHERE;
+            _records[uint160(to)] = (toHome | _HOLDS_ELSEWHERE) & ~_ACCEPTS_TRANSFER;
             _heldElsewhere[to] = tokenId;
         }
         emit Transfer(from, to, tokenId);
+        emit CardOnHold(tokenId, to, uint64(holdHours * 1 hours));
     }
 
     function _clearHeldElsewhere(address holder) private {

@@ -4,7 +4,8 @@ pragma solidity ^0.8.24;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 
 import {ILoyaltyPoints} from "./interfaces/ILoyaltyPoints.sol";
 import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
@@ -15,7 +16,8 @@ import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
  * perks (price, minimum tier, stock, per-wallet limit, sale window, active flag). A member with an
  * active membership card redeems a perk: the catalog burns the points through its REDEEMER_ROLE on the
  * points token and emits {PerkRedeemed} with a sequential redemption id that the back office fulfils
- * against. A relayer can submit a member's EIP-712 signed request instead ({redeemWithSignature}).
+ * against. A relayer can submit a member's EIP-712 signed request instead ({redeemWithSignature}). Both
+ * name the most points the member agrees to burn (`maxCost`), so a price edit cannot burn more.
  *
  * @dev Note (deliberate choices):
  * - A perk's whole configuration and its sold count share ONE storage slot, so a redemption reads one
@@ -23,24 +25,41 @@ import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
  *   limit uint16 and the sale window uint32 unix seconds (good until the year 2106).
  * - `stock == UNLIMITED_STOCK` (type(uint32).max) means unlimited; the sold count still cannot pass it.
  * - `walletLimit == 0` means no per-wallet limit; `endTime == 0` means the sale never ends.
- * - Per-wallet counts ({redeemedBy}) are kept only for perks that have a wallet limit, which is what they
- *   are for: a redemption of an unlimited perk writes no per-member slot (a fresh one costs 22,100 gas).
- *   Every redemption's member, perk and quantity are in its {PerkRedeemed} event, the full history.
+ * - Per-member limits are counted per CARD ({redeemedByCard}), not per wallet: a card lent to other
+ *   wallets carries its count along, so the limit holds per member whatever wallets the card visits. A card
+ *   received by transfer is also refused while on hold ({CatalogCardOnHold}; the card's holding period),
+ *   so borrowing a card does not lend its tier either. Re-enrolling a wallet keeps its id (and its counts)
+ *   unless another wallet holds that id.
+ * - Per-card counts are kept only for perks that have a wallet limit, which is what they are for: a
+ *   redemption of an unlimited perk writes no per-member slot (a fresh one costs 22,100 gas). Every
+ *   redemption's member, perk and quantity are in its {PerkRedeemed} event, the full history.
  * - Prices are never zero, which is also how an unknown perk id is told apart in the hot path.
  * - Titles are stored as bytes32 (UTF-8, right-padded with zeros, at most 32 bytes) and are repeated in
  *   {PerkAdded} and {PerkUpdated}; the full description lives off chain.
  * - The catalog has no pause of its own: redemptions stop when the points token is paused (its
  *   `redeemBurn` reverts), and a single perk is stopped with {setPerkActive}.
- * - A signed request names the perk and quantity, not the price: an edit between signing and relaying
- *   applies to it. The request's deadline bounds that window; members who care sign short deadlines.
+ * - A signed request names the perk, the quantity and `maxCost`, the most points it may burn: an edit
+ *   between signing and relaying that raises the cost above it makes the request fail ({CatalogCostAboveMax}).
+ *   It also names its `relayer`, the only account that may submit it (the zero address: anyone), so a copy
+ *   taken from the mempool by another account reverts at the copier's cost and the relayer's transaction
+ *   still goes through. A member cancels a signed request not yet relayed with {invalidateNonce}.
+ * - Signatures: a valid ECDSA signature by the member's key is accepted first (an EOA, or an EIP-7702
+ *   delegated account, as `permit` on the points token does); only otherwise is a member with code asked
+ *   through ERC-1271, with at most {ERC1271_GAS} gas, so a wallet whose check burns gas costs the relayer a
+ *   bounded amount. Relayers should still refuse contract members they do not know (the Python client's
+ *   relay policy does).
  */
 contract PerkCatalog is AccessControl, EIP712, Nonces {
     /// @notice Role allowed to add and edit perks. Preimage: keccak256("PERK_MANAGER_ROLE").
     bytes32 public constant PERK_MANAGER_ROLE = keccak256("PERK_MANAGER_ROLE");
 
     /// @notice EIP-712 type hash of a gasless redemption request.
-    bytes32 public constant REDEMPTION_TYPEHASH =
-        keccak256("Redemption(address member,uint256 perkId,uint256 quantity,uint256 nonce,uint256 deadline)");
+    bytes32 public constant REDEMPTION_TYPEHASH = keccak256(
+        "Redemption(address member,address relayer,uint256 perkId,uint256 quantity,uint256 maxCost,uint256 nonce,uint256 deadline)"
+    );
+
+    /// @notice The gas an ERC-1271 wallet's `isValidSignature` may use (a multi-owner wallet needs ~30,000).
+    uint256 public constant ERC1271_GAS = 100_000;
 
     /// @notice The `stock` value that means "unlimited".
     uint32 public constant UNLIMITED_STOCK = type(uint32).max;
@@ -84,6 +103,9 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         uint32 endTime,
         bool active
     );
+
+    /// @notice `member` gave up nonce `nonce`: a request signed with it can no longer be relayed.
+    event NonceInvalidated(address indexed member, uint256 nonce);
 
     /// @notice Emitted when `member` redeems `quantity` units of `perkId`, burning `pointsBurned` points.
     event PerkRedeemed(
@@ -193,6 +215,29 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
     );
 
     /**
+     * @notice The redemption would burn more points than the member agreed to (the price changed).
+     * @param perkId The perk asked for.
+     * @param cost The points the redemption costs now.
+     * @param maxCost The most the member agreed to burn.
+     */
+    error CatalogCostAboveMax(uint256 perkId, uint256 cost, uint256 maxCost);
+
+    /**
+     * @notice The member's card arrived by transfer and is still on hold.
+     * @param member The redeeming member.
+     * @param tokenId The card.
+     * @param holdUntil When the hold ends (unix seconds).
+     */
+    error CatalogCardOnHold(address member, uint256 tokenId, uint256 holdUntil);
+
+    /**
+     * @notice The signed request names another relayer than the caller.
+     * @param relayer The relayer the request names.
+     * @param caller The account that submitted it.
+     */
+    error CatalogWrongRelayer(address relayer, address caller);
+
+    /**
      * @notice A signed request's deadline has passed.
      * @param deadline The request's deadline.
      * @param blockTime The current block's timestamp.
@@ -214,7 +259,7 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
 
     mapping(uint256 perkId => Perk) private _perks;
     mapping(uint256 perkId => bytes32) private _titles;
-    mapping(uint256 perkId => mapping(address member => uint256)) private _redeemedBy;
+    mapping(uint256 perkId => mapping(uint256 cardId => uint256)) private _redeemedBy;
     uint256 private _perkCount;
     uint256 private _redemptionCount;
 
@@ -357,30 +402,35 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
 
     /**
      * @notice Redeems `quantity` units of perk `perkId` for the caller, burning `price * quantity` of the
-     * caller's points.
+     * caller's points, at most `maxCost`.
      *
      * Requirements:
      * - `quantity` is not zero; perk `perkId` exists, is active and inside its sale window;
-     * - the caller holds an active card of at least the perk's minimum tier;
-     * - enough stock is left and the caller stays within the per-wallet limit;
+     * - the caller holds an active card of at least the perk's minimum tier, not on hold ({CatalogCardOnHold});
+     * - enough stock is left and the card stays within the perk's per-member limit;
+     * - `price * quantity <= maxCost` ({CatalogCostAboveMax});
      * - the caller holds enough points and the points token is not paused (the token's own errors).
      *
      * Emits a {PerkRedeemed} event (and the token's {IERC20-Transfer} to the zero address).
+     * @param maxCost The most points the caller agrees to burn (what the wallet shows it read).
      * @return redemptionId The sequential id the back office fulfils against.
      */
-    function redeem(uint256 perkId, uint256 quantity) external returns (uint256 redemptionId) {
-        return _redeem(_msgSender(), perkId, quantity);
+    function redeem(uint256 perkId, uint256 quantity, uint256 maxCost) external returns (uint256 redemptionId) {
+        return _redeem(_msgSender(), perkId, quantity, maxCost);
     }
 
     /**
      * @notice Redeems for `member` a request `member` signed off chain (EIP-712, domain
-     * "LoyaltyPerkCatalog" version "1", this chain and this contract); anyone may submit it.
-     * The request carries `member`'s current {nonces} value, which this call uses up.
+     * "LoyaltyPerkCatalog" version "1", this chain and this contract), submitted by `relayer` (or by anyone
+     * if it is the zero address). The request carries `member`'s current {nonces} value, which this call
+     * uses up.
      *
      * Requirements:
-     * - `block.timestamp <= deadline`;
-     * - `signature` is `member`'s over Redemption(member, perkId, quantity, nonces(member), deadline)
-     *   (an EOA signature, or an ERC-1271 contract wallet's approval);
+     * - `relayer` is the caller or the zero address ({CatalogWrongRelayer});
+     * - `block.timestamp <= deadline` ({CatalogExpiredSignature});
+     * - `signature` is `member`'s over Redemption(member, relayer, perkId, quantity, maxCost, nonces(member),
+     *   deadline): an ECDSA signature by the member's key, or else an ERC-1271 approval by the member's
+     *   contract given at most {ERC1271_GAS} gas ({CatalogInvalidSignature});
      * - the same as {redeem} for `member`.
      *
      * Emits a {PerkRedeemed} event.
@@ -388,20 +438,31 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
      */
     function redeemWithSignature(
         address member,
+        address relayer,
         uint256 perkId,
         uint256 quantity,
+        uint256 maxCost,
         uint256 deadline,
         bytes calldata signature
     ) external returns (uint256 redemptionId) {
+        if (relayer != address(0) && relayer != msg.sender) revert CatalogWrongRelayer(relayer, msg.sender);
         // slither-disable-next-line timestamp (deadlines are in seconds; miners' leeway is irrelevant)
         if (block.timestamp > deadline) revert CatalogExpiredSignature(deadline, block.timestamp);
         uint256 nonce = _useNonce(member);
-        bytes32 digest =
-            _hashTypedDataV4(keccak256(abi.encode(REDEMPTION_TYPEHASH, member, perkId, quantity, nonce, deadline)));
-        if (!SignatureChecker.isValidSignatureNow(member, digest, signature)) {
-            revert CatalogInvalidSignature(member, nonce);
-        }
-        return _redeem(member, perkId, quantity);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(REDEMPTION_TYPEHASH, member, relayer, perkId, quantity, maxCost, nonce, deadline))
+        );
+        if (!_isMemberSignature(member, digest, signature)) revert CatalogInvalidSignature(member, nonce);
+        return _redeem(member, perkId, quantity, maxCost);
+    }
+
+    /**
+     * @notice Gives up the caller's current nonce, so a signed request not relayed yet can never be.
+     *
+     * Emits a {NonceInvalidated} event.
+     */
+    function invalidateNonce() external {
+        emit NonceInvalidated(msg.sender, _useNonce(msg.sender));
     }
 
     // ---------------------------------------------------------------- views
@@ -437,12 +498,22 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
     }
 
     /**
-     * @notice Units of perk `perkId` that `member` has redeemed while the perk had a wallet limit (what the
-     * limit is checked against). Redemptions of a perk without a wallet limit are not counted here; the
-     * {PerkRedeemed} events hold every redemption.
+     * @notice Units of perk `perkId` redeemed with the card `member` holds now, while the perk had a wallet
+     * limit (what the limit is checked against; 0 if `member` holds no card). See {redeemedByCard}.
      */
     function redeemedBy(uint256 perkId, address member) external view returns (uint256) {
-        return _redeemedBy[perkId][member];
+        // slither-disable-next-line unused-return (only the card id is needed here)
+        (uint256 cardId, , , ) = _card.memberCard(member);
+        return cardId == 0 ? 0 : _redeemedBy[perkId][cardId];
+    }
+
+    /**
+     * @notice Units of perk `perkId` redeemed with card `cardId`, by whichever wallet held it, while the perk
+     * had a wallet limit. Redemptions of a perk without a limit are not counted here; the {PerkRedeemed}
+     * events hold every redemption.
+     */
+    function redeemedByCard(uint256 perkId, uint256 cardId) external view returns (uint256) {
+        return _redeemedBy[perkId][cardId];
     }
 
     /// @notice The number of redemptions so far (the highest redemption id).
@@ -469,7 +540,12 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
     // ---------------------------------------------------------------- internals
 
     /// @dev Checks, updates the counts (effects), emits, then burns (interaction), in that order.
-    function _redeem(address member, uint256 perkId, uint256 quantity) private returns (uint256 redemptionId) {
+    function _redeem(
+        address member,
+        uint256 perkId,
+        uint256 quantity,
+        uint256 maxCost
+    ) private returns (uint256 redemptionId) {
         if (quantity == 0) revert CatalogZeroQuantity(perkId);
         Perk storage stored = _perks[perkId];
         Perk memory p = stored;
@@ -482,9 +558,11 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
             revert CatalogPerkEnded(perkId, p.endTime, block.timestamp);
         }
 
-        (bool hasActiveCard, uint8 tier) = _card.activeTierOf(member);
+        (uint256 cardId, uint8 tier, bool hasActiveCard, uint64 holdUntil) = _card.memberCard(member);
         if (!hasActiveCard) revert CatalogNoActiveCard(member);
         if (tier < p.minTier) revert CatalogTierTooLow(member, tier, p.minTier);
+        // slither-disable-next-line timestamp
+        if (holdUntil > block.timestamp) revert CatalogCardOnHold(member, cardId, holdUntil);
 
         uint256 available;
         unchecked {
@@ -493,30 +571,66 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         }
         if (quantity > available) revert CatalogOutOfStock(perkId, quantity, available);
 
+        uint256 cost;
+        unchecked {
+            // price < 2^96 and quantity <= available < 2^32, so the product is < 2^128
+            cost = uint256(p.price) * quantity;
+        }
+        if (cost > maxCost) revert CatalogCostAboveMax(perkId, cost, maxCost);
+
         if (p.walletLimit != 0) {
-            // Only limited perks keep per-wallet counts (see the contract's notes).
-            uint256 alreadyRedeemed = _redeemedBy[perkId][member];
+            // Only limited perks keep per-card counts (see the contract's notes).
+            uint256 alreadyRedeemed = _redeemedBy[perkId][cardId];
             // Cannot overflow: both terms are below 2^32 (a member's units are part of the sold count and
             // quantity <= available < 2^32).
             unchecked {
                 if (alreadyRedeemed + quantity > p.walletLimit) {
                     revert CatalogWalletLimitExceeded(perkId, member, quantity, alreadyRedeemed, p.walletLimit);
                 }
-                _redeemedBy[perkId][member] = alreadyRedeemed + quantity;
+                _redeemedBy[perkId][cardId] = alreadyRedeemed + quantity;
             }
         }
 
-        uint256 cost;
         unchecked {
             // quantity <= available <= stock, so sold + quantity <= stock < 2^32
             stored.sold = p.sold + uint32(quantity);
             // one id per redemption: the counter cannot reach 2^256
             redemptionId = ++_redemptionCount;
-            // price < 2^96 and quantity < 2^32, so the product is < 2^128
-            cost = uint256(p.price) * quantity;
         }
         emit PerkRedeemed(redemptionId, perkId, member, quantity, cost);
         _points.redeemBurn(member, cost);
+    }
+
+    /**
+     * @dev Whether `signature` is `member`'s over `digest`: an ECDSA signature of the member's key first
+     * (EOAs and EIP-7702 delegated accounts; no code lookup needed), else, for a member with code, ERC-1271
+     * `isValidSignature` in a staticcall given at most {ERC1271_GAS} gas whose return data is read only up to
+     * one word (a wallet can neither burn the relayer's gas nor make it copy a huge return).
+     */
+    function _isMemberSignature(address member, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        if (signature.length == 65) {
+            // slither-disable-next-line unused-return (the error's argument adds nothing to the error)
+            (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecover(
+                digest,
+                uint8(signature[64]),
+                bytes32(signature[0:32]),
+                bytes32(signature[32:64])
+            );
+            if (error == ECDSA.RecoverError.NoError && recovered == member) return true;
+        }
+        if (member.code.length == 0) return false;
+        bytes memory payload = abi.encodeCall(IERC1271.isValidSignature, (digest, signature));
+        bool success;
+        uint256 returnSize;
+        bytes32 answer;
+        // Not Solidity's staticcall: it would copy all the return data into memory, whatever its size.
+        assembly ("memory-safe") {
+            mstore(0, 0)
+            success := staticcall(ERC1271_GAS, member, add(payload, 0x20), mload(payload), 0, 0x20)
+            returnSize := returndatasize()
+            answer := mload(0)
+        }
+        return success && returnSize >= 0x20 && answer == bytes32(IERC1271.isValidSignature.selector);
     }
 
     function _existingPerk(uint256 perkId) private view returns (Perk storage stored) {

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         LoyaltyChainError,
         MerkleError,
         PartialBatchError,
+        RelayRefusedError,
         RpcUnavailableError,
         SetupError,
         StaleProgramError,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .program import ProgramOptions, ProgramRecord, TransferPolicy, deploy_program, load_program
     from .recipients import read_cards_csv, read_points_csv
     from .records import Card, Enrolment, Perk, PerkSpec, Redemption
+    from .relay_policy import RelayPolicy
     from .sender import TxResult
     from .signers import as_signer
 
@@ -81,6 +83,8 @@ _EXPORTS = {
     "LoyaltyChainError": "errors",
     "MerkleError": "errors",
     "PartialBatchError": "errors",
+    "RelayRefusedError": "errors",
+    "RelayPolicy": "relay_policy",
     "RpcUnavailableError": "errors",
     "SetupError": "errors",
     "TransactionError": "errors",
@@ -130,6 +134,8 @@ __all__ = [
     "ProgramRecord",
     "ProgramSummary",
     "Redemption",
+    "RelayPolicy",
+    "RelayRefusedError",
     "RpcUnavailableError",
     "SetupError",
     "StaleProgramError",

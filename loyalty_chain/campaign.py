@@ -33,6 +33,7 @@ from .chain import Chain
 from .csv_columns import ColumnMap, delimiter_of
 from .decoding import revert_data
 from .errors import ContractRevertError, CsvValidationError, InputError, MerkleError
+from .files import write_atomic
 from .merkle import StandardMerkleTree
 from .program import DEFAULT_TIERS, ProgramRecord, load_program
 from .recipients import RecipientFile, read_cards, read_points
@@ -151,11 +152,7 @@ def load_tree(path: str | os.PathLike[str]) -> StandardMerkleTree:
 
 
 def write_tree(tree: StandardMerkleTree, path: str | os.PathLike[str]) -> Path:
-    out = Path(path)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(tree.dump(), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_atomic(path, json.dumps(tree.dump(), indent=2) + "\n")
 
 
 # -- reading a tree ------------------------------------------------------------------------------
@@ -238,26 +235,41 @@ def publish_campaign(
     reason: str = "",
     card_valid_until: int = 0,
     tree_path: str | os.PathLike[str] | None = None,
+    budget: int | None = None,
 ) -> Campaign:
-    """Open a campaign with the tree's root (``createCampaign``); cards get ``card_valid_until``.
+    """Open a campaign with the tree's root (``createCampaign``); cards get ``card_valid_until``,
+    which must fall after the window (a card expiring inside it would lock out later claimers).
 
     The window is inclusive, unix seconds. Needs CAMPAIGN_MANAGER_ROLE (the program admin has it).
     A root is published once: a tree already published is refused (MerkleError). The tree's size and
     total, and ``tree_path``, are recorded beside the program (see :mod:`loyalty_chain.campaign_records`).
+    ``budget`` is the most the campaign may mint, default exactly what its leaves add up to (points,
+    or one card per leaf); a manager who is not the admin draws it from the admin's allowance.
     """
     kind = tree_kind(tree)
     target = open_target(chain, program, kind)
     check_tree(tree, len(target.tiers) if kind == "cards" else None)
-    if not 0 <= start < end < 2**64:
-        raise InputError(f"the claim window must have start < end (unix seconds), got {start} .. {end}")
+    if not 0 <= start < end < 2**40:
+        raise InputError(
+            f"the claim window must have start < end < 2**40 (unix seconds), got {start} .. {end}"
+        )
     if card_valid_until and kind != "cards":
         raise InputError("a card expiry applies to card campaigns only")
+    if card_valid_until and card_valid_until <= end:
+        raise InputError(
+            f"the card expiry {card_valid_until} falls inside the claim window (ends {end}): everyone "
+            "claiming after it could never be enrolled; give an expiry after the window, or none"
+        )
+    if budget is None:
+        budget = sum(leaf.value for leaf in leaves(tree)) if kind == "points" else len(tree)
     airdrop = target.contracts["AirdropDistributor"]
     sender = Sender(chain, as_signer(account), target.decoder)
     root = bytes.fromhex(tree.root[2:])
     try:
         result = sender.send(
-            airdrop.functions.createCampaign(CAMPAIGN_KINDS[kind], root, start, end, reason_code(reason))
+            airdrop.functions.createCampaign(
+                CAMPAIGN_KINDS[kind], root, start, end, reason_code(reason), budget
+            )
         )
     except ContractRevertError as exc:
         if exc.error_name == "AirdropRootAlreadyPublished":

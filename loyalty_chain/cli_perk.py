@@ -1,15 +1,49 @@
-"""``loyalty-chain perk add | list | redeem | request | relay``: the catalog and the gasless flow."""
+"""``loyalty-chain perk add | list | redeem | request | relay | cancel-requests``: the catalog and the
+gasless flow."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli_context import Context, command_options, parse_points, parse_time, pass_ctx
+from .cli_context import Context, F, command_options, parse_points, parse_time, pass_ctx
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .client import LoyaltyClient
+    from .relay_policy import RelayPolicy
+
+
+def relay_policy_options(f: F) -> F:
+    """--max-relay-gas and --allow-contract-members: what the relayer agrees to pay for."""
+    f = click.option(
+        "--allow-contract-members",
+        is_flag=True,
+        help="Relay for members whose signature their own contract checks (ERC-1271); off by default.",
+    )(f)
+    f = click.option(
+        "--max-relay-gas",
+        type=int,
+        default=None,
+        help="Refuse a relay needing more gas than this (default 300,000).",
+    )(f)
+    return f
+
+
+def _policy(max_relay_gas: int | None, allow_contract_members: bool) -> RelayPolicy:
+    from .relay_policy import DEFAULT_MAX_RELAY_GAS, RelayPolicy
+
+    return RelayPolicy(
+        max_gas=DEFAULT_MAX_RELAY_GAS if max_relay_gas is None else max_relay_gas,
+        allow_contract_members=allow_contract_members,
+    )
+
+
+def _max_cost(client: LoyaltyClient, text: str | None) -> int | None:
+    return None if text is None else parse_points(text, client.decimals(), "--max-cost")
 
 
 @click.group()
@@ -98,6 +132,7 @@ def perk_list(ctx: Context, program: str) -> None:
 @click.argument("program")
 @click.argument("perk_id", type=int)
 @click.option("--quantity", type=int, default=1, show_default=True)
+@click.option("--max-cost", help="Most points to burn; default the price now times the quantity.")
 @click.option("--gasless", is_flag=True, help="Sign as --account; --relayer submits and pays the gas.")
 @click.option(
     "--relayer",
@@ -105,26 +140,40 @@ def perk_list(ctx: Context, program: str) -> None:
     help="Account that relays a --gasless redemption and pays its gas (env LOYALTY_CHAIN_RELAYER; "
     "default dev:0 on a local chain).",
 )
+@relay_policy_options
 @command_options
 @pass_ctx
 def perk_redeem(
-    ctx: Context, program: str, perk_id: int, quantity: int, gasless: bool, relayer: str | None
+    ctx: Context,
+    program: str,
+    perk_id: int,
+    quantity: int,
+    max_cost: str | None,
+    gasless: bool,
+    relayer: str | None,
+    max_relay_gas: int | None,
+    allow_contract_members: bool,
 ) -> None:
-    """Redeem PERK_ID as the --account."""
+    """Redeem PERK_ID as the --account, burning at most --max-cost points."""
     from .gasless import sign_typed_data
 
     with ctx.chain() as chain:
         member_client = ctx.client(chain, program)
+        limit = _max_cost(member_client, max_cost)
         if gasless:
             if relayer is None:
                 if not chain.is_local:
                     raise InputError("--gasless needs --relayer NAME: the account that submits and pays")
                 relayer = "dev:0"
-            request = member_client.redemption_request(member_client.address, perk_id, quantity)
+            relay_client = ctx.client(chain, program, relayer)
+            request = member_client.redemption_request(
+                member_client.address, perk_id, quantity, relayer=relay_client.address, max_cost=limit
+            )
             signature = sign_typed_data(member_client.account, request)
-            redemption = ctx.client(chain, program, relayer).relay(request, signature)
+            policy = _policy(max_relay_gas, allow_contract_members)
+            redemption = relay_client.relay(request, signature, policy=policy)
         else:
-            redemption = member_client.redeem(perk_id, quantity)
+            redemption = member_client.redeem(perk_id, quantity, max_cost=limit)
     ctx.emit(
         {
             "redemption_id": redemption.redemption_id,
@@ -146,16 +195,27 @@ def perk_redeem(
 @click.option("--member", required=True, help="The member who will sign.")
 @click.option("--quantity", type=int, default=1, show_default=True)
 @click.option("--deadline", help="ISO date/time after which the request is void; default in one hour.")
+@click.option("--max-cost", help="Most points it may burn; default the price now times the quantity.")
+@click.option("--relayer", help="Address that alone may submit it; default the --account.")
 @command_options
 @pass_ctx
 def perk_request(
-    ctx: Context, program: str, perk_id: int, member: str, quantity: int, deadline: str | None
+    ctx: Context,
+    program: str,
+    perk_id: int,
+    member: str,
+    quantity: int,
+    deadline: str | None,
+    max_cost: str | None,
+    relayer: str | None,
 ) -> None:
     """Print the EIP-712 typed data (eth_signTypedData_v4 JSON) for MEMBER's wallet to sign."""
     with ctx.chain() as chain:
         client = ctx.client(chain, program)
         until = parse_time(deadline, "--deadline") if deadline else None
-        typed = client.redemption_request(member, perk_id, quantity, deadline=until)
+        typed = client.redemption_request(
+            member, perk_id, quantity, deadline=until, relayer=relayer, max_cost=_max_cost(client, max_cost)
+        )
     click.echo(json.dumps(typed, indent=2))
 
 
@@ -163,16 +223,25 @@ def perk_request(
 @click.argument("program")
 @click.argument("request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("signature")
+@relay_policy_options
 @command_options
 @pass_ctx
-def perk_relay(ctx: Context, program: str, request_file: Path, signature: str) -> None:
+def perk_relay(
+    ctx: Context,
+    program: str,
+    request_file: Path,
+    signature: str,
+    max_relay_gas: int | None,
+    allow_contract_members: bool,
+) -> None:
     """Submit a member's signed REQUEST.json with SIGNATURE; the --account pays the gas."""
     try:
         typed: Any = json.loads(request_file.read_text())
     except json.JSONDecodeError as exc:
         raise InputError(f"{request_file} is not JSON: {exc}") from None
     with ctx.chain() as chain:
-        redemption = ctx.client(chain, program).relay(typed, signature)
+        policy = _policy(max_relay_gas, allow_contract_members)
+        redemption = ctx.client(chain, program).relay(typed, signature, policy=policy)
     ctx.emit(
         {
             "redemption_id": redemption.redemption_id,
@@ -181,6 +250,22 @@ def perk_relay(ctx: Context, program: str, request_file: Path, signature: str) -
             "tx_hash": redemption.tx.tx_hash,
         },
         f"relayed redemption #{redemption.redemption_id} for {redemption.member}",
+    )
+
+
+@perk.command("cancel-requests")
+@click.argument("program")
+@command_options
+@pass_ctx
+def perk_cancel_requests(ctx: Context, program: str) -> None:
+    """Void the --account's signed requests not relayed yet (uses up its current nonce)."""
+    with ctx.chain() as chain:
+        client = ctx.client(chain, program)
+        result = client.cancel_requests()
+        nonce = int(result.event("NonceInvalidated").args["nonce"])
+    ctx.emit(
+        {"member": client.address, "nonce": nonce, "tx_hash": result.tx_hash},
+        f"request nonce {nonce} of {client.address} is void: nothing signed with it can be relayed",
     )
 
 

@@ -14,23 +14,21 @@ from typing import TYPE_CHECKING, Any, cast
 
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError
 
 from .artifacts import load_artifact
 from .chain import TX_GAS_CAP, Chain
-from .decoding import ErrorDecoder, Event, revert_data
+from .client_perks import DEFAULT_REDEMPTION_TTL_S, PerkActions
+from .decoding import ErrorDecoder, Event
 from .delivery import DeliveryOptions, Sender, TxResult
 from .errors import (
     InputError,
-    InsufficientFundsError,
     PartialBatchError,
     TransactionError,
-    is_insufficient_funds,
 )
 from .program import ProgramRecord, TransferPolicy, load_program
-from .records import Card, Enrolment, Perk, PerkSpec, Redemption
+from .records import Card, Enrolment
 from .signers import SignerLike, as_signer
-from .values import checked_address, checked_amount, reason_code, reason_text
+from .values import checked_address, checked_amount, reason_code
 
 if TYPE_CHECKING:
     from .reports import ProgramReport
@@ -47,14 +45,13 @@ ISSUE_GAS = 100_000
 MAX_BATCH = (TX_GAS_CAP - BATCH_GAS_OVERHEAD) // BATCH_GAS_PER_RECIPIENT
 """Most recipients one batch may carry and stay under the EIP-7825 per-transaction cap."""
 
-DEFAULT_REDEMPTION_TTL_S = 3600
-"""How long a gasless redemption request stays valid unless a deadline is given."""
+__all__ = ["DEFAULT_REDEMPTION_TTL_S", "LoyaltyClient"]
 
 
 # -- the client ---------------------------------------------------------------------------------
 
 
-class LoyaltyClient:
+class LoyaltyClient(PerkActions):
     """One program on one chain, acting as one account."""
 
     def __init__(
@@ -238,7 +235,10 @@ class LoyaltyClient:
         batch_size: int = MAX_BATCH,
         key: str | None = None,
     ) -> list[TxResult]:
-        """Issue cards to many members in as few transactions as fit under the gas cap."""
+        """Issue cards to many members in as few transactions as fit under the gas cap.
+
+        A member who already holds a card by the time its batch is mined is skipped, not an error:
+        :meth:`skipped_enrolments` lists them from the results."""
         if not members:
             raise InputError("enroll_many needs at least one member")
         until = checked_amount(valid_until, "valid_until", allow_zero=True, bits=64)
@@ -247,6 +247,31 @@ class LoyaltyClient:
             for i, (a, t) in enumerate(members)
         ]
         return self._send_batched(self.card.functions.enrollBatch, words, batch_size, key)
+
+    @staticmethod
+    def skipped_enrolments(results: Sequence[TxResult]) -> list[tuple[str, int]]:
+        """(member, card it already held) for every member ``enroll_many`` left out."""
+        return [
+            (str(ev.args["member"]), int(ev.args["tokenId"]))
+            for r in results
+            for ev in r.events
+            if ev.name == "EnrolmentSkipped"
+        ]
+
+    def accept_card_transfer(self, accept: bool = True) -> TxResult:
+        """Agree (or stop agreeing) to receive a card by transfer; the next card received uses it up."""
+        return self.sender.send(self.card.functions.setAcceptsTransfer(bool(accept)))
+
+    def transfer_card(self, to: str) -> TxResult:
+        """Give this account's card to ``to``, which must have agreed (:meth:`accept_card_transfer`).
+
+        The card is then on hold for the program's holding period: no perk is redeemed with it meanwhile.
+        """
+        who = checked_address(to, "recipient")
+        token_id = int(self.card.functions.cardOf(self.address).call())
+        if token_id == 0:
+            raise InputError(f"{self.address} holds no card to transfer")
+        return self.sender.send(self.card.functions.transferFrom(self.address, who, token_id))
 
     def set_tier(self, member: str, tier: int | str) -> TxResult:
         return self.sender.send(
@@ -285,105 +310,6 @@ class LoyaltyClient:
         _owner, tier, valid_until = self.card.functions.cardInfo(token_id).call()
         active, _ = self.card.functions.activeTierOf(who).call()
         return Card(who, token_id, int(tier), self.tiers()[int(tier)], int(valid_until), bool(active))
-
-    # -- perks --------------------------------------------------------------------------------
-
-    def _perk_args(self, spec: PerkSpec) -> tuple[Any, ...]:
-        title = spec.title.encode()
-        if not title or len(title) > 32:
-            raise InputError(f"perk title must be 1..32 bytes of UTF-8, got {spec.title!r}")
-        return (
-            title.ljust(32, b"\0"),
-            checked_amount(spec.price, "price", bits=96),
-            self.tier_index(spec.min_tier),
-            checked_amount(spec.stock, "stock", bits=32),
-            checked_amount(spec.per_wallet, "per-wallet limit", allow_zero=True, bits=16),
-            checked_amount(spec.start, "start", allow_zero=True, bits=32),
-            checked_amount(spec.end, "end", allow_zero=True, bits=32),
-            bool(spec.active),
-        )
-
-    def add_perk(self, spec: PerkSpec, *, key: str | None = None) -> Perk:
-        result = self.sender.send(self.catalog.functions.addPerk(*self._perk_args(spec)), key=key)
-        perk_id = int(result.event("PerkAdded").args["perkId"])
-        return Perk(perk_id, spec, 0)
-
-    def edit_perk(self, perk_id: int, spec: PerkSpec) -> TxResult:
-        return self.sender.send(
-            self.catalog.functions.updatePerk(checked_amount(perk_id, "perk id"), *self._perk_args(spec))
-        )
-
-    def perk(self, perk_id: int) -> Perk:
-        try:
-            values = self.catalog.functions.perk(checked_amount(perk_id, "perk id")).call()
-        except (ContractCustomError, ContractLogicError) as exc:
-            raise self.decoder.decode(revert_data(exc)) from None
-        title, price, min_tier, stock, per_wallet, start, end, active, sold = values
-        spec = PerkSpec(
-            reason_text(title),
-            int(price),
-            int(min_tier),
-            int(stock),
-            int(per_wallet),
-            int(start),
-            int(end),
-            bool(active),
-        )
-        return Perk(perk_id, spec, int(sold))
-
-    def perks(self) -> list[Perk]:
-        return [self.perk(i) for i in range(1, int(self.catalog.functions.perkCount().call()) + 1)]
-
-    def redeem(self, perk_id: int, quantity: int = 1, *, key: str | None = None) -> Redemption:
-        """Redeem as this client's account (the member pays the gas)."""
-        call = self.catalog.functions.redeem(
-            checked_amount(perk_id, "perk id"), checked_amount(quantity, "quantity")
-        )
-        try:
-            return self._redemption(self.sender.send(call, key=key))
-        except TransactionError as exc:
-            if is_insufficient_funds(exc):  # members often hold no ETH: point to the gasless path
-                raise InsufficientFundsError(self.address, str(exc), gasless=True) from None
-            raise
-
-    def redemption_request(
-        self, member: str, perk_id: int, quantity: int = 1, *, deadline: int | None = None
-    ) -> dict[str, Any]:
-        """The EIP-712 typed data (``eth_signTypedData_v4`` JSON) the member's wallet signs."""
-        from .gasless import redemption_typed_data
-
-        who = checked_address(member, "member")
-        return redemption_typed_data(
-            chain_id=self.chain.chain_id,
-            catalog=str(self.catalog.address),
-            member=who,
-            perk_id=checked_amount(perk_id, "perk id"),
-            quantity=checked_amount(quantity, "quantity"),
-            nonce=int(self.catalog.functions.nonces(who).call()),
-            deadline=deadline if deadline is not None else self._chain_time() + DEFAULT_REDEMPTION_TTL_S,
-        )
-
-    def relay(self, typed_data: dict[str, Any], signature: str, *, key: str | None = None) -> Redemption:
-        """Submit a member's signed request as the relayer (this client's account pays the gas)."""
-        from .gasless import relay_call
-
-        # Checked before any gas is spent: catalog, chain, nonce, deadline and (for an EOA) signer.
-        call = relay_call(self.catalog, typed_data, signature)
-        return self._redemption(self.sender.send(call, key=key))
-
-    def _chain_time(self) -> int:
-        return int(self.chain.w3.eth.get_block("latest")["timestamp"])
-
-    def _redemption(self, result: TxResult) -> Redemption:
-        ev = result.event("PerkRedeemed")
-        return Redemption(
-            redemption_id=int(ev.args["redemptionId"]),
-            perk_id=int(ev.args["perkId"]),
-            member=str(ev.args["member"]),
-            quantity=int(ev.args["quantity"]),
-            points_burned=int(ev.args["pointsBurned"]),
-            tx=result,
-        )
 
     # -- events -------------------------------------------------------------------------------
 

@@ -124,7 +124,9 @@ def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float)
     items = []
     for i in paying:
         member_client = LoyaltyClient(chain, record, members[i])
-        call = member_client.catalog.functions.redeem(choose(i), 1)
+        perk_id = choose(i)
+        price = perks[perk_ids.index(perk_id)].price  # the price the member sees: at most that is burned
+        call = member_client.catalog.functions.redeem(perk_id, 1, price)
         items.append((member_client.sender, Tx(str(call.address), calldata(call), 200_000)))
     outcomes = send_from_many(chain, items)
     gas += sum(hex_int(o["gasUsed"]) for o in outcomes if not isinstance(o, Exception))

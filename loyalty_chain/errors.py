@@ -22,6 +22,7 @@
     │   ├── FeeCapError             the base fee stayed over the fee cap; nothing more was signed
     │   └── BudgetExceededError     the run's fee budget would be exceeded; nothing more was signed
     ├── AccountError                keystore import/unlock problems, unknown account names
+    ├── RelayRefusedError           the relay policy refused to pay for a gasless request
     └── InputError (ValueError)     bad input caught before anything was sent
         ├── CsvValidationError      every bad row of a CSV, each with its line number
         ├── MerkleError             a Merkle tree or proof that does not check out
@@ -122,11 +123,13 @@ class WrongChainError(ChainError):
 
 
 class DevKeyRefusedError(ChainError):
-    def __init__(self, chain_id: int) -> None:
+    def __init__(self, chain_id: int, rpc_url: str = "") -> None:
         self.chain_id = chain_id
+        where = f" at {rpc_url}" if rpc_url else ""
         super().__init__(
-            f"the well-known dev keys are public and are refused on chain id {chain_id}; "
-            "they work only on local chains (31337, 1337): use a keystore account instead"
+            f"the well-known dev keys are public and are refused on chain id {chain_id}{where}; "
+            "they work only on local chains (31337, 1337) this process started or reaches over "
+            "loopback: pass --account with a keystore account instead"
         )
 
 
@@ -285,6 +288,15 @@ class BudgetExceededError(TransactionError):
 
 class AccountError(LoyaltyChainError):
     """An account could not be found, imported or unlocked."""
+
+
+class RelayRefusedError(LoyaltyChainError):
+    """The relay policy refused to submit (and pay for) a member's signed request; nothing was sent."""
+
+    def __init__(self, member: str, reason: str, hint: str) -> None:
+        self.member = member
+        self.reason = reason
+        super().__init__(f"not relaying for {member}: {reason}; {hint}")
 
 
 class InputError(LoyaltyChainError, ValueError):

@@ -9,8 +9,15 @@ The flow as it happens with a real wallet:
    gives the same signature (checked live by ``tests/integration/test_gasless_interop.py``);
    :func:`sign_typed_data` does it with a local key;
 3. a relayer checks it with :func:`parse_request` / :func:`recover_signer` and submits
-   ``redeemWithSignature(member, perkId, quantity, deadline, signature)`` (:func:`relay_call`);
+   ``redeemWithSignature(member, relayer, perkId, quantity, maxCost, deadline, signature)``
+   (:func:`relay_call`, after :mod:`loyalty_chain.relay_policy` decided the relayer takes it on);
    the catalog recomputes the digest with the nonce it holds, so a request is good exactly once.
+
+The request names its ``relayer`` (the only account that may submit it; the zero address lets
+anyone, which a copy taken from the mempool could then use first) and ``maxCost``, the most
+points it may burn: a wallet shows the member what will be burned, and a price edit after
+signing makes the request fail instead of burning more. A member cancels a request not yet
+relayed by using up its nonce (``PerkCatalog.invalidateNonce``).
 
 The JSON: ``chainId`` is a JSON number (wallets compare it with the chain they are on); the
 message's uint256 values are decimal strings, because JavaScript's ``JSON.parse`` rounds numbers
@@ -37,7 +44,10 @@ from .signers import SignerLike, as_signer
 DOMAIN_NAME = "LoyaltyPerkCatalog"
 DOMAIN_VERSION = "1"
 PRIMARY_TYPE = "Redemption"
-REDEMPTION_TYPE = "Redemption(address member,uint256 perkId,uint256 quantity,uint256 nonce,uint256 deadline)"
+REDEMPTION_TYPE = (
+    "Redemption(address member,address relayer,uint256 perkId,uint256 quantity,uint256 maxCost,"
+    "uint256 nonce,uint256 deadline)"
+)
 """The struct as PerkCatalog hashes it: ``REDEMPTION_TYPEHASH = keccak256(REDEMPTION_TYPE)``."""
 
 EIP712_DOMAIN_FIELDS: tuple[tuple[str, str], ...] = (
@@ -48,12 +58,18 @@ EIP712_DOMAIN_FIELDS: tuple[tuple[str, str], ...] = (
 )
 REDEMPTION_FIELDS: tuple[tuple[str, str], ...] = (
     ("member", "address"),
+    ("relayer", "address"),
     ("perkId", "uint256"),
     ("quantity", "uint256"),
+    ("maxCost", "uint256"),
     ("nonce", "uint256"),
     ("deadline", "uint256"),
 )
 _TOP_KEYS = ("types", "primaryType", "domain", "message")
+ZERO_ADDRESS = "0x" + "00" * 20
+"""As a request's relayer: anyone may submit it."""
+DELEGATION_PREFIX = bytes.fromhex("ef0100")
+"""EIP-7702: the code of a delegated EOA is this prefix and the 20-byte delegate address."""
 _UINT256_MAX = 2**256 - 1
 _SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 """OpenZeppelin's ECDSA refuses s above this (malleable signatures)."""
@@ -66,8 +82,12 @@ class RedemptionRequest:
     chain_id: int
     catalog: str
     member: str
+    relayer: str
+    """The only account that may submit it; the zero address: anyone."""
     perk_id: int
     quantity: int
+    max_cost: int
+    """The most points the redemption may burn."""
     nonce: int
     deadline: int
 
@@ -76,8 +96,10 @@ class RedemptionRequest:
             chain_id=self.chain_id,
             catalog=self.catalog,
             member=self.member,
+            relayer=self.relayer,
             perk_id=self.perk_id,
             quantity=self.quantity,
+            max_cost=self.max_cost,
             nonce=self.nonce,
             deadline=self.deadline,
         )
@@ -95,8 +117,10 @@ def redemption_typed_data(
     chain_id: int,
     catalog: str,
     member: str,
+    relayer: str,
     perk_id: int,
     quantity: int,
+    max_cost: int,
     nonce: int,
     deadline: int,
 ) -> dict[str, Any]:
@@ -112,8 +136,10 @@ def redemption_typed_data(
         },
         "message": {
             "member": _checksummed(member, "member"),
+            "relayer": _checksummed(relayer, "relayer"),
             "perkId": str(int(perk_id)),
             "quantity": str(int(quantity)),
+            "maxCost": str(int(max_cost)),
             "nonce": str(int(nonce)),
             "deadline": str(int(deadline)),
         },
@@ -123,16 +149,30 @@ def redemption_typed_data(
 
 
 def build_redemption(
-    catalog: Contract, member: str, perk_id: int, quantity: int, *, deadline: int
+    catalog: Contract,
+    member: str,
+    perk_id: int,
+    quantity: int,
+    *,
+    deadline: int,
+    relayer: str,
+    max_cost: int | None = None,
 ) -> dict[str, Any]:
-    """The typed data for ``member`` on this ``catalog``, with its chain id and current nonce."""
+    """The typed data for ``member`` on this ``catalog``, with its chain id and current nonce.
+
+    ``max_cost`` defaults to the perk's price now times ``quantity``: what the wallet shows.
+    """
     member = _checksummed(member, "member")
+    if max_cost is None:
+        max_cost = int(catalog.functions.perk(perk_id).call()[1]) * quantity
     return redemption_typed_data(
         chain_id=int(catalog.w3.eth.chain_id),
         catalog=str(catalog.address),
         member=member,
+        relayer=relayer,
         perk_id=perk_id,
         quantity=quantity,
+        max_cost=max_cost,
         nonce=int(catalog.functions.nonces(member).call()),
         deadline=deadline,
     )
@@ -180,8 +220,10 @@ def parse_request(typed: Mapping[str, Any]) -> RedemptionRequest:
         chain_id=chain_id,
         catalog=catalog,
         member=_address(message["member"], "message.member"),
+        relayer=_address(message["relayer"], "message.relayer"),
         perk_id=_uint(message["perkId"], "message.perkId"),
         quantity=_uint(message["quantity"], "message.quantity"),
+        max_cost=_uint(message["maxCost"], "message.maxCost"),
         nonce=_uint(message["nonce"], "message.nonce"),
         deadline=_uint(message["deadline"], "message.deadline"),
     )
@@ -209,13 +251,31 @@ def recover_signer(typed: Mapping[str, Any], signature: str | bytes) -> str:
     return to_checksum_address(address)
 
 
-def relay_call(catalog: Contract, typed: Mapping[str, Any], signature: str | bytes) -> ContractFunction:
+def is_delegated_eoa(code: bytes) -> bool:
+    """Whether ``code`` is an EIP-7702 delegation designator (an EOA that delegated to a contract)."""
+    return len(code) == 23 and bytes(code[:3]) == DELEGATION_PREFIX
+
+
+def signed_by_member(typed: Mapping[str, Any], signature: str | bytes) -> bool:
+    """Whether ``signature`` is an ECDSA signature of the request's member's own key (what the catalog
+    accepts first, for an EOA and for an EIP-7702 delegated account alike)."""
+    request = parse_request(typed)
+    try:
+        return recover_signer(typed, signature) == request.member
+    except (InputError, ValueError):
+        return False
+
+
+def relay_call(
+    catalog: Contract, typed: Mapping[str, Any], signature: str | bytes, *, relayer: str
+) -> ContractFunction:
     """The ``redeemWithSignature`` call for a signed request, after the checks that save a relayer gas.
 
-    Raises :class:`InputError` when the request is for another catalog or chain, its nonce is not
-    the member's current one (already used, or signed too early), its deadline has passed, or the
-    signature is not the member's (checked here only for a member without code; a contract wallet
-    is asked by the catalog through ERC-1271).
+    Raises :class:`InputError` when the request is for another catalog or chain, names another
+    relayer than ``relayer``, its nonce is not the member's current one (already used or cancelled,
+    or signed too early), its deadline has passed, or, for a member without code, the signature is
+    not the member's. (A member with code is the relay policy's business:
+    :func:`loyalty_chain.relay_policy.check_relay`.)
     """
     request = parse_request(typed)
     raw = _signature_bytes(signature)
@@ -227,21 +287,33 @@ def relay_call(catalog: Contract, typed: Mapping[str, Any], signature: str | byt
     chain_id = int(w3.eth.chain_id)
     if request.chain_id != chain_id:
         raise InputError(f"the request is for chain id {request.chain_id}, this is chain id {chain_id}")
+    relayer = _checksummed(relayer, "relayer")
+    if request.relayer not in (relayer, ZERO_ADDRESS):
+        raise InputError(
+            f"the request names relayer {request.relayer}, not {relayer}; relay it from that account "
+            "or have the member sign one for this relayer"
+        )
     current = int(catalog.functions.nonces(request.member).call())
     if request.nonce != current:
         raise InputError(
             f"the request carries nonce {request.nonce} but {request.member}'s next nonce is {current} "
-            "(already used, or another request must go first); have the member sign a fresh one"
+            "(already used or cancelled, or another request must go first); have the member sign a fresh one"
         )
     now = int(w3.eth.get_block("latest")["timestamp"])
     if request.deadline < now:
-        raise InputError(f"the request expired at {request.deadline} (chain time is {now}); sign a fresh one")
+        raise InputError(f"the request expired at {request.deadline} (chain time {now}); sign a fresh one")
     if not w3.eth.get_code(request.member):  # type: ignore[arg-type]
         signer = recover_signer(typed, raw)
         if signer != request.member:
             raise InputError(f"the signature is {signer}'s, not the member {request.member}'s")
     call: ContractFunction = catalog.functions.redeemWithSignature(
-        request.member, request.perk_id, request.quantity, request.deadline, raw
+        request.member,
+        request.relayer,
+        request.perk_id,
+        request.quantity,
+        request.max_cost,
+        request.deadline,
+        raw,
     )
     return call
 

@@ -31,6 +31,17 @@ interface IMembershipCard {
      */
     function activeTierOf(address account) external view returns (bool active, uint8 tier);
 
+    /**
+     * @notice What a perk catalog checks before a redemption: the card `account` holds (`tokenId`, 0 if
+     * none), its tier, whether it has not expired, and until when it is on hold (unix seconds; 0 if it never
+     * moved by transfer). A card received by transfer is on hold for the program's holding period, so a
+     * card lent from wallet to wallet cannot be used at once by each of them; limits are per `tokenId`.
+     */
+    function memberCard(address account)
+        external
+        view
+        returns (uint256 tokenId, uint8 tier, bool active, uint64 holdUntil);
+
     /// @notice Whether `account` holds a card that has not expired; same as `activeTierOf(account).active`.
     function isActiveMember(address account) external view returns (bool);
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ..files import csv_safe, write_atomic
 from .journal import Journal, Outcome
 from .plan import KINDS, Kind, Recipient
 from .records import (
@@ -35,8 +37,11 @@ def build_report(
     outcomes: Sequence[Outcome],
     stopped: str | None,
     results_csv: Path | None,
+    skipped_in_batch: Mapping[str, int] | None = None,
 ) -> AirdropReport:
-    """Each recipient's status from the journal, in file order."""
+    """Each recipient's status from the journal, in file order; ``skipped_in_batch`` (address → card
+    it held) are card recipients a mined batch left out because they held a card by then."""
+    late = skipped_in_batch or {}
     paid = journal.paid()
     in_flight = journal.covered() - set(paid)
     failures = journal.last_failures()
@@ -45,6 +50,11 @@ def build_report(
         if r.address in paid_before:
             row = RecipientResult(
                 r.line, r.address, r.value, r.reason, STATUS_ALREADY_PAID, paid_before[r.address]
+            )
+        elif r.address in paid and r.address in late:
+            detail = f"already held card {late[r.address]} when its batch was mined"
+            row = RecipientResult(
+                r.line, r.address, r.value, r.reason, STATUS_SKIPPED, paid[r.address], detail
             )
         elif r.address in paid:
             row = RecipientResult(r.line, r.address, r.value, r.reason, STATUS_SENT, paid[r.address])
@@ -67,17 +77,19 @@ def build_report(
 
 
 def write_results_csv(report: AirdropReport) -> Path | None:
-    """``line,address,amount|tier,reason,status,tx_hash,detail`` for every recipient (atomic write)."""
+    """``line,address,amount|tier,reason,status,tx_hash,detail`` for every recipient (atomic write).
+
+    A cell a spreadsheet would run as a formula (a reason such as ``=HYPERLINK(...)``) is written
+    with a leading ``'``, so the file is safe to open in Excel or Sheets.
+    """
     if report.results_csv is None:
         return None
-    path = report.results_csv
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(
-            ["line", "address", KINDS[report.kind].value_column, "reason", "status", "tx_hash", "detail"]
-        )
-        for r in report.recipients:
-            writer.writerow([r.line, r.address, r.value, r.reason, r.status, r.tx_hash, r.detail])
-    tmp.replace(path)
-    return path
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["line", "address", KINDS[report.kind].value_column, "reason", "status", "tx_hash", "detail"]
+    )
+    for r in report.recipients:
+        row = [r.line, r.address, r.value, r.reason, r.status, r.tx_hash, r.detail]
+        writer.writerow([csv_safe(cell) for cell in row])
+    return write_atomic(report.results_csv, out.getvalue())

@@ -21,7 +21,7 @@ from .records import AirdropOptions, AirdropPlan, AirdropReport, PlannedBatch, P
 from .report import build_report, default_results_path, write_results_csv
 from .resume import reconcile_journal
 from .send import Progress, send_batches
-from .target import Target, existing_members, load, open_target, size_batches
+from .target import Target, existing_members, load, open_target, size_batches, skipped_on_chain
 
 
 def journal_header(target: Target, csv_path: Path, options: AirdropOptions) -> JournalHeader:
@@ -77,10 +77,11 @@ def run_airdrop(
         outcomes, stopped = send_batches(
             target, sender, journal, plan_batches(todo, plan.max_recipients), plan, progress, identity
         )
-
+        skipped_in_batch = skipped_on_chain(target, set(journal.paid().values()))
         report = build_report(
             target.kind.name, path, journal, recipients, paid_before, skipped,
             [*reconciled, *outcomes], stopped, opts.results or default_results_path(path),
+            skipped_in_batch,
         )  # fmt: skip
     report = replace(report, data_rows=loaded.data_rows, merged=loaded.merged, rejected=len(loaded.rejects),
                      rejects_csv=rejects_csv)  # fmt: skip

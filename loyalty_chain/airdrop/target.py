@@ -5,11 +5,12 @@ fits), and which card recipients already hold a card."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from eth_utils import keccak, to_checksum_address
 from eth_utils.abi import function_signature_to_4byte_selector
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
@@ -149,7 +150,7 @@ def size_batches(
 
 
 def existing_members(target: Target, addresses: Sequence[str]) -> set[str]:
-    """The addresses that already hold a card (enrolling them would revert the whole batch)."""
+    """The addresses that already hold a card (the batch would skip them: no need to send them)."""
     if target.kind.name != "cards" or not addresses:
         return set()
     selector = "0x" + function_signature_to_4byte_selector("balanceOf(address)").hex()
@@ -167,6 +168,33 @@ def existing_members(target: Target, addresses: Sequence[str]) -> set[str]:
             if int(result, 16) != 0:
                 members.add(address)
     return members
+
+
+ENROLMENT_SKIPPED_TOPIC = "0x" + keccak(text="EnrolmentSkipped(address,uint256)").hex()
+"""MembershipCard's event for a batch entry left out because the wallet already held a card."""
+
+
+def skipped_on_chain(target: Target, tx_hashes: Collection[str]) -> dict[str, int]:
+    """Members that ``enrollBatch`` transactions ``tx_hashes`` left out, with the card each held.
+
+    Planning leaves out whoever holds a card already, but a wallet can get one (a Merkle claim, a
+    transfer it agreed to) before the batch is mined: the card then skips it and says so in an
+    ``EnrolmentSkipped`` event instead of reverting the batch.
+    """
+    if target.kind.name != "cards" or not tx_hashes:
+        return {}
+    card = str(target.contract.address).lower()
+    found: dict[str, int] = {}
+    hashes = sorted(tx_hashes)
+    for start in range(0, len(hashes), MEMBER_CHECK_CHUNK):
+        chunk = hashes[start : start + MEMBER_CHECK_CHUNK]
+        receipts = rpc_results(target.chain, [("eth_getTransactionReceipt", [h]) for h in chunk])
+        for receipt in receipts:
+            for log in (receipt or {}).get("logs", []):
+                topics = log.get("topics", [])
+                if str(log.get("address", "")).lower() == card and topics[:1] == [ENROLMENT_SKIPPED_TOPIC]:
+                    found[to_checksum_address("0x" + topics[1][-40:])] = int(topics[2], 16)
+    return found
 
 
 def rpc_results(chain: Chain, requests: Sequence[tuple[str, list[Any]]]) -> list[Any]:

@@ -27,6 +27,23 @@ ZERO_ADDRESS = "0x" + "00" * 20
 ACCEPTING_RECEIVER_INITCODE = "0x600e8060095f395ff3" + "63150b7a0260e01b5f5260205ff3"
 # A receiver that answers every call with 32 zero bytes (a wrong magic value): PUSH1 0x20 PUSH0 RETURN.
 WRONG_MAGIC_RECEIVER_INITCODE = "0x60048060095f395ff3" + "60205ff3"
+ACCEPTING_RUNTIME = "63150b7a0260e01b5f5260205ff3"
+WRONG_MAGIC_RUNTIME = "60205ff3"
+
+
+def consenting_receiver_initcode(card: str, runtime: str = ACCEPTING_RUNTIME) -> str:
+    """Init code of a contract that agrees to receive a card (calls ``card.setAcceptsTransfer(true)``
+    in its constructor) and then runs ``runtime`` (hex) for every call."""
+    selector = keccak(text="setAcceptsTransfer(bool)")[:4].hex()
+    constructor = (
+        f"63{selector}60e01b5f52"  # PUSH4 selector, PUSH1 0xe0, SHL, PUSH0, MSTORE: mem[0:4] = selector
+        "6001600452"  # PUSH1 1, PUSH1 4, MSTORE: mem[4:36] = true
+        "5f5f60245f5f73" + card[2:].lower() + "5af150"  # CALL(gas, card, 0, 0, 0x24, 0, 0); POP
+    )
+    length = len(runtime) // 2
+    head_len = len(constructor) // 2 + 9  # the copy-out below is 9 bytes
+    copy_out = f"60{length:02x}8060{head_len:02x}5f395ff3"
+    return "0x" + constructor + copy_out + runtime
 
 
 def error_with(abis: list[dict[str, Any]], fn: Any, sender: LocalAccount) -> tuple[str, tuple[Any, ...]]:

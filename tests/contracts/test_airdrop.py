@@ -42,7 +42,9 @@ REASON = b"summer-bonus".ljust(32, b"\x00")
 AIRDROP = b"airdrop".ljust(32, b"\x00")
 NO_ROOT = b"\x00" * 32
 DAY = 86_400
-FAR_FUTURE = 2**40
+FAR_FUTURE = 2**40 - 1
+BUDGET = 10**24
+"""The mint budget of the campaigns tests create (admin campaigns draw no allowance)."""
 
 
 def root_of(tree: StandardMerkleTree) -> bytes:
@@ -74,7 +76,9 @@ class Drop(Harness):
         """Create a campaign (default window: from now for 30 days); returns its id."""
         start = now(self.w3) if start is None else start
         end = start + 30 * DAY if end is None else end
-        receipt = send(self.distributor.functions.createCampaign(kind, root, start, end, REASON), self.admin)
+        receipt = send(
+            self.distributor.functions.createCampaign(kind, root, start, end, REASON, BUDGET), self.admin
+        )
         (event,) = events(self.distributor, receipt, "CampaignCreated")
         return int(event["campaignId"])
 
@@ -181,13 +185,20 @@ def test_create_campaign_with_a_root(
 ) -> None:
     start = now(drop.w3) + 100
     end = start + DAY
-    fn = drop.distributor.functions.createCampaign(POINTS, root_of(points_tree), start, end, REASON)
+    fn = drop.distributor.functions.createCampaign(POINTS, root_of(points_tree), start, end, REASON, BUDGET)
     assert fn.call({"from": admin.address}) == 1
     receipt = send(fn, admin)
-    created = {"campaignId": 1, "kind": POINTS, "start": start, "end": end, "reason": REASON}
+    created = {
+        "campaignId": 1,
+        "kind": POINTS,
+        "start": start,
+        "end": end,
+        "reason": REASON,
+        "budget": BUDGET,
+    }
     assert events(drop.distributor, receipt, "CampaignCreated") == [created]
     assert events(drop.distributor, receipt, "RootSet") == [{"campaignId": 1, "root": root_of(points_tree)}]
-    expected = [POINTS, root_of(points_tree), start, end, REASON, 0, False]
+    expected = [POINTS, root_of(points_tree), start, end, REASON, 0, False, BUDGET]
     assert drop.distributor.functions.campaign(1).call() == expected
     assert drop.distributor.functions.campaignCount().call() == 1
 
@@ -196,7 +207,9 @@ def test_create_campaign_without_a_root_then_set_it(
     drop: Drop, admin: LocalAccount, points_tree: StandardMerkleTree
 ) -> None:
     first = drop.create(POINTS)
-    receipt = send(drop.distributor.functions.createCampaign(CARDS, NO_ROOT, 0, FAR_FUTURE, REASON), admin)
+    receipt = send(
+        drop.distributor.functions.createCampaign(CARDS, NO_ROOT, 0, FAR_FUTURE, REASON, BUDGET), admin
+    )
     assert events(drop.distributor, receipt, "RootSet") == []
     assert (first, drop.distributor.functions.campaignCount().call()) == (1, 2)
     assert drop.distributor.functions.campaign(first).call()[1] == NO_ROOT
@@ -214,18 +227,19 @@ def test_campaign_management_requires_the_manager_role(
     campaign_id = drop.create(CARDS)
     d = drop.distributor.functions
     denied = ("AccessControlUnauthorizedAccount", outsider.address, CAMPAIGN_MANAGER_ROLE)
-    drop.reverts(d.createCampaign(POINTS, NO_ROOT, 0, FAR_FUTURE, REASON), outsider, *denied)
+    drop.reverts(d.createCampaign(POINTS, NO_ROOT, 0, FAR_FUTURE, REASON, BUDGET), outsider, *denied)
     drop.reverts(d.setRoot(campaign_id, b"\x01" * 32), outsider, *denied)
     drop.reverts(d.setCardValidUntil(campaign_id, FAR_FUTURE), outsider, *denied)
-    # a granted manager may
+    # a granted manager may, within the allowance the admin gives
     send(d.grantRole(CAMPAIGN_MANAGER_ROLE, outsider.address), admin)
-    send(d.createCampaign(POINTS, NO_ROOT, 0, FAR_FUTURE, REASON), outsider)
+    send(d.setCampaignAllowance(POINTS, 1_000), admin)
+    send(d.createCampaign(POINTS, NO_ROOT, 0, FAR_FUTURE, REASON, 1_000), outsider)
     send(d.setRoot(campaign_id, b"\x01" * 32), outsider)
 
 
 @pytest.mark.parametrize("kind", [2, 255])
 def test_create_campaign_rejects_an_unknown_kind(drop: Drop, admin: LocalAccount, kind: int) -> None:
-    fn = drop.distributor.functions.createCampaign(kind, NO_ROOT, 0, FAR_FUTURE, REASON)
+    fn = drop.distributor.functions.createCampaign(kind, NO_ROOT, 0, FAR_FUTURE, REASON, BUDGET)
     drop.reverts(fn, admin, "AirdropInvalidKind", kind)
 
 
@@ -233,7 +247,7 @@ def test_create_campaign_rejects_bad_windows(drop: Drop, admin: LocalAccount) ->
     t = now(drop.w3) + 1_000
     past = now(drop.w3) - 10
     for start, end in [(t, t), (t, t - 1), (0, 0), (0, past)]:  # empty, reversed, zero, already over
-        fn = drop.distributor.functions.createCampaign(POINTS, NO_ROOT, start, end, REASON)
+        fn = drop.distributor.functions.createCampaign(POINTS, NO_ROOT, start, end, REASON, BUDGET)
         name, (got_start, got_end, block_time) = drop.error_of(fn, admin)
         assert (name, got_start, got_end) == ("AirdropInvalidWindow", start, end)
         assert block_time >= now(drop.w3)

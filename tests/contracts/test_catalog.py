@@ -41,6 +41,11 @@ PERK_MANAGER_ROLE = keccak(text="PERK_MANAGER_ROLE")
 UNLIMITED = 2**32 - 1
 BRONZE, SILVER, GOLD = 0, 1, 2
 SOLD = 8  # position of the sold count in perk()'s return values
+ANY_COST = 2**256 - 1  # a maxCost that accepts any price
+REDEMPTION_TYPE = (
+    "Redemption(address member,address relayer,uint256 perkId,uint256 quantity,uint256 maxCost,"
+    "uint256 nonce,uint256 deadline)"
+)
 REDEMPTION_TYPES = {
     "EIP712Domain": [
         {"name": "name", "type": "string"},
@@ -50,8 +55,10 @@ REDEMPTION_TYPES = {
     ],
     "Redemption": [
         {"name": "member", "type": "address"},
+        {"name": "relayer", "type": "address"},
         {"name": "perkId", "type": "uint256"},
         {"name": "quantity", "type": "uint256"},
+        {"name": "maxCost", "type": "uint256"},
         {"name": "nonce", "type": "uint256"},
         {"name": "deadline", "type": "uint256"},
     ],
@@ -129,6 +136,8 @@ class Shop(Harness):
         chain_id: int | None = None,
         verifying_contract: str | None = None,
         name: str = "LoyaltyPerkCatalog",
+        relayer: str = ZERO_ADDRESS,
+        max_cost: int = ANY_COST,
     ) -> bytes:
         """``signer``'s EIP-712 signature of a Redemption, by default for this chain and catalog."""
         domain = {
@@ -139,8 +148,10 @@ class Shop(Harness):
         }
         request = {
             "member": member,
+            "relayer": relayer,
             "perkId": perk_id,
             "quantity": quantity,
+            "maxCost": max_cost,
             "nonce": nonce,
             "deadline": deadline,
         }
@@ -216,9 +227,7 @@ def test_constructor_grants_admin_roles_and_wires_contracts(shop: Shop, admin: L
     assert c.UNLIMITED_STOCK().call() == UNLIMITED
     domain = c.eip712Domain().call()
     assert list(domain[1:5]) == ["LoyaltyPerkCatalog", "1", shop.chain.chain_id, shop.catalog.address]
-    assert c.REDEMPTION_TYPEHASH().call() == keccak(
-        text="Redemption(address member,uint256 perkId,uint256 quantity,uint256 nonce,uint256 deadline)"
-    )
+    assert c.REDEMPTION_TYPEHASH().call() == keccak(text=REDEMPTION_TYPE)
     domain_type = keccak(
         text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
     )
@@ -299,7 +308,7 @@ def test_update_perk_replaces_config_and_keeps_counts(
     shop: Shop, admin: LocalAccount, member: LocalAccount
 ) -> None:
     perk_id = shop.add_perk(stock=10, wallet_limit=5)
-    send(shop.catalog.functions.redeem(perk_id, 3), member)
+    send(shop.catalog.functions.redeem(perk_id, 3, ANY_COST), member)
     fn = shop.catalog.functions.updatePerk(
         perk_id, title("Large coffee"), 150, SILVER, 3, 4, 0, 2_000_000_000, True
     )
@@ -321,13 +330,13 @@ def test_unknown_perks_are_refused(
         c.updatePerk(perk_id, title("x"), 1, BRONZE, 1, 0, 0, 0, True), admin, "CatalogUnknownPerk", perk_id
     )
     shop.reverts(c.setPerkActive(perk_id, False), admin, "CatalogUnknownPerk", perk_id)
-    shop.reverts(c.redeem(perk_id, 1), member, "CatalogUnknownPerk", perk_id)
+    shop.reverts(c.redeem(perk_id, 1, ANY_COST), member, "CatalogUnknownPerk", perk_id)
     shop.reverts(c.perk(perk_id), member, "CatalogUnknownPerk", perk_id)
 
 
 def test_update_perk_rejects_stock_below_sold(shop: Shop, admin: LocalAccount, member: LocalAccount) -> None:
     perk_id = shop.add_perk(stock=10)
-    send(shop.catalog.functions.redeem(perk_id, 4), member)
+    send(shop.catalog.functions.redeem(perk_id, 4, ANY_COST), member)
     fn = shop.catalog.functions.updatePerk(perk_id, title("x"), 100, BRONZE, 3, 0, 0, 0, True)
     shop.reverts(fn, admin, "CatalogStockBelowSold", perk_id, 3, 4)
     send(
@@ -356,9 +365,9 @@ def test_redeem_burns_points_and_emits_sequential_redemptions(shop: Shop, member
     tshirt = shop.add_perk(price=1_200, min_tier=SILVER, stock=5)
     supply = shop.points.functions.totalSupply().call()
 
-    assert shop.catalog.functions.redeem(coffee, 2).call({"from": member.address}) == 1
-    first = send(shop.catalog.functions.redeem(coffee, 2), member)
-    second = send(shop.catalog.functions.redeem(tshirt, 1), member)
+    assert shop.catalog.functions.redeem(coffee, 2, ANY_COST).call({"from": member.address}) == 1
+    first = send(shop.catalog.functions.redeem(coffee, 2, ANY_COST), member)
+    second = send(shop.catalog.functions.redeem(tshirt, 1, ANY_COST), member)
 
     assert shop.redeemed(first) == {
         "redemptionId": 1,
@@ -382,20 +391,20 @@ def test_redeem_burns_points_and_emits_sequential_redemptions(shop: Shop, member
 
 def test_redeem_rejects_zero_quantity(shop: Shop, member: LocalAccount) -> None:
     perk_id = shop.add_perk()
-    shop.reverts(shop.catalog.functions.redeem(perk_id, 0), member, "CatalogZeroQuantity", perk_id)
+    shop.reverts(shop.catalog.functions.redeem(perk_id, 0, ANY_COST), member, "CatalogZeroQuantity", perk_id)
 
 
 def test_redeem_rejects_inactive_perk(shop: Shop, admin: LocalAccount, member: LocalAccount) -> None:
     perk_id = shop.add_perk(active=False)
-    shop.reverts(shop.catalog.functions.redeem(perk_id, 1), member, "CatalogPerkInactive", perk_id)
+    shop.reverts(shop.catalog.functions.redeem(perk_id, 1, ANY_COST), member, "CatalogPerkInactive", perk_id)
     send(shop.catalog.functions.setPerkActive(perk_id, True), admin)
-    send(shop.catalog.functions.redeem(perk_id, 1), member)
+    send(shop.catalog.functions.redeem(perk_id, 1, ANY_COST), member)
 
 
 def test_redeem_requires_a_card(shop: Shop, bob: LocalAccount) -> None:
     shop.fund(bob, 1_000)
     perk_id = shop.add_perk()
-    shop.reverts(shop.catalog.functions.redeem(perk_id, 1), bob, "CatalogNoActiveCard", bob.address)
+    shop.reverts(shop.catalog.functions.redeem(perk_id, 1, ANY_COST), bob, "CatalogNoActiveCard", bob.address)
 
 
 def test_redeem_rejects_an_expired_card(shop: Shop, bob: LocalAccount) -> None:
@@ -403,9 +412,11 @@ def test_redeem_rejects_an_expired_card(shop: Shop, bob: LocalAccount) -> None:
     shop.enroll(bob, GOLD, valid_until)
     shop.fund(bob, 1_000)
     perk_id = shop.add_perk()
-    shop.send_at(shop.catalog.functions.redeem(perk_id, 1), bob, valid_until)  # its last valid second
+    shop.send_at(
+        shop.catalog.functions.redeem(perk_id, 1, ANY_COST), bob, valid_until
+    )  # its last valid second
     mine(shop.w3, valid_until + 1)
-    shop.reverts(shop.catalog.functions.redeem(perk_id, 1), bob, "CatalogNoActiveCard", bob.address)
+    shop.reverts(shop.catalog.functions.redeem(perk_id, 1, ANY_COST), bob, "CatalogNoActiveCard", bob.address)
 
 
 def test_redeem_checks_the_tier(shop: Shop, alice: LocalAccount, bob: LocalAccount) -> None:
@@ -415,33 +426,33 @@ def test_redeem_checks_the_tier(shop: Shop, alice: LocalAccount, bob: LocalAccou
     shop.fund(bob, 1_000)
     silver_perk = shop.add_perk(min_tier=SILVER)
     gold_perk = shop.add_perk(min_tier=GOLD)
-    fn = shop.catalog.functions.redeem(silver_perk, 1)
+    fn = shop.catalog.functions.redeem(silver_perk, 1, ANY_COST)
     shop.reverts(fn, alice, "CatalogTierTooLow", alice.address, BRONZE, SILVER)
-    send(shop.catalog.functions.redeem(silver_perk, 1), bob)  # above the minimum
-    send(shop.catalog.functions.redeem(gold_perk, 1), bob)  # exactly the minimum
+    send(shop.catalog.functions.redeem(silver_perk, 1, ANY_COST), bob)  # above the minimum
+    send(shop.catalog.functions.redeem(gold_perk, 1, ANY_COST), bob)  # exactly the minimum
 
 
 def test_redeem_rejects_out_of_stock(shop: Shop, member: LocalAccount) -> None:
     perk_id = shop.add_perk(stock=3)
     redeem = shop.catalog.functions.redeem
-    shop.reverts(redeem(perk_id, 4), member, "CatalogOutOfStock", perk_id, 4, 3)
-    send(redeem(perk_id, 2), member)
-    shop.reverts(redeem(perk_id, 2), member, "CatalogOutOfStock", perk_id, 2, 1)
-    send(redeem(perk_id, 1), member)  # the last unit
-    shop.reverts(redeem(perk_id, 1), member, "CatalogOutOfStock", perk_id, 1, 0)
+    shop.reverts(redeem(perk_id, 4, ANY_COST), member, "CatalogOutOfStock", perk_id, 4, 3)
+    send(redeem(perk_id, 2, ANY_COST), member)
+    shop.reverts(redeem(perk_id, 2, ANY_COST), member, "CatalogOutOfStock", perk_id, 2, 1)
+    send(redeem(perk_id, 1, ANY_COST), member)  # the last unit
+    shop.reverts(redeem(perk_id, 1, ANY_COST), member, "CatalogOutOfStock", perk_id, 1, 0)
     assert shop.sold(perk_id) == 3
     zero_stock = shop.add_perk(stock=0)
-    shop.reverts(redeem(zero_stock, 1), member, "CatalogOutOfStock", zero_stock, 1, 0)
+    shop.reverts(redeem(zero_stock, 1, ANY_COST), member, "CatalogOutOfStock", zero_stock, 1, 0)
 
 
 def test_unlimited_stock_is_bounded_only_by_the_uint32_counter(shop: Shop, member: LocalAccount) -> None:
     perk_id = shop.add_perk(price=1, stock=UNLIMITED)
-    send(shop.catalog.functions.redeem(perk_id, 500), member)
+    send(shop.catalog.functions.redeem(perk_id, 500, ANY_COST), member)
     left = UNLIMITED - 500
     # a quantity beyond the uint32 sold counter is refused, never wrapped
     for quantity in (2**32, 2**255):
         shop.reverts(
-            shop.catalog.functions.redeem(perk_id, quantity),
+            shop.catalog.functions.redeem(perk_id, quantity, ANY_COST),
             member,
             "CatalogOutOfStock",
             perk_id,
@@ -456,11 +467,11 @@ def test_redeem_enforces_the_per_wallet_limit(shop: Shop, member: LocalAccount, 
     perk_id = shop.add_perk(wallet_limit=2)
     redeem = shop.catalog.functions.redeem
     over = "CatalogWalletLimitExceeded"
-    shop.reverts(redeem(perk_id, 3), member, over, perk_id, member.address, 3, 0, 2)
-    send(redeem(perk_id, 1), member)
-    send(redeem(perk_id, 1), member)
-    shop.reverts(redeem(perk_id, 1), member, over, perk_id, member.address, 1, 2, 2)
-    send(redeem(perk_id, 2), bob)  # the limit is per wallet
+    shop.reverts(redeem(perk_id, 3, ANY_COST), member, over, perk_id, member.address, 3, 0, 2)
+    send(redeem(perk_id, 1, ANY_COST), member)
+    send(redeem(perk_id, 1, ANY_COST), member)
+    shop.reverts(redeem(perk_id, 1, ANY_COST), member, over, perk_id, member.address, 1, 2, 2)
+    send(redeem(perk_id, 2, ANY_COST), bob)  # the limit is per wallet
     assert shop.catalog.functions.redeemedBy(perk_id, member.address).call() == 2
     assert shop.catalog.functions.redeemedBy(perk_id, bob.address).call() == 2
 
@@ -469,9 +480,9 @@ def test_lowering_the_wallet_limit_below_what_was_redeemed(
     shop: Shop, admin: LocalAccount, member: LocalAccount
 ) -> None:
     perk_id = shop.add_perk(wallet_limit=5)
-    send(shop.catalog.functions.redeem(perk_id, 4), member)
+    send(shop.catalog.functions.redeem(perk_id, 4, ANY_COST), member)
     send(shop.catalog.functions.updatePerk(perk_id, title("x"), 100, BRONZE, 10, 2, 0, 0, True), admin)
-    fn = shop.catalog.functions.redeem(perk_id, 1)
+    fn = shop.catalog.functions.redeem(perk_id, 1, ANY_COST)
     shop.reverts(fn, member, "CatalogWalletLimitExceeded", perk_id, member.address, 1, 4, 2)
 
 
@@ -484,20 +495,20 @@ def test_redeemed_by_is_kept_only_for_perks_with_a_wallet_limit(
     def set_limit(limit: int) -> None:
         send(c.updatePerk(perk_id, title("x"), 100, BRONZE, 20, limit, 0, 0, True), admin)
 
-    receipt = send(c.redeem(perk_id, 3), member)
+    receipt = send(c.redeem(perk_id, 3, ANY_COST), member)
     assert list(shop.redeemed(receipt).values()) == [1, perk_id, member.address, 3, 300]  # the history
     assert c.redeemedBy(perk_id, member.address).call() == 0  # no limit: not counted
     set_limit(2)  # counting starts now: the 3 units redeemed before do not count against it
-    send(c.redeem(perk_id, 2), member)
+    send(c.redeem(perk_id, 2, ANY_COST), member)
     assert c.redeemedBy(perk_id, member.address).call() == 2
     over = "CatalogWalletLimitExceeded"
-    shop.reverts(c.redeem(perk_id, 1), member, over, perk_id, member.address, 1, 2, 2)
+    shop.reverts(c.redeem(perk_id, 1, ANY_COST), member, over, perk_id, member.address, 1, 2, 2)
     set_limit(0)  # lifting the limit: redemptions pass and are not counted
-    send(c.redeem(perk_id, 4), member)
+    send(c.redeem(perk_id, 4, ANY_COST), member)
     assert c.redeemedBy(perk_id, member.address).call() == 2
     set_limit(3)  # the count kept from the limited period applies again
-    send(c.redeem(perk_id, 1), member)
-    shop.reverts(c.redeem(perk_id, 1), member, over, perk_id, member.address, 1, 3, 3)
+    send(c.redeem(perk_id, 1, ANY_COST), member)
+    shop.reverts(c.redeem(perk_id, 1, ANY_COST), member, over, perk_id, member.address, 1, 3, 3)
     assert (c.redeemedBy(perk_id, member.address).call(), shop.sold(perk_id)) == (3, 10)
 
 
@@ -505,7 +516,7 @@ def test_redeem_respects_the_sale_window(shop: Shop, member: LocalAccount) -> No
     start = now(shop.w3) + 1_000
     end = start + 1_000
     perk_id = shop.add_perk(start=start, end=end)
-    fn = shop.catalog.functions.redeem(perk_id, 1)
+    fn = shop.catalog.functions.redeem(perk_id, 1, ANY_COST)
     name, (got_perk, got_start, block_time) = shop.error_of(fn, member)
     assert (name, got_perk, got_start) == ("CatalogPerkNotStarted", perk_id, start)
     assert block_time < start
@@ -521,8 +532,8 @@ def test_redeem_respects_the_sale_window(shop: Shop, member: LocalAccount) -> No
 
 def test_redeem_needs_enough_points(shop: Shop, member: LocalAccount) -> None:
     perk_id = shop.add_perk(price=6_000)
-    send(shop.catalog.functions.redeem(perk_id, 1), member)
-    fn = shop.catalog.functions.redeem(perk_id, 1)
+    send(shop.catalog.functions.redeem(perk_id, 1, ANY_COST), member)
+    fn = shop.catalog.functions.redeem(perk_id, 1, ANY_COST)
     shop.reverts(fn, member, "ERC20InsufficientBalance", member.address, 4_000, 6_000)
     # the failed attempt left no trace
     assert (shop.sold(perk_id), shop.catalog.functions.redemptionCount().call(), shop.balance(member)) == (
@@ -535,9 +546,9 @@ def test_redeem_needs_enough_points(shop: Shop, member: LocalAccount) -> None:
 def test_redeem_stops_while_points_are_paused(shop: Shop, admin: LocalAccount, member: LocalAccount) -> None:
     perk_id = shop.add_perk()
     send(shop.points.functions.pause(), admin)
-    shop.reverts(shop.catalog.functions.redeem(perk_id, 1), member, "EnforcedPause")
+    shop.reverts(shop.catalog.functions.redeem(perk_id, 1, ANY_COST), member, "EnforcedPause")
     send(shop.points.functions.unpause(), admin)
-    send(shop.catalog.functions.redeem(perk_id, 1), member)
+    send(shop.catalog.functions.redeem(perk_id, 1, ANY_COST), member)
 
 
 def test_redeem_fails_without_the_redeemer_role(
@@ -546,7 +557,7 @@ def test_redeem_fails_without_the_redeemer_role(
     perk_id = shop.add_perk()
     send(shop.points.functions.revokeRole(REDEEMER_ROLE, shop.catalog.address), admin)
     assert shop.points.functions.redemptionCatalog().call() == ZERO_ADDRESS  # cleared with the role
-    fn = shop.catalog.functions.redeem(perk_id, 1)
+    fn = shop.catalog.functions.redeem(perk_id, 1, ANY_COST)
     shop.reverts(fn, member, "AccessControlUnauthorizedAccount", shop.catalog.address, REDEEMER_ROLE)
 
 
@@ -554,10 +565,12 @@ def test_a_catalog_with_only_the_redeemer_role_still_redeems(
     shop: Shop, admin: LocalAccount, member: LocalAccount
 ) -> None:
     perk_id = shop.add_perk(price=40)
-    send(shop.points.functions.setRedemptionCatalog(ZERO_ADDRESS), admin)  # wired by the role alone
-    with_role_lookup = send(shop.catalog.functions.redeem(perk_id, 1), member)
+    send(shop.points.functions.setRedemptionCatalog(ZERO_ADDRESS), admin)  # retires it: the role goes too
+    assert not shop.points.functions.hasRole(REDEEMER_ROLE, shop.catalog.address).call()
+    send(shop.points.functions.grantRole(REDEEMER_ROLE, shop.catalog.address), admin)  # the role alone
+    with_role_lookup = send(shop.catalog.functions.redeem(perk_id, 1, ANY_COST), member)
     send(shop.points.functions.setRedemptionCatalog(shop.catalog.address), admin)
-    without = send(shop.catalog.functions.redeem(perk_id, 1), member)
+    without = send(shop.catalog.functions.redeem(perk_id, 1, ANY_COST), member)
     assert [shop.redeemed(r)["redemptionId"] for r in (with_role_lookup, without)] == [1, 2]
     assert shop.balance(member) == 10_000 - 80
     assert with_role_lookup["gasUsed"] - without["gasUsed"] >= 2_100  # the role's cold SLOAD
@@ -572,7 +585,10 @@ def test_relayer_submits_a_signed_redemption(shop: Shop, member: LocalAccount, r
     c = shop.catalog.functions
     assert c.nonces(member.address).call() == 0
     signature = shop.sign(member, member.address, perk_id, 2, 0, deadline)
-    receipt = send(c.redeemWithSignature(member.address, perk_id, 2, deadline, signature), relayer)
+    receipt = send(
+        c.redeemWithSignature(member.address, ZERO_ADDRESS, perk_id, 2, ANY_COST, deadline, signature),
+        relayer,
+    )
     assert list(shop.redeemed(receipt).values()) == [1, perk_id, member.address, 2, 500]
     assert shop.balance(member) == 10_000 - 500
     assert c.redeemedBy(perk_id, member.address).call() == 2
@@ -580,7 +596,7 @@ def test_relayer_submits_a_signed_redemption(shop: Shop, member: LocalAccount, r
     assert c.nonces(member.address).call() == 1
 
     signature = shop.sign(member, member.address, perk_id, 1, 1, deadline)  # the next request, the next nonce
-    fn = c.redeemWithSignature(member.address, perk_id, 1, deadline, signature)
+    fn = c.redeemWithSignature(member.address, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, signature)
     assert fn.call({"from": relayer.address}) == 2
     send(fn, relayer)
     assert c.nonces(member.address).call() == 2
@@ -592,11 +608,15 @@ def test_signed_redemption_expires_after_its_deadline(
     perk_id = shop.add_perk()
     deadline = now(shop.w3) + 100
     signature = shop.sign(member, member.address, perk_id, 1, 0, deadline)
-    fn = shop.catalog.functions.redeemWithSignature(member.address, perk_id, 1, deadline, signature)
+    fn = shop.catalog.functions.redeemWithSignature(
+        member.address, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, signature
+    )
     shop.send_at(fn, relayer, deadline)  # accepted in the deadline's own second
 
     signature = shop.sign(member, member.address, perk_id, 1, 1, deadline)
-    fn = shop.catalog.functions.redeemWithSignature(member.address, perk_id, 1, deadline, signature)
+    fn = shop.catalog.functions.redeemWithSignature(
+        member.address, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, signature
+    )
     mine(shop.w3, deadline + 1)
     name, (got_deadline, block_time) = shop.error_of(fn, relayer)
     assert (name, got_deadline) == ("CatalogExpiredSignature", deadline)
@@ -609,7 +629,9 @@ def test_signed_redemption_cannot_be_replayed(
     perk_id = shop.add_perk()
     deadline = now(shop.w3) + 3_600
     signature = shop.sign(member, member.address, perk_id, 1, 0, deadline)
-    fn = shop.catalog.functions.redeemWithSignature(member.address, perk_id, 1, deadline, signature)
+    fn = shop.catalog.functions.redeemWithSignature(
+        member.address, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, signature
+    )
     send(fn, relayer)
     shop.reverts(fn, relayer, "CatalogInvalidSignature", member.address, 1)
     shop.reverts(fn, member, "CatalogInvalidSignature", member.address, 1)  # not even by the member
@@ -622,7 +644,9 @@ def test_signed_redemption_rejects_a_future_nonce(
     perk_id = shop.add_perk()
     deadline = now(shop.w3) + 3_600
     signature = shop.sign(member, member.address, perk_id, 1, 1, deadline)
-    fn = shop.catalog.functions.redeemWithSignature(member.address, perk_id, 1, deadline, signature)
+    fn = shop.catalog.functions.redeemWithSignature(
+        member.address, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, signature
+    )
     shop.reverts(fn, relayer, "CatalogInvalidSignature", member.address, 0)
 
 
@@ -632,11 +656,13 @@ def test_signed_redemption_rejects_a_wrong_signer(
     perk_id = shop.add_perk()
     deadline = now(shop.w3) + 3_600
     signature = shop.sign(bob, member.address, perk_id, 1, 0, deadline)  # bob signs "as" the member
-    fn = shop.catalog.functions.redeemWithSignature(member.address, perk_id, 1, deadline, signature)
+    fn = shop.catalog.functions.redeemWithSignature(
+        member.address, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, signature
+    )
     shop.reverts(fn, relayer, "CatalogInvalidSignature", member.address, 0)
 
 
-@pytest.mark.parametrize("field", ["perk", "quantity", "deadline", "member"])
+@pytest.mark.parametrize("field", ["perk", "quantity", "deadline", "member", "relayer", "max_cost"])
 def test_signed_redemption_rejects_altered_requests(
     shop: Shop, member: LocalAccount, bob: LocalAccount, relayer: LocalAccount, field: str
 ) -> None:
@@ -644,8 +670,22 @@ def test_signed_redemption_rejects_altered_requests(
     other_perk = shop.add_perk()
     deadline = now(shop.w3) + 3_600
     signature = shop.sign(member, member.address, perk_id, 1, 0, deadline)
-    args = {"member": member.address, "perk": perk_id, "quantity": 1, "deadline": deadline}
-    args[field] = {"perk": other_perk, "quantity": 2, "deadline": deadline + 1, "member": bob.address}[field]
+    args = {
+        "member": member.address,
+        "relayer": ZERO_ADDRESS,
+        "perk": perk_id,
+        "quantity": 1,
+        "max_cost": ANY_COST,
+        "deadline": deadline,
+    }
+    args[field] = {
+        "perk": other_perk,
+        "quantity": 2,
+        "deadline": deadline + 1,
+        "member": bob.address,
+        "relayer": relayer.address,
+        "max_cost": 10**6,
+    }[field]
     fn = shop.catalog.functions.redeemWithSignature(*args.values(), signature)
     shop.reverts(fn, relayer, "CatalogInvalidSignature", args["member"], 0)
 
@@ -655,7 +695,9 @@ def test_signed_redemption_rejects_malformed_signatures(
     shop: Shop, member: LocalAccount, relayer: LocalAccount, signature: bytes
 ) -> None:
     perk_id = shop.add_perk()
-    fn = shop.catalog.functions.redeemWithSignature(member.address, perk_id, 1, now(shop.w3) + 60, signature)
+    fn = shop.catalog.functions.redeemWithSignature(
+        member.address, ZERO_ADDRESS, perk_id, 1, ANY_COST, now(shop.w3) + 60, signature
+    )
     shop.reverts(fn, relayer, "CatalogInvalidSignature", member.address, 0)
 
 
@@ -673,11 +715,18 @@ def test_signature_for_another_chain_or_catalog_is_refused(
         shop.sign(member, member.address, perk_id, 1, 0, deadline, name="SomeOtherCatalog"),
     ]
     for signature in foreign:
-        fn = shop.catalog.functions.redeemWithSignature(member.address, perk_id, 1, deadline, signature)
+        fn = shop.catalog.functions.redeemWithSignature(
+            member.address, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, signature
+        )
         shop.reverts(fn, relayer, "CatalogInvalidSignature", member.address, 0)
     # the same request signed for this chain and catalog goes through
     signature = shop.sign(member, member.address, perk_id, 1, 0, deadline)
-    send(shop.catalog.functions.redeemWithSignature(member.address, perk_id, 1, deadline, signature), relayer)
+    send(
+        shop.catalog.functions.redeemWithSignature(
+            member.address, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, signature
+        ),
+        relayer,
+    )
 
 
 def test_signed_redemption_runs_the_same_checks(shop: Shop, bob: LocalAccount, relayer: LocalAccount) -> None:
@@ -685,7 +734,9 @@ def test_signed_redemption_runs_the_same_checks(shop: Shop, bob: LocalAccount, r
     perk_id = shop.add_perk()
     deadline = now(shop.w3) + 3_600
     signature = shop.sign(bob, bob.address, perk_id, 1, 0, deadline)
-    fn = shop.catalog.functions.redeemWithSignature(bob.address, perk_id, 1, deadline, signature)
+    fn = shop.catalog.functions.redeemWithSignature(
+        bob.address, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, signature
+    )
     shop.reverts(fn, relayer, "CatalogNoActiveCard", bob.address)
     assert shop.catalog.functions.nonces(bob.address).call() == 0  # the revert undid the nonce too
 
@@ -697,7 +748,9 @@ def test_signed_redemption_stops_while_points_are_paused(
     deadline = now(shop.w3) + 3_600
     signature = shop.sign(member, member.address, perk_id, 1, 0, deadline)
     send(shop.points.functions.pause(), admin)
-    fn = shop.catalog.functions.redeemWithSignature(member.address, perk_id, 1, deadline, signature)
+    fn = shop.catalog.functions.redeemWithSignature(
+        member.address, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, signature
+    )
     shop.reverts(fn, relayer, "EnforcedPause")
 
 
@@ -752,14 +805,14 @@ def test_contract_wallet_redeems_with_an_erc1271_signature(
 
     forged = shop.sign(alice, wallet, perk_id, 1, 0, deadline)
     shop.reverts(
-        c.redeemWithSignature(wallet, perk_id, 1, deadline, forged),
+        c.redeemWithSignature(wallet, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, forged),
         relayer,
         "CatalogInvalidSignature",
         wallet,
         0,
     )
     signature = shop.sign(bob, wallet, perk_id, 1, 0, deadline)
-    send(c.redeemWithSignature(wallet, perk_id, 1, deadline, signature), relayer)
+    send(c.redeemWithSignature(wallet, ZERO_ADDRESS, perk_id, 1, ANY_COST, deadline, signature), relayer)
     assert (shop.balance(wallet), c.nonces(wallet).call()) == (700, 1)
 
 
@@ -796,10 +849,13 @@ def test_points_burned_equal_the_sum_of_redemption_costs(
             nonce = c.nonces(who.address).call()
             signature = shop.sign(who, who.address, perk_id, quantity, nonce, deadline)
             receipt = send(
-                c.redeemWithSignature(who.address, perk_id, quantity, deadline, signature), relayer
+                c.redeemWithSignature(
+                    who.address, ZERO_ADDRESS, perk_id, quantity, ANY_COST, deadline, signature
+                ),
+                relayer,
             )
         else:
-            receipt = send(c.redeem(perk_id, quantity), who)
+            receipt = send(c.redeem(perk_id, quantity, ANY_COST), who)
         event = shop.redeemed(receipt)
         assert event["pointsBurned"] == perks[perk_id] * quantity
         burned_by_events += event["pointsBurned"]

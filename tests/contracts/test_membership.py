@@ -9,11 +9,11 @@ import pytest
 from conftest import BASE_URI, TIERS
 from eth_account.signers.local import LocalAccount
 from helpers import (
-    ACCEPTING_RECEIVER_INITCODE,
     DEFAULT_ADMIN_ROLE,
     ISSUER_ROLE,
-    WRONG_MAGIC_RECEIVER_INITCODE,
+    WRONG_MAGIC_RUNTIME,
     ZERO_ADDRESS,
+    consenting_receiver_initcode,
     deploy_raw,
     deploy_revert_of,
     events,
@@ -46,6 +46,11 @@ def serial_id(serial: int, who: LocalAccount | str) -> int:
 
 def enroll(card: Contract, issuer: LocalAccount, member: str, tier: int = 0, valid_until: int = 0) -> Any:
     return send(card.functions.enroll(member, tier, valid_until), issuer)
+
+
+def accept(card: Contract, who: LocalAccount) -> Any:
+    """``who`` agrees to receive its next card by transfer."""
+    return send(card.functions.setAcceptsTransfer(True), who)
 
 
 # ------------------------------------------------------------------ deployment
@@ -87,10 +92,14 @@ def test_deploy_rejects_bad_tier_counts_and_zero_admin(
 
 def test_supports_interfaces(card: Contract, soulbound_card: Contract) -> None:
     for token in (card, soulbound_card):
-        for interface_id in ("80ac58cd", "5b5e139f", "49064906", "b45a3c0e", "01ffc9a7", "7965db0b"):
+        for interface_id in ("80ac58cd", "5b5e139f", "49064906", "01ffc9a7", "7965db0b"):
             assert token.functions.supportsInterface(bytes.fromhex(interface_id)).call(), interface_id
         assert not token.functions.supportsInterface(bytes.fromhex("ffffffff")).call()
         assert not token.functions.supportsInterface(bytes.fromhex("780e9d63")).call()  # not Enumerable
+    # ERC-5192 only where cards are soulbound: marketplaces read it as "a soulbound collection"
+    erc5192 = bytes.fromhex("b45a3c0e")
+    assert soulbound_card.functions.supportsInterface(erc5192).call()
+    assert not card.functions.supportsInterface(erc5192).call()
 
 
 # ------------------------------------------------------------------ enroll
@@ -215,9 +224,6 @@ def test_enroll_batch_reverts(card: Contract, admin: LocalAccount, alice: LocalA
     expect_revert(f.enrollBatch([]), admin, "MembershipEmptyBatch")
     stray = pack_card(b) | (1 << 232)
     expect_revert(f.enrollBatch([pack_card(a), stray]), admin, "MembershipInvalidBatchEntry", 1, stray)
-    expect_revert(
-        f.enrollBatch([pack_card(a), pack_card(a)]), admin, "MembershipAlreadyMember", a, card_id(a)
-    )
     expect_revert(f.enrollBatch([pack_card(a, 3)]), admin, "MembershipInvalidTier", 3, 3)
     expect_revert(f.enrollBatch([pack_card(ZERO_ADDRESS)]), admin, "ERC721InvalidReceiver", ZERO_ADDRESS)
 
@@ -451,6 +457,7 @@ def test_transfer_moves_the_card_and_its_tier(
     card: Contract, alice_card: int, alice: LocalAccount, bob: LocalAccount
 ) -> None:
     f = card.functions
+    accept(card, bob)
     receipt = send(f.transferFrom(alice.address, bob.address, alice_card), alice)
     assert events(card, receipt, "Transfer") == [
         {"from": alice.address, "to": bob.address, "tokenId": alice_card}
@@ -516,6 +523,7 @@ def test_approved_account_transfers_and_approval_clears(
         {"owner": alice.address, "approved": bob.address, "tokenId": alice_card}
     ]
     assert f.getApproved(alice_card).call() == bob.address
+    accept(card, carol)
     send(f.transferFrom(alice.address, carol.address, alice_card), bob)
     assert f.ownerOf(alice_card).call() == carol.address
     assert f.getApproved(alice_card).call() == ZERO_ADDRESS
@@ -536,6 +544,7 @@ def test_operator_approves_and_transfers(
     ]
     assert f.isApprovedForAll(alice.address, bob.address).call()
     send(f.approve(carol.address, alice_card), bob)  # an operator may approve
+    accept(card, carol)
     send(f.transferFrom(alice.address, carol.address, alice_card), bob)
     assert f.ownerOf(alice_card).call() == carol.address
     send(f.setApprovalForAll(bob.address, False), alice)
@@ -553,12 +562,17 @@ def test_safe_transfer_to_accounts_and_receivers(
     bob: LocalAccount,
 ) -> None:
     f = card.functions
-    accepting = deploy_raw(chain.w3, ACCEPTING_RECEIVER_INITCODE, admin)
-    wrong_magic = deploy_raw(chain.w3, WRONG_MAGIC_RECEIVER_INITCODE, admin)
+    # both agreed to receive a card; only one answers onERC721Received correctly
+    accepting = deploy_raw(chain.w3, consenting_receiver_initcode(card.address), admin)
+    wrong_magic = deploy_raw(chain.w3, consenting_receiver_initcode(card.address, WRONG_MAGIC_RUNTIME), admin)
+    assert f.acceptsTransfer(accepting).call() and f.acceptsTransfer(wrong_magic).call()
     safe = f.safeTransferFrom
-    # a contract without onERC721Received (the points token) and one returning the wrong value refuse it
+    # a contract that never agreed (the points token) is refused first; one returning the wrong value too
     expect_revert(
-        safe(alice.address, points.address, alice_card), alice, "ERC721InvalidReceiver", points.address
+        safe(alice.address, points.address, alice_card),
+        alice,
+        "MembershipTransferNotAccepted",
+        points.address,
     )
     expect_revert(
         safe(alice.address, wrong_magic, alice_card, b"hi"), alice, "ERC721InvalidReceiver", wrong_magic
@@ -566,6 +580,7 @@ def test_safe_transfer_to_accounts_and_receivers(
     send(safe(alice.address, accepting, alice_card, b"hi"), alice)
     assert f.ownerOf(alice_card).call() == accepting
     enroll(card, admin, alice.address, GOLD)  # her own id is held by `accepting`: a serial id
+    accept(card, bob)
     send(safe(alice.address, bob.address, serial_id(1, alice)), alice)  # an EOA needs no callback
     assert f.cardOf(bob.address).call() == serial_id(1, alice)
 
@@ -574,6 +589,7 @@ def test_reenrolling_a_wallet_whose_own_id_is_held_elsewhere(
     card: Contract, admin: LocalAccount, alice_card: int, alice: LocalAccount, bob: LocalAccount
 ) -> None:
     f = card.functions
+    accept(card, bob)
     send(f.transferFrom(alice.address, bob.address, alice_card), alice)
     assert f.enroll(alice.address, GOLD, 0).call({"from": admin.address}) == serial_id(1, alice)
     receipt = enroll(card, admin, alice.address, GOLD)
@@ -595,6 +611,7 @@ def test_reenrolling_a_wallet_whose_own_id_is_held_elsewhere(
     assert f.cardInfo(new_id).call() == [alice.address, BRONZE, 0]
     send(f.cancel(), alice)
     assert f.cardOf(alice.address).call() == 0
+    accept(card, alice)
     send(f.transferFrom(bob.address, alice.address, alice_card), bob)
     assert f.cardOf(alice.address).call() == alice_card
     assert f.cardOf(bob.address).call() == 0
@@ -668,7 +685,12 @@ def test_one_card_per_wallet_after_random_operations(
                     held[b.address],
                 )
                 continue
+            expect_revert(
+                f.transferFrom(a.address, b.address, token), a, "MembershipTransferNotAccepted", b.address
+            )
+            accept(card, b)
             send(f.transferFrom(a.address, b.address, token), a)
+            assert not f.acceptsTransfer(b.address).call()  # the agreement was used up
             del held[a.address]
             owner_of[token], held[b.address] = b.address, token
         elif op in ("revoke", "cancel"):

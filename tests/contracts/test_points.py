@@ -321,7 +321,7 @@ def test_set_redemption_catalog_requires_the_admin_role(
         )
 
 
-def test_replacing_or_clearing_the_catalog_keeps_roles(
+def test_replacing_or_clearing_the_catalog_retires_the_previous_one(
     funded: Contract, admin: LocalAccount, alice: LocalAccount, bob: LocalAccount, catalog: LocalAccount
 ) -> None:
     f = funded.functions
@@ -331,17 +331,29 @@ def test_replacing_or_clearing_the_catalog_keeps_roles(
         {"previousCatalog": catalog.address, "newCatalog": bob.address}
     ]
     assert f.redemptionCatalog().call() == bob.address
-    # the previous catalog keeps REDEEMER_ROLE (the admin revokes it to stop it) and redeems by the role
-    assert f.hasRole(REDEEMER_ROLE, catalog.address).call()
-    send(f.redeemBurn(alice.address, 1), catalog)
+    # the previous catalog loses REDEEMER_ROLE: a replaced catalog must not keep burning points
+    assert events(funded, receipt, "RoleRevoked") == [
+        {"role": REDEEMER_ROLE, "account": catalog.address, "sender": admin.address}
+    ]
+    assert not f.hasRole(REDEEMER_ROLE, catalog.address).call()
+    expect_revert(
+        f.redeemBurn(alice.address, 1),
+        catalog,
+        "AccessControlUnauthorizedAccount",
+        catalog.address,
+        REDEEMER_ROLE,
+    )
+    send(f.redeemBurn(alice.address, 1), bob)
+    send(f.grantRole(REDEEMER_ROLE, alice.address), admin)  # another redeemer, not a catalog
     receipt = send(f.setRedemptionCatalog(ZERO_ADDRESS), admin)
     assert events(funded, receipt, "RedemptionCatalogUpdated") == [
         {"previousCatalog": bob.address, "newCatalog": ZERO_ADDRESS}
     ]
     assert events(funded, receipt, "RoleGranted") == []
     assert not f.hasRole(REDEEMER_ROLE, ZERO_ADDRESS).call()
+    assert not f.hasRole(REDEEMER_ROLE, bob.address).call()  # cleared: retired too
     assert f.redemptionCatalog().call() == ZERO_ADDRESS
-    send(f.redeemBurn(alice.address, 1), bob)  # still a REDEEMER_ROLE holder
+    send(f.redeemBurn(alice.address, 1), alice)  # other REDEEMER_ROLE holders keep it
     assert balance(funded, alice) == 98
 
 

@@ -78,8 +78,10 @@ def test_request_and_relay_with_a_wallet_signature(env: dict[str, str], tmp_path
     run("points", "issue", "cafe", ALICE, "100")
     run("member", "enroll", "cafe", ALICE)
     run("perk", "add", "cafe", "--title", "Tea", "--price", "30")
-    typed = json.loads(run("perk", "request", "cafe", "1", "--member", ALICE, "--json"))
+    relayer = chain.dev_account(2).address  # the only account that may submit it
+    typed = json.loads(run("perk", "request", "cafe", "1", "--member", ALICE, "--relayer", relayer, "--json"))
     assert typed["primaryType"] == "Redemption" and typed["message"]["member"] == ALICE
+    assert (typed["message"]["relayer"], typed["message"]["maxCost"]) == (relayer, "30")
     request_file = tmp_path / "request.json"
     request_file.write_text(json.dumps(typed))
     signature = sign_typed_data(chain.dev_account(1), typed)  # the member's wallet

@@ -55,7 +55,9 @@ NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not on PATH; ethers cannot run")
 
 CATALOG = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+RELAYER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 UNLIMITED_STOCK = 2**32 - 1
+ZERO = "0x" + "00" * 20
 UINT256_MAX = 2**256 - 1
 
 
@@ -68,8 +70,10 @@ def request(**changes: Any) -> dict[str, Any]:
         "chain_id": 31337,
         "catalog": CATALOG,
         "member": member_key().address,
+        "relayer": RELAYER,
         "perk_id": 1,
         "quantity": 2,
+        "max_cost": 250,
         "nonce": 0,
         "deadline": 1_900_000_000,
     }
@@ -116,8 +120,10 @@ def test_typed_data_is_the_eth_signTypedData_v4_json() -> None:
             ],
             "Redemption": [
                 {"name": "member", "type": "address"},
+                {"name": "relayer", "type": "address"},
                 {"name": "perkId", "type": "uint256"},
                 {"name": "quantity", "type": "uint256"},
+                {"name": "maxCost", "type": "uint256"},
                 {"name": "nonce", "type": "uint256"},
                 {"name": "deadline", "type": "uint256"},
             ],
@@ -131,8 +137,10 @@ def test_typed_data_is_the_eth_signTypedData_v4_json() -> None:
         },
         "message": {
             "member": member_key().address,
+            "relayer": RELAYER,
             "perkId": "1",
             "quantity": "2",
+            "maxCost": "250",
             "nonce": "0",
             "deadline": "1900000000",
         },
@@ -149,7 +157,9 @@ def test_builder_checksums_what_it_is_given() -> None:
 
 def test_parse_request_round_trip() -> None:
     parsed = parse_request(request())
-    assert parsed == RedemptionRequest(31337, CATALOG, member_key().address, 1, 2, 0, 1_900_000_000)
+    assert parsed == RedemptionRequest(
+        31337, CATALOG, member_key().address, RELAYER, 1, 2, 250, 0, 1_900_000_000
+    )
     assert parsed.typed_data() == request()
 
 
@@ -162,7 +172,7 @@ def test_sign_then_recover() -> None:
     assert recover_signer(typed, bytes.fromhex(signature[2:])) == member.address
     # deterministic (RFC 6979), and independent of ints vs decimal strings in the JSON
     as_ints = copy.deepcopy(typed)
-    as_ints["message"] = {k: int(v) if k != "member" else v for k, v in typed["message"].items()}
+    as_ints["message"] = {k: v if k in ("member", "relayer") else int(v) for k, v in typed["message"].items()}
     assert sign_typed_data(member, as_ints) == signature
 
 
@@ -179,6 +189,8 @@ def test_another_key_recovers_as_another_signer() -> None:
         ("message", "nonce", "1"),
         ("message", "deadline", "1900000001"),
         ("message", "member", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"),
+        ("message", "relayer", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"),
+        ("message", "maxCost", "251"),
         ("domain", "chainId", 1),
         ("domain", "verifyingContract", "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"),
     ],
@@ -228,7 +240,9 @@ def _mutate(path: str, value: Any) -> dict[str, Any]:
         ("message.quantity", 2.0, "decimal string"),
         ("message.extra", 1, "message: unexpected extra"),
         ("message.nonce", KeyError, "message: missing nonce"),
-        ("types.Redemption.4", {"name": "deadline", "type": "uint64"}, r"types.Redemption must be exactly"),
+        ("types.Redemption.6", {"name": "deadline", "type": "uint64"}, r"types.Redemption must be exactly"),
+        ("message.maxCost", KeyError, "message: missing maxCost"),
+        ("message.relayer", "0x1234", "message.relayer must be a 0x-prefixed 20-byte hex address"),
         ("types.Redemption.0", {"name": "from", "type": "address"}, r"types.Redemption must be exactly"),
         ("types.EIP712Domain", [], r"types.EIP712Domain must be exactly \(string name,string version"),
         ("types.Extra", [], "types: unexpected Extra"),
@@ -276,7 +290,13 @@ def test_recover_refuses_what_the_catalog_refuses() -> None:
     "changes",
     [
         {},
-        {"perk_id": 2**200, "quantity": 2**53 + 1, "nonce": 2**64, "deadline": UINT256_MAX},
+        {
+            "perk_id": 2**200,
+            "quantity": 2**53 + 1,
+            "nonce": 2**64,
+            "deadline": UINT256_MAX,
+            "max_cost": UINT256_MAX,
+        },
         {"chain_id": 11155111, "catalog": "0x" + "ab" * 20, "quantity": 0},
     ],
     ids=["small", "78-digit", "sepolia"],
@@ -382,14 +402,17 @@ def test_ethers_signed_request_is_redeemed_by_a_relayer(
     member_eth = p.chain.w3.eth.get_balance(member.address)
 
     deadline = chain_time(p.chain) + 3_600
-    typed = build_redemption(p.catalog, member.address, perk_id, 3, deadline=deadline)
+    typed = build_redemption(
+        p.catalog, member.address, perk_id, 3, deadline=deadline, relayer=relayer.address
+    )
     assert typed["message"]["nonce"] == "0"
+    assert typed["message"]["maxCost"] == "75"  # the price now times the quantity: what the wallet shows
     wire = json.loads(json.dumps(typed))  # what travels to the wallet and back
     signed = ethers_sign(member, wire)
     assert signed["signature"] == sign_typed_data(member, typed)  # byte for byte
 
     relay = Sender(p.chain, relayer, p.decoder)
-    result = relay.send(relay_call(p.catalog, wire, signed["signature"]))
+    result = relay.send(relay_call(p.catalog, wire, signed["signature"], relayer=relayer.address))
 
     redeemed = result.event("PerkRedeemed")
     assert redeemed.address.lower() == p.catalog.address.lower()
@@ -407,9 +430,9 @@ def test_ethers_signed_request_is_redeemed_by_a_relayer(
 
     # the same request again: stopped before sending, and refused by the catalog if sent anyway
     with pytest.raises(InputError, match=r"carries nonce 0 but .* next nonce is 1"):
-        relay_call(p.catalog, wire, signed["signature"])
+        relay_call(p.catalog, wire, signed["signature"], relayer=relayer.address)
     replay = p.catalog.functions.redeemWithSignature(
-        member.address, perk_id, 3, deadline, signed["signature"]
+        member.address, relayer.address, perk_id, 3, 75, deadline, signed["signature"]
     )
     with pytest.raises(ContractRevertError) as raised:
         relay.send(replay)
@@ -424,16 +447,19 @@ def test_ethers_signature_over_an_altered_request_is_refused(
     p = program
     member, relayer = dev_accounts[1], dev_accounts[2]
     perk_id = setup_member(p, member, points=1_000, price=25)
-    typed = build_redemption(p.catalog, member.address, perk_id, 1, deadline=chain_time(p.chain) + 600)
+    typed = build_redemption(
+        p.catalog, member.address, perk_id, 1, deadline=chain_time(p.chain) + 600, relayer=relayer.address
+    )
     signature = ethers_sign(member, typed)["signature"]
 
     greedy = copy.deepcopy(typed)
     greedy["message"]["quantity"] = "40"
+    greedy["message"]["maxCost"] = "1000"
     with pytest.raises(InputError, match=rf"not the member {member.address}'s"):
-        relay_call(p.catalog, greedy, signature)
+        relay_call(p.catalog, greedy, signature, relayer=relayer.address)
     relay = Sender(p.chain, relayer, p.decoder)
     call = p.catalog.functions.redeemWithSignature(
-        member.address, perk_id, 40, int(typed["message"]["deadline"]), signature
+        member.address, relayer.address, perk_id, 40, 1_000, int(typed["message"]["deadline"]), signature
     )
     with pytest.raises(ContractRevertError, match="CatalogInvalidSignature"):
         relay.send(call)
@@ -444,21 +470,27 @@ def test_relay_call_checks_catalog_chain_and_deadline(
     program: Program, dev_accounts: list[LocalAccount]
 ) -> None:
     p = program
-    member = dev_accounts[1]
+    member, relayer, copier = dev_accounts[1], dev_accounts[2], dev_accounts[3]
     now = chain_time(p.chain)
-    good = build_redemption(p.catalog, member.address, 1, 1, deadline=now + 600)
+    bound = {"relayer": relayer.address, "max_cost": 10}
+    good = build_redemption(p.catalog, member.address, 1, 1, deadline=now + 600, **bound)
     signature = sign_typed_data(member, good)
-    assert relay_call(p.catalog, good, signature).fn_name == "redeemWithSignature"
+    assert relay_call(p.catalog, good, signature, relayer=relayer.address).fn_name == "redeemWithSignature"
+    # a copy taken from the mempool by another account is stopped before it costs anything
+    with pytest.raises(InputError, match=f"names relayer {relayer.address}, not {copier.address}"):
+        relay_call(p.catalog, good, signature, relayer=copier.address)
+    anyone = build_redemption(p.catalog, member.address, 1, 1, deadline=now + 600, relayer=ZERO, max_cost=10)
+    relay_call(p.catalog, anyone, sign_typed_data(member, anyone), relayer=copier.address)
 
     other_catalog = request(chain_id=p.chain.chain_id, member=member.address, deadline=now + 600)
     with pytest.raises(InputError, match=rf"for catalog {CATALOG}, not {p.catalog.address}"):
-        relay_call(p.catalog, other_catalog, sign_typed_data(member, other_catalog))
+        relay_call(p.catalog, other_catalog, sign_typed_data(member, other_catalog), relayer=RELAYER)
     other_chain = request(chain_id=1, catalog=p.catalog.address, member=member.address, deadline=now + 600)
     with pytest.raises(InputError, match="for chain id 1, this is chain id 31337"):
-        relay_call(p.catalog, other_chain, sign_typed_data(member, other_chain))
-    expired = build_redemption(p.catalog, member.address, 1, 1, deadline=now - 1)
+        relay_call(p.catalog, other_chain, sign_typed_data(member, other_chain), relayer=RELAYER)
+    expired = build_redemption(p.catalog, member.address, 1, 1, deadline=now - 1, **bound)
     with pytest.raises(InputError, match="expired"):
-        relay_call(p.catalog, expired, sign_typed_data(member, expired))
+        relay_call(p.catalog, expired, sign_typed_data(member, expired), relayer=relayer.address)
 
 
 def test_a_keystore_member_signs_without_ethers(program: Program, dev_accounts: list[LocalAccount]) -> None:
@@ -466,9 +498,12 @@ def test_a_keystore_member_signs_without_ethers(program: Program, dev_accounts: 
     p = program
     member = Account.create()
     perk_id = setup_member(p, member, points=100, price=10)
-    typed = build_redemption(p.catalog, member.address, perk_id, 2, deadline=chain_time(p.chain) + 60)
-    relay = Sender(p.chain, dev_accounts[3], p.decoder)
-    result = relay.send(relay_call(p.catalog, typed, sign_typed_data(member, typed)))
+    relayer = dev_accounts[3]
+    typed = build_redemption(
+        p.catalog, member.address, perk_id, 2, deadline=chain_time(p.chain) + 60, relayer=relayer.address
+    )
+    relay = Sender(p.chain, relayer, p.decoder)
+    result = relay.send(relay_call(p.catalog, typed, sign_typed_data(member, typed), relayer=relayer.address))
     assert result.event("PerkRedeemed").args["pointsBurned"] == 20
     assert p.points.functions.balanceOf(member.address).call() == 80
     assert p.chain.w3.eth.get_balance(member.address) == 0

@@ -12,6 +12,7 @@ EXPECTED = {
     "CsvValidationError", "DeploymentError", "DevKeyRefusedError", "Enrolment", "Event", "InputError",
     "JournalMismatchError", "LoyaltyChainError", "LoyaltyClient", "MerkleError", "PartialBatchError", "Perk",
     "PerkSpec", "ProgramOptions", "ProgramRecord", "ProgramSummary", "Redemption", "RpcUnavailableError",
+    "RelayPolicy", "RelayRefusedError",
     "SetupError", "StaleProgramError", "StandardMerkleTree", "TransactionError", "TransferPolicy", "TxResult",
     "UnknownProgramError",
     "WrongChainError", "as_signer", "connect", "deploy_contract", "deploy_program", "embedded_chain",

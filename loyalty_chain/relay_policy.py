@@ -1,0 +1,81 @@
+"""What a brand's relayer agrees to pay for before it submits a member's signed redemption.
+
+A gasless redemption costs the relayer the gas, not the member. The catalog already bounds what a
+contract wallet's ERC-1271 check may burn (``PerkCatalog.ERC1271_GAS``), and this policy adds the
+relayer's own limits, checked before anything is signed or sent:
+
+* a member with code that did not sign with its own key (a contract wallet answering ERC-1271) is
+  refused unless ``allow_contract_members`` (an EIP-7702 delegated EOA signing with its own key is
+  treated as the EOA it is);
+* the transaction is simulated from the relayer (a revert is raised, decoded, at no cost) and
+  refused if it needs more than ``max_gas``, which also caps the gas limit it is sent with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from web3.contract.contract import ContractFunction
+
+from .delivery import Sender
+from .delivery.sender import GAS_MARGIN
+from .errors import InputError, RelayRefusedError
+from .gasless import parse_request, signed_by_member
+
+DEFAULT_MAX_RELAY_GAS = 300_000
+"""A normal relayed redemption uses ~115,000 gas; a contract member's check may add up to 100,000."""
+
+
+@dataclass(frozen=True)
+class RelayPolicy:
+    """The relayer's limits for one gasless redemption."""
+
+    max_gas: int = DEFAULT_MAX_RELAY_GAS
+    """Refuse a relay whose gas estimate is above this; it is also the most the transaction may use."""
+    allow_contract_members: bool = False
+    """Relay for members whose signature is checked by their own contract (ERC-1271): only for
+    wallets the brand knows, since each such check runs code the member chose."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_gas, bool) or not isinstance(self.max_gas, int) or self.max_gas < 21_000:
+            raise InputError(
+                f"the relay gas ceiling must be a whole number of gas >= 21000, got {self.max_gas!r}"
+            )
+
+
+def check_relay(
+    sender: Sender,
+    call: ContractFunction,
+    typed: Mapping[str, Any],
+    signature: str | bytes,
+    policy: RelayPolicy,
+) -> int:
+    """The gas limit to relay ``call`` with, or :class:`RelayRefusedError` if the policy refuses it.
+
+    ``call`` is the ``redeemWithSignature`` call :func:`loyalty_chain.gasless.relay_call` built for
+    the same ``typed`` request and ``signature``.
+    """
+    member = parse_request(typed).member
+    code = bytes(sender.chain.w3.eth.get_code(member))  # type: ignore[arg-type]
+    if code and not signed_by_member(typed, signature) and not policy.allow_contract_members:
+        kind = (
+            "an EIP-7702 delegated account"
+            if len(code) == 23 and code[:3] == b"\xef\x01\x00"
+            else "a contract"
+        )
+        raise RelayRefusedError(
+            member,
+            f"it is {kind} whose signature only its own code can check (ERC-1271)",
+            "relay for contract members only if you know the wallet (allow_contract_members / "
+            "--allow-contract-members), or have the member sign with its own key",
+        )
+    estimate = sender.simulate(call)  # a revert surfaces here, decoded, before anything is sent
+    if estimate > policy.max_gas:
+        raise RelayRefusedError(
+            member,
+            f"the redemption needs {estimate:,} gas, above the relay ceiling of {policy.max_gas:,}",
+            "raise the ceiling (max_gas / --max-relay-gas) if you accept that cost",
+        )
+    return min(int(estimate * GAS_MARGIN), policy.max_gas)
