@@ -135,12 +135,21 @@ def import_private_key(
 
 
 def import_keystore(
-    name: str, source_json_path: Path | str, password: str, *, directory: Path | None = None
+    name: str,
+    source_json_path: Path | str,
+    password: str,
+    *,
+    directory: Path | None = None,
+    kdf: Kdf = KEYSTORE_KDF,
+    iterations: int | None = None,
 ) -> AccountInfo:
     """Copy a V3 keystore (geth, MetaMask export, ape, another loyalty-chain) in as account ``name``.
 
     The file is checked first: it must decrypt with ``password``, and an ``address`` it names must
-    be the key's. It is stored as it is (its own KDF and parameters), with the address filled in.
+    be the key's. The key is then re-encrypted with our own KDF settings (scrypt, eth-account's
+    default work factor) under the same password: an imported file's weak KDF (a low scrypt ``n``
+    or few pbkdf2 rounds, which make the password quick to guess) is never kept. ``kdf`` and
+    ``iterations`` are as for :func:`new_account` (leave them alone except in tests).
     """
     path = _new_path(name, directory)
     source = Path(source_json_path).expanduser()
@@ -153,8 +162,7 @@ def import_keystore(
             f"keystore {source} says it holds {claimed} but its key is {address}'s; "
             "the file was edited or is damaged: export it again"
         )
-    # the address as eth-account writes it: checksummed, without 0x
-    return _write_keystore(name, path, {**keystore, "address": address[2:]})
+    return _write_keystore(name, path, Account.encrypt(key, password, kdf=kdf, iterations=iterations))
 
 
 # ---------------------------------------------------------------------------- list and unlock

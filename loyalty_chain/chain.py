@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ipaddress
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -94,7 +96,14 @@ class Chain:
 
     @property
     def is_local(self) -> bool:
-        return self.chain_id in LOCAL_CHAIN_IDS
+        """A local chain id on a devnet this process started, the embedded chain, or a loopback URL.
+
+        The chain id alone is not enough: any remote RPC can answer 31337, and the dev keys (and
+        ``dev:0`` as the default signer) must never be offered to it.
+        """
+        if self.chain_id not in LOCAL_CHAIN_IDS:
+            return False
+        return self.kind in ("devnet", "embedded") or is_loopback_url(self.rpc_url)
 
     @property
     def dev_account_count(self) -> int:
@@ -110,12 +119,12 @@ class Chain:
     def dev_accounts(self) -> list[LocalAccount]:
         """The funded dev accounts; refused on any chain that is not local."""
         if not self.is_local:
-            raise DevKeyRefusedError(self.chain_id)
+            raise DevKeyRefusedError(self.chain_id, self.rpc_url)
         return list(dev_keys(self.dev_account_count))
 
     def dev_account(self, index: int) -> LocalAccount:
         if not self.is_local:
-            raise DevKeyRefusedError(self.chain_id)
+            raise DevKeyRefusedError(self.chain_id, self.rpc_url)
         if 0 <= index < (self.funded_dev_accounts or DEV_ACCOUNT_COUNT):
             return dev_key(index)  # every local chain funds the first ten: no need to ask the node
         count = self.dev_account_count
@@ -165,6 +174,17 @@ class Chain:
 
 PROBE_SETTINGS = RpcSettings(retry_for_s=3.0, timeout_s=5.0)
 """A first contact gives up quickly: a wrong URL should not take the full retry budget to report."""
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url``'s host is this machine over loopback (localhost, 127.0.0.0/8, ::1)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name other than localhost
+        return False
 
 
 def _web3_for(url: str, settings: RpcSettings | None = None) -> Web3:

@@ -8,7 +8,6 @@ name with ``load_program``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -19,6 +18,7 @@ from .artifacts import load_artifact
 from .chain import Chain
 from .deploy import deploy
 from .errors import DeploymentError, InputError
+from .record_check import check_program_name
 from .registry import (
     ProgramRecord,
     chain_fingerprint,
@@ -48,7 +48,6 @@ __all__ = [
 
 CONTRACTS = ("LoyaltyPoints", "MembershipCard", "PerkCatalog", "AirdropDistributor")
 DEFAULT_TIERS = ("Bronze", "Silver", "Gold")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def role(name: str) -> bytes:
@@ -97,11 +96,20 @@ class ProgramOptions:
     def token_name(self) -> str:
         return self.display_name.strip() or self.name
 
-    def validate(self) -> None:
-        if not _NAME.match(self.name):
+    def __post_init__(self) -> None:
+        # Checked before anything is sent: a bad policy used to surface only after 8 transactions.
+        try:
+            policy = TransferPolicy.parse(self.transfer_policy)
+        except ValueError:
+            names = ", ".join(p.name.lower() for p in TransferPolicy)
             raise InputError(
-                f"program name {self.name!r} must be 1-64 letters, digits, '.', '_' or '-' (it names a file)"
-            )
+                f"unknown transfer policy {self.transfer_policy!r}; choose one of {names}"
+            ) from None
+        object.__setattr__(self, "transfer_policy", policy)
+        object.__setattr__(self, "tiers", tuple(self.tiers))
+
+    def validate(self) -> None:
+        check_program_name(self.name)
         if not 0 <= self.decimals <= 18:
             raise InputError(f"decimals must be 0..18, got {self.decimals}")
         if not 1 <= len(self.tiers) <= 255 or any(not t.strip() for t in self.tiers):

@@ -22,8 +22,9 @@ from typing import Any
 from web3.exceptions import BlockNotFound, TransactionNotFound
 
 from .chain import Chain
-from .errors import StaleProgramError, UnknownProgramError
+from .errors import DeploymentError, StaleProgramError, UnknownProgramError
 from .files import write_text_atomic
+from .record_check import check_program_name, verify_program
 
 log = logging.getLogger("loyalty_chain")
 
@@ -37,7 +38,8 @@ def registry_root() -> Path:
 
 
 def record_path(chain_id: int, name: str, root: Path | None = None) -> Path:
-    return (root or registry_root()) / str(chain_id) / f"{name}.json"
+    """``<root>/<chain-id>/<name>.json``; a name that is not a plain program name is refused."""
+    return (root or registry_root()) / str(int(chain_id)) / f"{check_program_name(name)}.json"
 
 
 @dataclass(frozen=True)
@@ -153,18 +155,27 @@ def load_program(chain: Chain, name: str, root: Path | None = None) -> ProgramRe
     """The recorded program ``name``, checked to be on this very chain instance.
 
     Raises :class:`UnknownProgramError` (naming the folder searched and the live programs there)
-    when there is no record, and :class:`StaleProgramError` when the record is of a chain that is
-    gone or was reset.
+    when there is no record, :class:`StaleProgramError` when the record is of a chain that is
+    gone or was reset, and :class:`DeploymentError` when it names contracts that are not ours,
+    deployed as recorded and wired together (:func:`~loyalty_chain.record_check.verify_program`).
     """
     base = root or registry_root()
     path = record_path(chain.chain_id, name, base)
     if not path.is_file():
         live, stale = live_programs(chain, base)
         raise UnknownProgramError(name, chain.chain_id, live, folder=str(path.parent), stale=stale)
-    record = _read(path, base)
+    try:
+        record = _read(path, base)
+    except (ValueError, TypeError) as exc:
+        raise DeploymentError(
+            f"{path} is not a deployment record ({exc}); deploy the program again"
+        ) from None
+    if record.name != name:
+        raise DeploymentError(f"{path} records program {record.name!r}; it was moved or edited")
     reason = stale_reason(chain, record)
     if reason is not None:
         raise StaleProgramError(name, chain.chain_id, str(path), reason)
+    verify_program(chain, record)
     return record
 
 

@@ -179,21 +179,23 @@ def write_keystore(path: Path, key: str = KEY, password: str = "pw", **changes: 
     return path
 
 
-def test_import_keystore_keeps_its_kdf(tmp_path: Path, keystore: Path) -> None:
+def test_import_keystore_reencrypts_a_weak_kdf(tmp_path: Path, keystore: Path) -> None:
+    """Issue 9: an imported file's weak KDF (here pbkdf2 with 16 rounds) is not kept."""
     source = write_keystore(tmp_path / "geth.json")
-    info = import_keystore("geth", source, "pw")
+    info = import_keystore("geth", source, "pw")  # our default: scrypt, eth-account's work factor
     assert info.address == KEY_ADDRESS
     assert mode(info.path) == 0o600
     stored = json.loads(info.path.read_text())
-    assert stored["crypto"] == json.loads(source.read_text())["crypto"]
-    assert stored["crypto"]["kdf"] == "pbkdf2"
+    assert stored["crypto"]["kdf"] == "scrypt"
+    assert stored["crypto"]["kdfparams"]["n"] == 2**18
+    assert stored["crypto"]["ciphertext"] != json.loads(source.read_text())["crypto"]["ciphertext"]
     assert unlock("geth", "pw").address == KEY_ADDRESS
 
 
 def test_import_keystore_fills_in_a_missing_address(tmp_path: Path) -> None:
     source = write_keystore(tmp_path / "noaddr.json", address=None)
     assert "address" not in json.loads(source.read_text())
-    info = import_keystore("noaddr", source, "pw")
+    info = import_keystore("noaddr", source, "pw", **FAST)
     assert info.address == KEY_ADDRESS
     assert [a.address for a in list_accounts()] == [KEY_ADDRESS]
 
@@ -326,8 +328,24 @@ def test_dev_spec_on_a_local_chain() -> None:
 
 
 def test_dev_spec_is_refused_off_local_chains() -> None:
-    with pytest.raises(DevKeyRefusedError, match="chain id 1;"):
+    with pytest.raises(DevKeyRefusedError, match=r"chain id 1 at http://127\.0\.0\.1:1;"):
         resolve_account("dev:0", local_chain(1))
+
+
+@pytest.mark.parametrize("url", ["http://203.0.113.7:8545", "https://rpc.example.com", "http://127.evil.io"])
+def test_dev_keys_are_refused_to_a_remote_rpc_answering_a_local_chain_id(url: str) -> None:
+    """Issue 9: a fake RPC answering 31337 got dev:0; only managed devnets and loopback URLs qualify."""
+    remote = Chain(w3=Web3(), chain_id=31337, rpc_url=url, kind="rpc")
+    assert not remote.is_local
+    with pytest.raises(DevKeyRefusedError, match=f"chain id 31337 at {url}"):
+        resolve_account("dev:0", remote)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8545", "http://localhost:8545", "http://[::1]:8545", "http://127.0.0.2"]
+)
+def test_dev_keys_work_over_loopback(url: str) -> None:
+    assert Chain(w3=Web3(), chain_id=31337, rpc_url=url, kind="rpc").is_local
 
 
 @pytest.mark.parametrize("spec", ["dev:x", "dev:-1", "dev:1.5"])

@@ -70,7 +70,7 @@ def test_dev_accounts_are_anvils_funded_accounts(devnet: Chain) -> None:
 def test_dev_keys_refused_on_non_local_chain(devnet: Chain) -> None:
     foreign = Chain(w3=devnet.w3, chain_id=1, rpc_url=devnet.rpc_url, kind="rpc")
     assert 1 not in LOCAL_CHAIN_IDS
-    with pytest.raises(DevKeyRefusedError, match="chain id 1;"):
+    with pytest.raises(DevKeyRefusedError, match="chain id 1 at "):
         _ = foreign.dev_accounts
     with pytest.raises(DevKeyRefusedError):
         foreign.dev_account(0)
