@@ -22,7 +22,7 @@ from web3.contract.contract import ContractFunction
 from .delivery import Sender
 from .delivery.sender import GAS_MARGIN
 from .errors import InputError, RelayRefusedError
-from .gasless import parse_request, signed_by_member
+from .gasless import is_delegated_eoa, parse_request, signed_by_member
 
 DEFAULT_MAX_RELAY_GAS = 300_000
 """A normal relayed redemption uses ~115,000 gas; a contract member's check may add up to 100,000."""
@@ -60,11 +60,7 @@ def check_relay(
     member = parse_request(typed).member
     code = bytes(sender.chain.w3.eth.get_code(member))  # type: ignore[arg-type]
     if code and not signed_by_member(typed, signature) and not policy.allow_contract_members:
-        kind = (
-            "an EIP-7702 delegated account"
-            if len(code) == 23 and code[:3] == b"\xef\x01\x00"
-            else "a contract"
-        )
+        kind = "an EIP-7702 delegated account" if is_delegated_eoa(code) else "a contract"
         raise RelayRefusedError(
             member,
             f"it is {kind} whose signature only its own code can check (ERC-1271)",

@@ -135,6 +135,36 @@ def test_the_airdrop_report_lists_members_a_mined_batch_skipped(
     assert rows[victim.address]["status"] == STATUS_SKIPPED
 
 
+def test_the_cli_card_airdrop_reports_a_member_its_batch_skipped(
+    chain: Chain,
+    program: ProgramRecord,
+    brand: LoyaltyClient,
+    dev_accounts: list[LocalAccount],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    victim = dev_accounts[6]
+    members = [fresh(i, b"cli-drop") for i in range(10)] + [victim.address]
+    (tmp_path / "cards.csv").write_text("address,tier\n" + "".join(f"{m},Gold\n" for m in members))
+    real = airdrop_run.existing_members
+
+    def planned_then_front_run(target: Any, addresses: Any) -> set[str]:
+        found = real(target, addresses)
+        brand.enroll(victim.address, "Bronze")  # e.g. a stranger's Merkle claim for it, just before
+        return found
+
+    monkeypatch.setattr(airdrop_run, "existing_members", planned_then_front_run)
+    code, output = cli_run(chain, "airdrop", "cards", "audit", str(tmp_path / "cards.csv"))
+    assert code == 0, output
+    with (tmp_path / "cards.results.csv").open() as results:
+        statuses = {row["address"]: (row["status"], row["detail"]) for row in csv.DictReader(results)}
+    assert statuses[victim.address] == (
+        STATUS_SKIPPED,
+        f"already held card {int(victim.address, 16)} when its batch was mined",
+    )
+    assert {s for a, (s, _) in statuses.items() if a != victim.address} == {STATUS_SENT}
+
+
 # --- 2. a lent card carries neither its tier nor fresh limits ------------------------------------------
 
 
@@ -207,6 +237,25 @@ def test_the_relay_ceiling_refuses_an_expensive_relay(
     redemption = brand.relay(request, signature)
     assert redemption.points_burned == 1
     assert redemption.tx.gas_used < RelayPolicy().max_gas
+
+
+def test_an_eip7702_delegated_member_is_relayed_like_the_eoa_it_is(
+    chain: Chain, program: ProgramRecord, brand: LoyaltyClient, dev_accounts: list[LocalAccount]
+) -> None:
+    member = dev_accounts[7]
+    brand.enroll(member.address)
+    brand.issue(member.address, 100, "welcome")
+    perk = brand.add_perk(PerkSpec("Mint", price=3))
+    delegate = fresh(2, b"delegate")
+    chain.w3.provider.make_request("anvil_setCode", [delegate, GAS_BURNER_RUNTIME])  # type: ignore[arg-type]
+    designator = "0xef0100" + delegate[2:].lower()
+    chain.w3.provider.make_request("anvil_setCode", [member.address, designator])  # type: ignore[arg-type]
+    request = brand.redemption_request(member.address, perk.perk_id)
+    assert brand.relay(request, sign_typed_data(member, request)).points_burned == 3
+    # signed by another key, the same account is a contract member to the policy
+    other = brand.redemption_request(member.address, perk.perk_id)
+    with pytest.raises(RelayRefusedError, match="an EIP-7702 delegated account"):
+        brand.relay(other, sign_typed_data(dev_accounts[8], other))
 
 
 # --- 4, 5. the relayer is bound, the price is capped, a request can be cancelled ------------------------

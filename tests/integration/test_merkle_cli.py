@@ -166,10 +166,11 @@ def test_publish_proof_and_claim_points(
     )
     assert code == 0 and out.startswith("campaign id 1\n")
     distributor = contract(chain, program, "AirdropDistributor")
-    kind, root, start, end, reason, _, started = distributor.functions.campaign(1).call()
+    kind, root, start, end, reason, _, started, budget_left = distributor.functions.campaign(1).call()
     tree = StandardMerkleTree.load(json.loads(tree_file.read_text()))
     assert (kind, "0x" + root.hex(), start, end) == (0, tree.root, 1577836800, 4102444799)
     assert reason.rstrip(b"\0") == b"spring" and not started
+    assert budget_left == sum(int(str(value[2])) for _, value in tree.entries())  # the leaves' total
 
     code, out, _ = cli("--json", "merkle", "proof", str(tree_file), dev_accounts[1].address.lower())
     leaf = json.loads(out)
@@ -219,8 +220,11 @@ def test_a_tree_dumped_by_the_npm_package_publishes_and_claims_cards(
     dump = node("build", {"values": values, "leafEncoding": list(CARDS_LEAF_ENCODING)})["dump"]
     tree_file = tmp_path / "js-tree.json"
     tree_file.write_text(json.dumps(dump))
-    code, out, _ = cli("--json", "merkle", "publish", "pull", str(tree_file), "--end", "4102444799",
+    code, _, err = cli("--json", "merkle", "publish", "pull", str(tree_file), "--end", "4102444799",
                        "--card-valid-until", "2098-01-01")  # fmt: skip
+    assert code == 1 and "falls inside the claim window" in err  # later claimers would be locked out
+    code, out, _ = cli("--json", "merkle", "publish", "pull", str(tree_file), "--end", "4102444799",
+                       "--card-valid-until", "2100-06-01")  # fmt: skip
     assert code == 0 and json.loads(out)["campaign_id"] == 1 and json.loads(out)["kind"] == "cards"
 
     code, out, _ = cli("merkle", "proof", str(tree_file), address(7))
@@ -228,7 +232,7 @@ def test_a_tree_dumped_by_the_npm_package_publishes_and_claims_cards(
     assert cli("--account", "dev:4", "merkle", "claim", "pull", "1", str(tree_file))[0] == 0
     card = contract(chain, program, "MembershipCard")
     token = card.functions.cardOf(dev_accounts[4].address).call()
-    assert card.functions.cardInfo(token).call()[1:] == [2, 4039372800]
+    assert card.functions.cardInfo(token).call()[1:] == [2, 4115491200]
 
 
 def test_publish_checks_the_leaves(program: ProgramRecord, cli: Any, tmp_path: Path) -> None:
