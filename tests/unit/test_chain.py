@@ -56,10 +56,12 @@ def test_embedded_deploys_and_calls(counter) -> None:  # type: ignore[no-untyped
     _deploy_and_call(chain, counter)
 
 
-def test_rpc_url_deploys_and_calls(devnet: Chain, counter) -> None:  # type: ignore[no-untyped-def]
-    chain = connect(devnet.rpc_url, expected_chain_id=31337)
-    assert chain.kind == "rpc"
-    _deploy_and_call(chain, counter)
+def test_rpc_url_deploys_and_calls(chain: Chain, counter) -> None:  # type: ignore[no-untyped-def]
+    # through `chain` (rolled back afterwards): a deploy left on the session devnet would move the
+    # dev account's nonce, and so the addresses, under later tests of the same worker
+    by_url = connect(chain.rpc_url, expected_chain_id=31337)
+    assert by_url.kind == "rpc" and by_url.is_local  # a loopback URL
+    _deploy_and_call(by_url, counter)
 
 
 def test_dev_accounts_are_anvils_funded_accounts(devnet: Chain) -> None:
