@@ -96,7 +96,7 @@ def campaign_statuses(
         }
     out = []
     for cid in ids:
-        kind_n, root, start, end, reason, _, _ = airdrop.functions.campaign(cid).call()
+        kind_n, root, start, end, reason, *_ = airdrop.functions.campaign(cid).call()
         kind = KIND_NAMES.get(int(kind_n), str(kind_n))
         rows = claimed_rows.get(cid, [])
         path = str(tree_file) if tree_file is not None and campaign_id is not None else None

@@ -299,7 +299,7 @@ def test_a_root_is_published_once_across_campaigns(
     first = drop.create(POINTS, root=root_of(points_tree))
     d = drop.distributor.functions
     again = ("AirdropRootAlreadyPublished", root_of(points_tree), first)
-    drop.reverts(d.createCampaign(POINTS, root_of(points_tree), 0, FAR_FUTURE, REASON), admin, *again)
+    drop.reverts(d.createCampaign(POINTS, root_of(points_tree), 0, FAR_FUTURE, REASON, BUDGET), admin, *again)
     second = drop.create(POINTS)
     drop.reverts(d.setRoot(second, root_of(points_tree)), admin, *again)
     drop.reverts(d.setRoot(first, root_of(points_tree)), admin, *again)  # not even onto itself
