@@ -46,7 +46,8 @@ def activity(chain: Chain, program: ProgramRecord, brand: LoyaltyClient) -> list
     member(chain, program, b).transfer(c.address, 10)
     member(chain, program, b).burn(5)
     brand.set_tier(a.address, "Gold")
-    bob = member(chain, program, b)  # b hands its card to d (transferable cards)
+    bob = member(chain, program, b)  # b hands its card to d (transferable cards, d consents: issue 9)
+    member(chain, program, d).accept_card_transfer()
     token = bob.card_of(b.address)
     assert token is not None
     bob.sender.send(bob.card.functions.transferFrom(b.address, d.address, token.token_id))
