@@ -9,7 +9,6 @@ a contract: "sweeping" an ended campaign hands back its unclaimed leaves (``addr
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,6 +19,7 @@ from .campaign import Leaf, leaves, load_tree
 from .campaign_records import load_records
 from .chain import Chain
 from .errors import InputError, MerkleError
+from .files import write_csv_atomic
 from .indexer import open_store, quote, sync_store
 from .program import ProgramRecord, load_program
 from .sender import Sender
@@ -174,14 +174,12 @@ def sweep_campaign(
 
 
 def _write_leaves(path: Path, status: CampaignStatus, decimals: int) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["address", "amount" if status.kind == "points" else "tier"])
-        for leaf in status.unclaimed or ():
-            value = Decimal(leaf.value).scaleb(-decimals) if status.kind == "points" else leaf.value
-            writer.writerow([leaf.account, f"{value:f}" if status.kind == "points" else value])
-    tmp.replace(path)
+    points = status.kind == "points"
+    rows = [
+        (leaf.account, f"{Decimal(leaf.value).scaleb(-decimals):f}" if points else leaf.value)
+        for leaf in status.unclaimed or ()
+    ]
+    write_csv_atomic(path, ("address", "amount" if points else "tier"), rows)
 
 
 def claim_status_error(campaign_id: int, already: list[Leaf]) -> InputError:

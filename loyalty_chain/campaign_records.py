@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .files import write_atomic
 from .program import ProgramRecord
 
 
@@ -42,8 +43,5 @@ def save_record(record: ProgramRecord, campaign: CampaignRecord) -> Path:
     records = load_records(record)
     records[campaign.campaign_id] = campaign
     path = records_path(record)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({str(k): asdict(v) for k, v in sorted(records.items())}, indent=2) + "\n")
-    tmp.replace(path)
-    return path
+    text = json.dumps({str(k): asdict(v) for k, v in sorted(records.items())}, indent=2) + "\n"
+    return write_atomic(path, text)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CsvValidationError, InputError
+from .files import write_csv_atomic
 
 DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "\\t": "\t"}
 """What ``--delimiter`` accepts, and the character each means."""
@@ -163,16 +164,8 @@ def decode(data: bytes, source: str) -> str:
 
 def write_rejects(path: str | os.PathLike[str], rejects: Sequence[Reject], delimiter: str = ",") -> Path:
     """``line,row,reason`` for every rejected row (the row as it was, fields joined by its delimiter)."""
-    out = Path(path)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["line", "row", "reason"])
-        for r in rejects:
-            row = delimiter.join(r.fields)
-            writer.writerow([r.line, "'" + row if row[:1] in ("=", "+", "-", "@") else row, r.reason])
-    tmp.replace(out)
-    return out
+    rows = [(r.line, delimiter.join(r.fields), r.reason) for r in rejects]
+    return write_csv_atomic(path, ("line", "row", "reason"), rows)
 
 
 def default_rejects_path(csv_path: str | os.PathLike[str]) -> Path:

@@ -11,8 +11,11 @@ write through it. The rename replaces a symlink at the target itself, never the 
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 FILE_MODE = 0o666
@@ -59,3 +62,14 @@ def csv_safe(cell: object) -> object:
     if isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES):
         return "'" + cell
     return cell
+
+
+def write_csv_atomic(
+    path: str | os.PathLike[str], header: Sequence[object], rows: Iterable[Sequence[object]]
+) -> Path:
+    """Write a CSV file atomically (:func:`write_atomic`), every cell passed through :func:`csv_safe`."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([csv_safe(cell) for cell in header])
+    writer.writerows([csv_safe(cell) for cell in row] for row in rows)
+    return write_atomic(path, text.getvalue())

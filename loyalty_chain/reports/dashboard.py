@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 
+from ..files import write_atomic
 from .export import utc
 from .model import ProgramReport
 
@@ -221,9 +222,4 @@ def render_html(report: ProgramReport) -> str:
 
 
 def write_html(report: ProgramReport, path: str | os.PathLike[str]) -> Path:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(render_html(report), encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_atomic(path, render_html(report))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -10,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..files import write_csv_atomic
 from .model import ProgramReport
 
 SUMMARY_FIELDS = (
@@ -30,19 +30,10 @@ def to_json_text(report: ProgramReport) -> str:
     return json.dumps(report.to_json(), indent=2, default=str, ensure_ascii=False)
 
 
-def _safe(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula (reasons and titles come from the chain)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows([_safe(v) for v in row] for row in rows)
-    return path
+    # reasons and titles come from the chain: every cell goes through csv_safe, and the file is
+    # replaced atomically (a planted symlink at its name is replaced, never written through)
+    return write_csv_atomic(path, header, rows)
 
 
 def write_csv_dir(report: ProgramReport, folder: str | os.PathLike[str]) -> list[Path]:
