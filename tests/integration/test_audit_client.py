@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from eth_utils import keccak, to_checksum_address
 
 from loyalty_chain.airdrop import AirdropOptions, airdrop_cards, airdrop_points
 from loyalty_chain.airdrop import run as airdrop_run
+from loyalty_chain.airdrop import send as airdrop_send
 from loyalty_chain.airdrop.records import STATUS_SENT, STATUS_SKIPPED
 from loyalty_chain.chain import Chain
 from loyalty_chain.cli import main
@@ -29,6 +31,7 @@ from loyalty_chain.errors import (
     DeploymentError,
     InputError,
     RelayRefusedError,
+    TransactionError,
 )
 from loyalty_chain.files import write_atomic
 from loyalty_chain.gasless import sign_typed_data
@@ -355,6 +358,79 @@ def test_writes_never_follow_a_planted_symlink(tmp_path: Path) -> None:
     write_atomic(target, "again")
     assert not target.is_symlink() and target.read_text() == "again" and victim.read_text() == "precious"
     assert record_path(31337, "cafe", tmp_path).name == "cafe.json"
+
+
+# --- informational: resume trusts no journal entry it cannot check ---------------------------------------
+
+
+class Interrupted(Exception):
+    """Stands for a crash between signing a batch and broadcasting it (not ours, so it propagates)."""
+
+
+def signed_but_never_sent(
+    chain: Chain, program: ProgramRecord, admin: LocalAccount, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Run an airdrop of ``path`` that stops after signing its one batch, before the broadcast."""
+    with path.open("w", newline="") as out:
+        csv.writer(out).writerows([["address", "amount"], *([fresh(i, b"journal"), 5] for i in range(3))])
+
+    def crash(*args: Any) -> Any:
+        raise Interrupted("killed after signing")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(airdrop_send, "broadcast", crash)
+        with pytest.raises(Interrupted):
+            airdrop_points(chain, program, path, admin)
+    return path.with_name(path.stem + ".journal.sqlite")
+
+
+def rewrite_versions(journal: Path, tx_hash: str, raw: bytes) -> None:
+    with sqlite3.connect(journal) as conn:
+        conn.execute("UPDATE batches SET tx_hash = ?, raw_tx = ?", (tx_hash, raw))
+        conn.execute("UPDATE batch_versions SET tx_hash = ?, raw_tx = ?", (tx_hash, raw))
+    conn.close()
+
+
+@pytest.mark.parametrize("tamper", ["hash of other bytes", "bytes paying someone else"])
+def test_resume_refuses_a_journal_whose_transaction_is_not_the_batch(
+    chain: Chain,
+    program: ProgramRecord,
+    dev_accounts: list[LocalAccount],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tamper: str,
+) -> None:
+    admin = dev_accounts[0]
+    journal = signed_but_never_sent(chain, program, admin, tmp_path / "drop.csv", monkeypatch)
+    before = nonce(chain, admin.address)
+    with sqlite3.connect(journal) as conn:
+        ((tx_hash, stored_nonce),) = conn.execute("SELECT tx_hash, nonce FROM batches").fetchall()
+    conn.close()
+    if tamper == "hash of other bytes":
+        # another transaction's hash beside the batch's own stored bytes
+        with sqlite3.connect(journal) as conn:
+            ((raw,),) = conn.execute("SELECT raw_tx FROM batches").fetchall()
+        conn.close()
+        rewrite_versions(journal, "0x" + "ab" * 32, bytes(raw))
+    else:
+        # a valid transaction of the same signer and nonce, consistent hash, that pays a stranger
+        fees = chain.w3.eth.get_block("latest")["baseFeePerGas"]
+        theft: dict[str, Any] = {
+            "type": 2, "chainId": chain.chain_id, "nonce": stored_nonce, "to": fresh(99, b"thief"),
+            "value": 1, "gas": 21_000, "maxFeePerGas": 4 * fees + 10**9, "maxPriorityFeePerGas": 10**9,
+        }  # fmt: skip
+        signed = admin.sign_transaction(theft)
+        assert signed.hash.to_0x_hex() != tx_hash
+        rewrite_versions(journal, signed.hash.to_0x_hex(), bytes(signed.raw_transaction))
+    with pytest.raises(TransactionError, match="the journal was altered; nothing was sent"):
+        airdrop_points(chain, program, tmp_path / "drop.csv", admin)
+    assert nonce(chain, admin.address) == before  # nothing was broadcast
+    assert chain.w3.eth.get_balance(fresh(99, b"thief")) == 0  # type: ignore[arg-type]
+    code, output = cli_run(
+        chain, "airdrop", "points", "audit", str(tmp_path / "drop.csv"), "--account", "dev:0"
+    )
+    assert code == 1 and "the journal was altered" in output and "Traceback" not in output
+    assert nonce(chain, admin.address) == before
 
 
 # --- informational: a bad transfer policy is refused before anything is sent ---------------------------
