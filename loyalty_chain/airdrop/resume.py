@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from ..chain import Chain
-from ..delivery.outbox import Flight, Tx, Version
+from ..delivery.flights import Flight, Tx, Version
 from ..delivery.sender import Sender, fees_of
 from ..delivery.signing import tx_hash as tx_hash_of
 from ..errors import TransactionError

@@ -13,9 +13,10 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from ..decoding import explain_revert, hex_int
+from ..delivery.flights import Flight, Tx, release_unused
+from ..delivery.flights import plan as plan_nonces
 from ..delivery.identity import NodeIdentity
-from ..delivery.outbox import Flight, Outbox, Tx, release_unused
-from ..delivery.outbox import plan as plan_nonces
+from ..delivery.outbox import Outbox
 from ..delivery.sender import Sender
 from ..errors import LoyaltyChainError, RpcUnavailableError, TransactionError
 from .journal import Journal, JournalEntry, NewBatch, Outcome
@@ -100,12 +101,19 @@ def record_outcomes(journal: Journal, outcomes: Sequence[Outcome]) -> None:
 
 
 def send_window(
-    target: Target, sender: Sender, journal: Journal, window: Sequence[SizedBatch]
+    target: Target,
+    sender: Sender,
+    journal: Journal,
+    window: Sequence[SizedBatch],
+    latest_block: int | None = None,
 ) -> list[Outcome]:
-    """Sign → journal (signed) → broadcast → journal (sent) → drive to final → journal (settled)."""
+    """Sign → journal (signed) → broadcast → journal (sent) → drive to final → journal (settled).
+
+    ``latest_block``: the head just read (by the node identity check), else it is asked for; a
+    later run looks for these batches' transactions from there."""
     flights = plan_flights(target, sender, window)
     ids: dict[int, int] = {}
-    signed_block = int(target.chain.w3.eth.block_number)
+    signed_block = int(target.chain.w3.eth.block_number) if latest_block is None else latest_block
 
     def write_down(signed: Sequence[Flight]) -> None:
         new = [(i, f) for i, f in enumerate(flights) if id(f) in {id(s) for s in signed} and id(f) not in ids]
@@ -201,9 +209,8 @@ def send_batches(
         for _ in range(REPLAN_ROUNDS):
             dropped: list[Batch] = []
             for window in windows(size_batches(target, sender, todo, plan), plan.block_gas_limit):
-                if identity is not None:
-                    identity.check(target.chain)
-                settled = send_window(target, sender, journal, window)
+                latest = identity.check(target.chain) if identity is not None else None
+                settled = send_window(target, sender, journal, window, latest)
                 outcomes += settled
                 by_id = dict(zip([o.batch_id for o in settled], window, strict=True))
                 if progress is not None:

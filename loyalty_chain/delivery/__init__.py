@@ -6,7 +6,10 @@ Sending is a pipeline of small, named steps, each in its own module::
     nonces                   one nonce sequence per account, healed after any failure
     fees                     the fee cap, the tip, ≥12.5% replacement bumps, the run's budget
     signing                  EIP-1559 bytes and calldata, signed locally
-    outbox                   sign → broadcast → watch: backpressure, drops, replacements, finality
+    flights                  one nonce's transaction and its versions; what a node's answer means
+    pace                     the chain's head, block time and block gas
+    outbox                   sign → broadcast → watch: backpressure, drops, replacements
+    finality                 confirmations, and blocks reorged away
     identity                 is this node the chain we sent on? (chain id, pinned block, our code)
     operations               idempotency keys: the same key never sends twice
     sender                   one account's writes: simulate, deliver, decode
@@ -19,8 +22,8 @@ cannot tell, :class:`~loyalty_chain.errors.OutcomeUnknownError` carries the hash
 from __future__ import annotations
 
 from .fees import FeePolicy, parse_eth, parse_gwei
+from .flights import Tx
 from .identity import NodeIdentity
-from .outbox import Tx
 from .sender import DeliveryOptions, Sender, TxResult, send_from_many
 
 __all__ = [

@@ -35,8 +35,9 @@ class NodeIdentity:
         answer = chain.batch([("eth_getBlockByNumber", [hex(block), False])])[0].get("result") or {}
         return cls(chain.chain_id, block, str(answer.get("hash") or "") or None, tuple(contracts))
 
-    def check(self, chain: Chain) -> None:
-        """Raise :class:`NodeMismatchError` naming the first check the node fails."""
+    def check(self, chain: Chain) -> int:
+        """The node's latest block number, or :class:`NodeMismatchError` naming the first check it
+        fails."""
         calls: list[tuple[str, list[Any]]] = [("eth_chainId", []), ("eth_blockNumber", [])]
         if self.pinned_block is not None:
             calls.append(("eth_getBlockByNumber", [hex(self.pinned_block), False]))
@@ -65,3 +66,4 @@ class NodeIdentity:
         for address, code in zip(self.contracts, rest, strict=True):
             if not code or code in ("0x", "0x0"):
                 raise NodeMismatchError(chain.rpc_url, f"there is no contract code at {address}")
+        return latest

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..chain import Chain
@@ -44,8 +44,10 @@ from ..errors import (
     TransactionError,
 )
 from .fees import Fees, Pricer
-from .nonces import NonceManager
-from .signing import Signer, sign_eip1559, tx_hash
+from .finality import finalize
+from .flights import FILLER_GAS, Flight, Listener, Tx, Version, classify_send_error
+from .pace import Head, Pace
+from .signing import sign_eip1559, tx_hash
 
 STUCK_BLOCKS = 3
 """A sent flight not mined after this many new blocks is looked up (dropped? underpriced?)."""
@@ -53,108 +55,6 @@ STUCK_MIN_S = 2.0
 """…and after at least this long, so a fast devnet's blocks don't make us impatient."""
 REPLACED_AFTER_CHECKS = 6
 """Receipt misses (with backoff, ~30 s in all) after the nonce mined before a flight is replaced."""
-MIN_POLL_S = 0.05
-MAX_POLL_S = 2.0
-
-FILLER_GAS = 21_000
-
-_ACCEPTED = ("already known", "known transaction", "already imported", "already exists", "alreadyknown")
-_NONCE_USED = ("nonce too low", "nonce is too low", "old nonce", "nonce has already been used")
-_PRESSURE = (
-    "txpool is full",
-    "pool is full",
-    "transaction pool is full",
-    "exceeds the pool",
-    "too many transactions",
-    "replacement transaction underpriced",
-    "could not replace",
-    "future transaction tries to replace",
-    "account limit",
-    "queue full",
-    "delegated account",
-    "nonce too high",  # a node that handles a batch's sends out of order: the same bytes again
-    "nonce gap",
-)
-_UNDERPRICED = (
-    "lower than block's base fee",
-    "less than block base fee",
-    "fee cap less than",
-    "feecap",
-    "underpriced",
-    "max fee per gas less",
-)
-
-
-def classify_send_error(error: Any) -> str:
-    """``accepted`` (the node has it or had it), ``pressure`` (try the same bytes later),
-    ``underpriced`` (re-price and try again) or ``refused`` (it will never take it)."""
-    message = str(error.get("message", error) if isinstance(error, dict) else error).lower()
-    if any(m in message for m in _ACCEPTED + _NONCE_USED):
-        return "accepted"
-    if any(m in message for m in _PRESSURE):
-        return "pressure"
-    if any(m in message for m in _UNDERPRICED):
-        return "underpriced"
-    return "refused"
-
-
-@dataclass(frozen=True)
-class Tx:
-    """What to send: ``to=None`` creates a contract."""
-
-    to: str | None
-    data: bytes
-    gas: int
-    value: int = 0
-
-
-@dataclass
-class Version:
-    """One signed form of a flight; a replacement adds another at the same nonce."""
-
-    raw: bytes
-    tx_hash: str
-    fees: Fees
-
-
-@dataclass
-class Flight:
-    """One transaction of ours on its way: a nonce, and every version signed for it."""
-
-    tx: Tx
-    signer: Signer
-    nonce: int
-    versions: list[Version] = field(default_factory=list)
-    state: str = "planned"
-    receipt: dict[str, Any] | None = None
-    error: str | None = None
-    filler: bool = False
-    sent_block: int = -1
-    sent_at: float = 0.0
-    misses: int = 0
-    next_check: float = 0.0
-    lost: bool = False
-    """Its last broadcast's answer was lost: at the next poll, is the node holding it?"""
-
-    @property
-    def hashes(self) -> list[str]:
-        return [v.tx_hash for v in self.versions]
-
-    @property
-    def key(self) -> str:
-        return f"{self.signer.address}:{self.nonce}"
-
-    @property
-    def settled(self) -> bool:
-        return self.state in ("final", "refused", "replaced")
-
-
-@dataclass(frozen=True)
-class Head:
-    number: int
-    hash: str
-    base_fee: int
-    timestamp: int
 
 
 @dataclass(frozen=True)
@@ -169,9 +69,6 @@ class OutboxOptions:
     """Give up (OutcomeUnknownError) when nothing has progressed for this long."""
 
 
-Listener = Callable[[str], None]
-
-
 class Outbox:
     """Drives flights of one chain to final. See the module docstring for the rules."""
 
@@ -181,8 +78,10 @@ class Outbox:
         pricer: Pricer,
         options: OutboxOptions | None = None,
         listener: Listener | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self.chain = chain
+        self.pace = pace or Pace(chain)
         self.pricer = pricer
         self.options = options or OutboxOptions()
         self.listener = listener
@@ -190,38 +89,8 @@ class Outbox:
         """Called with newly signed versions before they are broadcast (journals write them down)."""
         self.on_mined: Callable[[Flight], None] | None = None
         self.window = self.options.max_in_flight
-        self._head: Head | None = None
-        self._block_time: float | None = None
-        self._block_gas: int | None = None
         self._nonce_block = -1
         self._mined_nonce: dict[str, int] = {}
-
-    # -- the chain's pace ---------------------------------------------------------------------
-
-    def head(self) -> Head:
-        block = self.chain.batch([("eth_getBlockByNumber", ["latest", False])])[0].get("result") or {}
-        head = Head(
-            hex_int(block.get("number", 0)),
-            str(block.get("hash", "")),
-            hex_int(block.get("baseFeePerGas", 0) or 0),
-            hex_int(block.get("timestamp", 0)),
-        )
-        if self._block_gas is None:
-            self._block_gas = hex_int(block.get("gasLimit", 30_000_000))
-        self._head = head
-        return head
-
-    def poll_interval(self) -> float:
-        """A quarter of the chain's block time (measured once), within 50 ms..2 s."""
-        if self._block_time is None:
-            head = self._head or self.head()
-            if head.number > 10:
-                old = self.chain.batch([("eth_getBlockByNumber", [hex(head.number - 10), False])])[0]
-                stamp = hex_int((old.get("result") or {}).get("timestamp", head.timestamp))
-                self._block_time = max(0.0, (head.timestamp - stamp) / 10)
-            else:
-                self._block_time = 1.0
-        return min(MAX_POLL_S, max(MIN_POLL_S, self._block_time / 4))
 
     def _say(self, message: str) -> None:
         if self.listener is not None:
@@ -249,7 +118,7 @@ class Outbox:
 
     def _fees_now(self, started: float) -> Fees:
         """Fees to sign at, waiting while the base fee is over the cap (FeeCapError past the wait)."""
-        head = self._head or self.head()
+        head = self.pace.last or self.pace.head()
         while self.pricer.over_cap(head.base_fee):
             waited = time.monotonic() - started
             if waited > self.pricer.policy.wait_for_s:
@@ -258,8 +127,8 @@ class Outbox:
                 f"waiting: base fee {head.base_fee / 1e9:,.2f} gwei is over the cap of "
                 f"{(self.pricer.cap or 0) / 1e9:,.2f} gwei"
             )
-            time.sleep(max(self.poll_interval(), 0.5))
-            head = self.head()
+            time.sleep(max(self.pace.poll_interval(), 0.5))
+            head = self.pace.head()
         return self.pricer.price(head.base_fee)
 
     def sign(self, flights: Sequence[Flight]) -> None:
@@ -276,7 +145,7 @@ class Outbox:
 
     def send(self, flights: Sequence[Flight]) -> None:
         """Broadcast signed flights once (what the node answers decides each one's state)."""
-        self._broadcast([f for f in flights if f.state == "signed"], self._head or self.head())
+        self._broadcast([f for f in flights if f.state == "signed"], self.pace.last or self.pace.head())
 
     # -- driving ------------------------------------------------------------------------------
 
@@ -298,8 +167,8 @@ class Outbox:
 
     def _drive(self, flights: list[Flight]) -> None:
         started = last_progress = time.monotonic()
-        head = self.head()
-        gas_cap = self.options.max_in_flight_gas or self._block_gas or 30_000_000
+        head = self.pace.head()
+        gas_cap = self.options.max_in_flight_gas or self.pace.block_gas or 30_000_000
         while True:
             active = [f for f in flights if f.state in ("sent", "mined")]
             queue = [f for f in flights if f.state in ("planned", "signed")]
@@ -327,8 +196,8 @@ class Outbox:
                 self._broadcast(batch, head)
             if self._settle_refused(flights):
                 continue
-            time.sleep(self.poll_interval())
-            new_head = self.head()
+            time.sleep(self.pace.poll_interval())
+            new_head = self.pace.head()
             progressed = self._poll(flights, new_head, new_head.number != head.number)
             head = new_head
             if progressed:
@@ -429,7 +298,8 @@ class Outbox:
             and now >= f.next_check
         ]
         progressed |= self._fetch_receipts(due, now)
-        progressed |= self._finalize([f for f in flights if f.state == "mined"], head)
+        mined = [f for f in flights if f.state == "mined"]
+        progressed |= finalize(self.chain, self.pricer, mined, head, self.options.confirmations, self._say)
         return progressed
 
     def _fetch_receipts(self, due: list[Flight], now: float) -> bool:
@@ -529,63 +399,3 @@ class Outbox:
                 flight.sent_block, flight.sent_at = head.number, now
         if again:
             self._broadcast(again, head)
-
-    def _finalize(self, mined: list[Flight], head: Head) -> bool:
-        if not mined:
-            return False
-        need = self.options.confirmations
-        ripe = [f for f in mined if f.receipt and head.number - hex_int(f.receipt["blockNumber"]) + 1 >= need]
-        if not ripe:
-            return False
-        if need <= 1:
-            for f in ripe:
-                f.state = "final"
-            return True
-        numbers = sorted({hex_int(f.receipt["blockNumber"]) for f in ripe if f.receipt})
-        answers = self.chain.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
-        canonical = {
-            n: str((a.get("result") or {}).get("hash", "")) for n, a in zip(numbers, answers, strict=True)
-        }
-        for f in ripe:
-            assert f.receipt is not None
-            if canonical.get(hex_int(f.receipt["blockNumber"])) == f.receipt["blockHash"]:
-                f.state = "final"
-            else:  # reorged out: back in flight, the same bytes go out again
-                self._say(
-                    f"block {hex_int(f.receipt['blockNumber'])} was reorged away; re-sending nonce {f.nonce}"
-                )
-                f.state, f.receipt, f.misses = "signed", None, 0
-                self.pricer.reserve(f.key, f.tx.gas, f.versions[-1].fees)
-        return True
-
-
-def results_of(flights: Sequence[Flight]) -> list[dict[str, Any] | TransactionError]:
-    """Each flight's receipt, or the error that settled it (never a guess)."""
-    out: list[dict[str, Any] | TransactionError] = []
-    for f in flights:
-        if f.receipt is not None and f.state in ("mined", "final"):
-            out.append(f.receipt)
-        elif f.state == "replaced":
-            out.append(TransactionError(f"not sent: {f.error}", f.hashes[-1] if f.hashes else None))
-        else:
-            out.append(TransactionError(f"node refused the transaction: {f.error}", None))
-    return out
-
-
-def plan(signer: Signer, nonces: NonceManager, txs: Sequence[Tx]) -> list[Flight]:
-    """Flights for ``txs`` at consecutive nonces reserved now (signed later, at send time)."""
-    first = nonces.reserve(len(txs))
-    return [Flight(tx, signer, first + i) for i, tx in enumerate(txs)]
-
-
-def release_unused(nonces: NonceManager, flights: Sequence[Flight]) -> None:
-    """Give back reserved nonces no accepted transaction took, if nothing of ours is above them."""
-    own = [f for f in flights if not f.filler]
-    if own:
-        end = max(f.nonce for f in own) + 1
-        taken = [f.nonce for f in flights if f.state not in ("planned", "refused")]
-        unused = [
-            f.nonce for f in own if f.state in ("planned", "refused") and f.nonce > max(taken, default=-1)
-        ]
-        nonces.release(unused, end)
-    nonces.finish()

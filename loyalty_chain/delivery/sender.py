@@ -23,9 +23,11 @@ from ..chain import TX_GAS_CAP, Chain
 from ..decoding import ErrorDecoder, Event, explain_revert, hex_int, revert_data
 from ..errors import InputError, TransactionError
 from .fees import FeePolicy, Fees, Pricer
+from .flights import Flight, Listener, Tx, Version, plan, release_unused
 from .nonces import NonceManager
 from .operations import OperationsJournal, StoredVersion, digest_of
-from .outbox import Flight, Listener, Outbox, OutboxOptions, Tx, Version, plan, release_unused
+from .outbox import Outbox, OutboxOptions
+from .pace import DEFAULT_BLOCK_GAS, Pace
 from .signing import Signer, calldata
 
 GAS_MARGIN = 1.2
@@ -101,7 +103,8 @@ class Sender:
         """With no key given, each write of this sender gets ``PREFIX#n`` (n counts its writes): a
         command line run once per ``--idempotency-key`` names each of its writes the same way."""
         self._writes = 0
-        self._block_gas: int | None = None
+        self.pace = Pace(chain)
+        """The chain's head and block time, shared by every outbox of this sender."""
 
     @property
     def address(self) -> str:
@@ -125,9 +128,9 @@ class Sender:
 
     def block_gas_limit(self) -> int:
         """The chain's block gas limit (read once: it changes rarely and only a little)."""
-        if self._block_gas is None:
-            self._block_gas = int(self.chain.w3.eth.get_block("latest")["gasLimit"])
-        return self._block_gas
+        if self.pace.block_gas is None:
+            self.pace.head()
+        return self.pace.block_gas or DEFAULT_BLOCK_GAS
 
     def outbox(self) -> Outbox:
         return Outbox(
@@ -138,6 +141,7 @@ class Sender:
                 stall_timeout_s=self.options.stall_timeout_s,
             ),
             self.listener,
+            self.pace,
         )
 
     # -- the careful path ---------------------------------------------------------------------

@@ -1,0 +1,66 @@
+"""The chain's head and pace: how often to look at it, and how much gas a block holds.
+
+One :class:`Pace` belongs to a :class:`~loyalty_chain.delivery.sender.Sender` and serves every
+outbox it opens: the block time is measured once (the timestamps of the head and of the block ten
+below), where an airdrop opening one outbox per window used to measure it once per window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..chain import Chain
+from ..decoding import hex_int
+
+MIN_POLL_S = 0.05
+MAX_POLL_S = 2.0
+DEFAULT_BLOCK_GAS = 30_000_000
+
+
+@dataclass(frozen=True)
+class Head:
+    number: int
+    hash: str
+    base_fee: int
+    timestamp: int
+
+
+class Pace:
+    """Reads the head of one chain; knows its block time and block gas limit."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self.last: Head | None = None
+        self.block_gas: int | None = None
+        self._block_time: float | None = None
+
+    def head(self) -> Head:
+        """The latest block now (one request)."""
+        block = self.chain.batch([("eth_getBlockByNumber", ["latest", False])])[0].get("result") or {}
+        head = Head(
+            hex_int(block.get("number", 0)),
+            str(block.get("hash", "")),
+            hex_int(block.get("baseFeePerGas", 0) or 0),
+            hex_int(block.get("timestamp", 0)),
+        )
+        if self.block_gas is None:
+            self.block_gas = hex_int(block.get("gasLimit", DEFAULT_BLOCK_GAS))
+        self.last = head
+        return head
+
+    def block_time(self) -> float:
+        """Seconds per block, averaged over the last ten blocks (measured once; a chain younger
+        than that is taken as 1 s until it is old enough to measure)."""
+        if self._block_time is not None:
+            return self._block_time
+        head = self.last or self.head()
+        if head.number <= 10:
+            return 1.0
+        old = self.chain.batch([("eth_getBlockByNumber", [hex(head.number - 10), False])])[0]
+        stamp = hex_int((old.get("result") or {}).get("timestamp", head.timestamp))
+        self._block_time = max(0.0, (head.timestamp - stamp) / 10)
+        return self._block_time
+
+    def poll_interval(self) -> float:
+        """A quarter of the block time, within 50 ms..2 s."""
+        return min(MAX_POLL_S, max(MIN_POLL_S, self.block_time() / 4))
