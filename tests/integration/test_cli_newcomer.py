@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from eth_account import Account
 
 from loyalty_chain.chain import Chain, start_devnet
-from loyalty_chain.cli import _StepProgress, cli, main
+from loyalty_chain.cli import cli, main
+from loyalty_chain.cli.demo import _StepProgress
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.errors import InsufficientFundsError
 from loyalty_chain.program import ProgramOptions, deploy_program, load_program

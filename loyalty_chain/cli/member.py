@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .cli_context import Context, command_options, iso_time, parse_time, pass_ctx
-from .errors import InputError
+from ..errors import InputError
+from .context import Context, command_options, iso_time, parse_time, pass_ctx
 
 
 @click.group()
@@ -39,7 +39,7 @@ def member_enroll(
     if csv_file is not None:
         if address is not None:
             raise InputError("give either ADDRESS or --csv FILE, not both")
-        from .cli_airdrop import airdrop_cards_cmd
+        from .airdrop import airdrop_cards_cmd
 
         click.get_current_context().invoke(
             airdrop_cards_cmd,

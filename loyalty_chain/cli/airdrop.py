@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .cli_context import Context, command_options, parse_time, pass_ctx, show_csv_problems
+from .context import Context, command_options, parse_time, pass_ctx, show_csv_problems
 
 if TYPE_CHECKING:
-    from .airdrop import AirdropOptions, AirdropPlan, AirdropReport
-    from .airdrop.plan import Kind
-    from .csv_columns import ColumnMap
+    from ..airdrop import AirdropOptions, AirdropPlan, AirdropReport
+    from ..airdrop.plan import Kind
+    from ..csv_columns import ColumnMap
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,7 +37,7 @@ def csv_options(f: F) -> F:
 
 def column_map(kwargs: dict[str, Any]) -> ColumnMap:
     """The ColumnMap of ``csv_options`` (popped from the command's keyword arguments)."""
-    from .csv_columns import ColumnMap
+    from ..csv_columns import ColumnMap
 
     return ColumnMap(
         address=kwargs.pop("address_column"),
@@ -116,7 +116,7 @@ def airdrop_points_cmd(
 ) -> None:
     """Issue the points of CSV_FILE (columns address, amount and optionally reason, found by name;
     amounts in whole points; other columns are ignored)."""
-    from .airdrop import AirdropOptions
+    from ..airdrop import AirdropOptions
 
     options = AirdropOptions(
         journal=journal, results=results, batch_size=batch_size, reason=reason, merge=not no_merge,
@@ -151,7 +151,7 @@ def airdrop_cards_cmd(
 
     Recipients who already hold a card are reported as skipped ("already a member").
     """
-    from .airdrop import AirdropOptions
+    from ..airdrop import AirdropOptions
 
     until = parse_time(valid_until, "--valid-until") if valid_until else 0
     options = AirdropOptions(
@@ -164,8 +164,8 @@ def airdrop_cards_cmd(
 def _push(
     ctx: Context, kind: Kind, program: str, csv_file: Path, options: AirdropOptions, dry_run: bool
 ) -> None:
-    from .airdrop import plan_airdrop, run_airdrop
-    from .errors import CsvValidationError
+    from ..airdrop import plan_airdrop, run_airdrop
+    from ..errors import CsvValidationError
 
     try:
         with ctx.chain() as chain:
@@ -294,7 +294,7 @@ def _show_plan(ctx: Context, plan: AirdropPlan) -> None:
 
 
 def _show_report(ctx: Context, report: AirdropReport) -> None:
-    from .airdrop import STATUS_ALREADY_PAID, STATUS_FAILED, STATUS_NOT_SENT, STATUS_SENT, STATUS_SKIPPED
+    from ..airdrop import STATUS_ALREADY_PAID, STATUS_FAILED, STATUS_NOT_SENT, STATUS_SENT, STATUS_SKIPPED
 
     failed = [r for r in report.recipients if r.status == STATUS_FAILED]
     skipped = [r for r in report.recipients if r.status == STATUS_SKIPPED]

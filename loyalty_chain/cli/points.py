@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import click
 
-from .cli_context import Context, command_options, parse_points, pass_ctx
+from .context import Context, command_options, parse_points, pass_ctx
 
 
 @click.group()

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from .cli_context import Context, json_option, pass_ctx
-from .errors import AccountError
+from ..errors import AccountError
+from .context import Context, json_option, pass_ctx
 
 
 def _new_password(name: str) -> str:
     """The password for a new keystore: the environment, else a confirmed hidden prompt."""
-    from .accounts import PASSWORD_ENV, password_env_var
+    from ..accounts import PASSWORD_ENV, password_env_var
 
     for var in (password_env_var(name), PASSWORD_ENV):
         if os.environ.get(var):
@@ -35,7 +35,7 @@ def accounts() -> None:
 @pass_ctx
 def accounts_new(ctx: Context, name: str) -> None:
     """Create account NAME with a fresh random key."""
-    from .accounts import new_account
+    from ..accounts import new_account
 
     info = new_account(name, _new_password(name))
     ctx.emit(
@@ -61,7 +61,7 @@ def accounts_new(ctx: Context, name: str) -> None:
 @pass_ctx
 def accounts_import(ctx: Context, name: str, keystore_file: Path | None, private_key_stdin: bool) -> None:
     """Import account NAME from a keystore file, or a private key typed at a hidden prompt."""
-    from .accounts import import_keystore, import_private_key
+    from ..accounts import import_keystore, import_private_key
 
     if keystore_file is not None:
         info = import_keystore(name, keystore_file, _new_password(name))
@@ -82,7 +82,7 @@ def accounts_import(ctx: Context, name: str, keystore_file: Path | None, private
 @pass_ctx
 def accounts_list(ctx: Context) -> None:
     """List keystore accounts (no password needed)."""
-    from .accounts import keystore_dir, list_accounts
+    from ..accounts import keystore_dir, list_accounts
 
     found = list_accounts()
     ctx.emit(

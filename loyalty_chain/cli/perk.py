@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli_context import Context, F, command_options, parse_points, parse_time, pass_ctx
-from .errors import InputError
+from ..errors import InputError
+from .context import Context, F, command_options, parse_points, parse_time, pass_ctx
 
 if TYPE_CHECKING:
-    from .client import LoyaltyClient
-    from .relay_policy import RelayPolicy
+    from ..client import LoyaltyClient
+    from ..relay_policy import RelayPolicy
 
 
 def relay_policy_options(f: F) -> F:
@@ -34,7 +34,7 @@ def relay_policy_options(f: F) -> F:
 
 
 def _policy(max_relay_gas: int | None, allow_contract_members: bool) -> RelayPolicy:
-    from .relay_policy import DEFAULT_MAX_RELAY_GAS, RelayPolicy
+    from ..relay_policy import DEFAULT_MAX_RELAY_GAS, RelayPolicy
 
     return RelayPolicy(
         max_gas=DEFAULT_MAX_RELAY_GAS if max_relay_gas is None else max_relay_gas,
@@ -74,7 +74,7 @@ def perk_add(
     end: str | None,
 ) -> None:
     """Add a perk to the catalog."""
-    from .records import UNLIMITED, PerkSpec
+    from ..records import UNLIMITED, PerkSpec
 
     with ctx.chain() as chain:
         client = ctx.client(chain, program)
@@ -97,7 +97,7 @@ def perk_add(
 @pass_ctx
 def perk_list(ctx: Context, program: str) -> None:
     """List the catalog."""
-    from .records import UNLIMITED
+    from ..records import UNLIMITED
 
     with ctx.chain() as chain:
         client = ctx.client(chain, program)
@@ -155,7 +155,7 @@ def perk_redeem(
     allow_contract_members: bool,
 ) -> None:
     """Redeem PERK_ID as the --account, burning at most --max-cost points."""
-    from .gasless import sign_typed_data
+    from ..gasless import sign_typed_data
 
     with ctx.chain() as chain:
         member_client = ctx.client(chain, program)

@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from .errors import AccountError, InputError
+from ..errors import AccountError, InputError
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
-    from .analytics import ProgramSummary
-    from .chain import Chain
-    from .client import LoyaltyClient
-    from .delivery import DeliveryOptions
-    from .errors import CsvValidationError
+    from ..analytics import ProgramSummary
+    from ..chain import Chain
+    from ..client import LoyaltyClient
+    from ..delivery import DeliveryOptions
+    from ..errors import CsvValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,7 +44,7 @@ class Context:
 
     def delivery(self) -> DeliveryOptions:
         """--max-fee, --budget and --confirmations as the delivery layer's options."""
-        from .delivery import DeliveryOptions, FeePolicy, parse_eth, parse_gwei
+        from ..delivery import DeliveryOptions, FeePolicy, parse_eth, parse_gwei
 
         fees = FeePolicy(
             max_fee_per_gas=parse_gwei(self.max_fee) if self.max_fee else None,
@@ -55,7 +55,7 @@ class Context:
     @contextlib.contextmanager
     def chain(self) -> Iterator[Chain]:
         """A connection for the duration of one command."""
-        from .chain import connect
+        from ..chain import connect
 
         chain = connect(self.rpc or DEFAULT_RPC)
         try:
@@ -65,7 +65,7 @@ class Context:
 
     def signer(self, chain: Chain, spec: str | None = None) -> LocalAccount:
         """The --account given (a keystore name, or dev:N on local chains); dev:0 on local chains."""
-        from .accounts import resolve_account
+        from ..accounts import resolve_account
 
         chosen = spec or self.account
         if chosen is None:
@@ -79,8 +79,8 @@ class Context:
     def client(self, chain: Chain, program: str, spec: str | None = None) -> LoyaltyClient:
         """The program's client for the signer, delivering with this command's fee policy; with
         --idempotency-key every write it makes is keyed (KEY#1, KEY#2 … in order)."""
-        from .client import LoyaltyClient
-        from .program import load_program
+        from ..client import LoyaltyClient
+        from ..program import load_program
 
         client = LoyaltyClient(chain, load_program(chain, program), self.signer(chain, spec), self.delivery())
         client.sender.key_prefix = self.idempotency_key
@@ -218,7 +218,7 @@ def print_summary(
 
 def parse_points(text: str, decimals: int, what: str = "amount") -> int:
     """Whole points as typed ("12", "1.5") to base units, exactly or refused."""
-    from .values import parse_amount  # eth-utils is slow to import: only when a command needs it
+    from ..values import parse_amount  # eth-utils is slow to import: only when a command needs it
 
     return parse_amount(text, decimals, max_amount=2**256 - 1, what=what)
 

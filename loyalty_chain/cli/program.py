@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .cli_context import Context, command_options, parse_points, parse_time, pass_ctx
+from .context import Context, command_options, parse_points, parse_time, pass_ctx
 
 
 @click.command()
@@ -36,7 +36,7 @@ def deploy(
     cap: str,
 ) -> None:
     """Deploy a program (points, cards, catalog, airdrop) and record it in deployments/."""
-    from .program import ProgramOptions, TransferPolicy, deploy_program
+    from ..program import ProgramOptions, TransferPolicy, deploy_program
 
     options = ProgramOptions(
         name=program,
@@ -96,10 +96,10 @@ def report(
     Members and point holders, active wallets, points issued by reason, redeemed, outstanding and
     liability, redemption rate, cohorts, tiers, campaigns, perks, P2P transfers, top earners.
     """
-    from .program import load_program
-    from .reports import program_report
-    from .reports.dashboard import write_html
-    from .reports.export import print_table, write_csv_dir
+    from ..program import load_program
+    from ..reports import program_report
+    from ..reports.dashboard import write_html
+    from ..reports.export import print_table, write_csv_dir
 
     start = parse_time(since, "--since") if since else None
     end = parse_time(until, "--until", end_of_day=True) if until else None
