@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from ..chain import Chain
+from ..delivery.finality import finalized_block
 from ..delivery.flights import Flight, Tx, Version
 from ..delivery.sender import Sender, fees_of
 from ..delivery.signing import tx_hash as tx_hash_of
@@ -60,7 +61,8 @@ def _confirm_replaced(chain: Chain, batch: JournalBatch, journal: Journal) -> No
 
 
 FINAL_DEPTH = 64
-"""Blocks on top of a confirmed batch before a run stops checking it (two Ethereum epochs)."""
+"""Blocks on top of a confirmed batch before a run stops checking it (two Ethereum epochs), on a
+node that has no ``finalized`` block; where it has one, a batch at or under it is final."""
 
 
 def recheck_confirmed(target: Target, journal: Journal) -> int:
@@ -75,13 +77,15 @@ def recheck_confirmed(target: Target, journal: Journal) -> int:
     calls += [("eth_getTransactionReceipt", [by_id[i].tx_hash]) for i, _, _ in shallow]
     answers = rpc_results(target.chain, calls)
     latest = int(answers[0], 16)
+    finalized = finalized_block(target.chain)
+    final_at = finalized if finalized is not None else latest - FINAL_DEPTH + 1
     final: list[int] = []
     back = 0
     for (batch_id, block, block_hash), receipt in zip(shallow, answers[1:], strict=True):
         if not receipt or int(receipt["status"], 16) != 1:
             journal.unconfirm(batch_id, f"its block {block} ({block_hash[:12]}…) was reorged away")
             back += 1
-        elif latest - int(receipt["blockNumber"], 16) + 1 >= FINAL_DEPTH:
+        elif int(receipt["blockNumber"], 16) <= final_at:
             final.append(batch_id)
     journal.mark_final(final)
     return back

@@ -1,23 +1,64 @@
-"""When a mined transaction of ours is final, and what happens when its block is reorged away."""
+"""When a mined transaction of ours is final, and what happens when its block is reorged away.
+
+Final is either a number of blocks on top (``confirmations=N``) or the node's own ``finalized``
+block (``confirmations="finalized"``: proof-of-stake finality, where the node has it).
+"""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from ..chain import Chain
 from ..decoding import hex_int
+from ..errors import InputError
 from .fees import Pricer
 from .flights import Flight, Listener
 from .pace import Head
 
+FINALIZED: Literal["finalized"] = "finalized"
+Confirmations = int | Literal["finalized"]
+
+
+def finalized_block(chain: Chain) -> int | None:
+    """The number of the node's ``finalized`` block, or None if it has none (an error answer)."""
+    answer = chain.batch([("eth_getBlockByNumber", [FINALIZED, False])])[0]
+    block = answer.get("result")
+    return hex_int(block["number"]) if block and "error" not in answer else None
+
+
+def checked_confirmations(value: object) -> Confirmations:
+    """``value`` as confirmations: a whole number ≥ 1, or ``"finalized"``."""
+    if value == FINALIZED:
+        return FINALIZED
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise InputError(f"confirmations must be a whole number of blocks ≥ 1 or 'finalized', got {value!r}")
+
 
 def finalize(
-    chain: Chain, pricer: Pricer, mined: list[Flight], head: Head, confirmations: int, say: Listener
+    chain: Chain,
+    pricer: Pricer,
+    mined: list[Flight],
+    head: Head,
+    confirmations: Confirmations,
+    say: Listener,
 ) -> bool:
     """Settle mined flights deep enough under ``head``: ``final`` if their block is still canonical,
     back to ``signed`` (the same bytes go out again) if it was reorged away. True if any ripened."""
     if not mined:
         return False
-    need = confirmations
-    ripe = [f for f in mined if f.receipt and head.number - hex_int(f.receipt["blockNumber"]) + 1 >= need]
+    if isinstance(confirmations, str):
+        last = finalized_block(chain)
+        if last is None:
+            raise InputError(
+                f"the node at {chain.rpc_url} has no 'finalized' block; "
+                "pass a number of confirmations instead"
+            )
+        ripe = [f for f in mined if f.receipt and hex_int(f.receipt["blockNumber"]) <= last]
+        need = 2  # always look again at the block's hash: it was mined a while ago
+    else:
+        need = confirmations
+        ripe = [f for f in mined if f.receipt and head.number - hex_int(f.receipt["blockNumber"]) + 1 >= need]
     if not ripe:
         return False
     if need <= 1:

@@ -44,7 +44,7 @@ from ..errors import (
     TransactionError,
 )
 from .fees import Fees, Pricer
-from .finality import finalize
+from .finality import Confirmations, finalize
 from .flights import FILLER_GAS, Flight, Listener, Tx, Version, classify_send_error
 from .pace import Head, Pace
 from .signing import sign_eip1559, tx_hash
@@ -59,8 +59,8 @@ REPLACED_AFTER_CHECKS = 6
 
 @dataclass(frozen=True)
 class OutboxOptions:
-    confirmations: int = 1
-    """New blocks on top before a mined flight is final (1: mined is enough)."""
+    confirmations: Confirmations = 1
+    """New blocks on top before a mined flight is final (1: mined is enough), or ``"finalized"``."""
     max_in_flight: int = 2_000
     max_in_flight_gas: int | None = None
     """Gas limits in flight at once; None: one block's gas (an automining node mines one block per

@@ -21,8 +21,9 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from ..chain import TX_GAS_CAP, Chain
 from ..decoding import ErrorDecoder, Event, explain_revert, hex_int, revert_data
-from ..errors import InputError, TransactionError
+from ..errors import TransactionError
 from .fees import FeePolicy, Fees, Pricer
+from .finality import Confirmations, checked_confirmations
 from .flights import Flight, Listener, Tx, Version, plan, release_unused
 from .nonces import NonceManager
 from .operations import OperationsJournal, StoredVersion, digest_of
@@ -39,18 +40,17 @@ class DeliveryOptions:
     """How writes are delivered. Every field has a default that suits the chain."""
 
     fees: FeePolicy = field(default_factory=FeePolicy)
-    confirmations: int | None = None
-    """Blocks on top of a transaction's before it counts (None: 1 on local chains, 3 elsewhere)."""
+    confirmations: Confirmations | None = None
+    """Blocks on top of a transaction's before it counts (None: 1 on local chains, 3 elsewhere), or
+    ``"finalized"``: until the node's finalized block covers it."""
     stall_timeout_s: float = 600.0
     """Nothing mined for this long → OutcomeUnknownError (the transactions may still mine)."""
     journal: Path | None = None
     """The operations journal for idempotency keys (None: ``~/.loyalty-chain/operations.sqlite``)."""
 
-    def confirmations_for(self, chain: Chain) -> int:
+    def confirmations_for(self, chain: Chain) -> Confirmations:
         if self.confirmations is not None:
-            if self.confirmations < 1:
-                raise InputError(f"confirmations must be ≥ 1, got {self.confirmations}")
-            return self.confirmations
+            return checked_confirmations(self.confirmations)
         return 1 if chain.is_local else 3
 
 

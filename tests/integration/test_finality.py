@@ -1,0 +1,69 @@
+"""Final is a number of blocks on top, or the node's own ``finalized`` block where it has one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from loyalty_chain.chain import Chain
+from loyalty_chain.client import LoyaltyClient
+from loyalty_chain.delivery import DeliveryOptions
+from loyalty_chain.delivery.finality import checked_confirmations, finalized_block
+from loyalty_chain.errors import InputError
+from loyalty_chain.program import ProgramOptions, deploy_program
+
+ALICE = "0x00000000000000000000000000000000000a11ce"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LOYALTY_CHAIN_DEPLOYMENTS", str(tmp_path / "deployments"))
+    monkeypatch.setenv("LOYALTY_CHAIN_HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+def test_finalized_waits_for_the_nodes_finalized_block(fresh_anvil: Chain, home: Path) -> None:
+    program = deploy_program(fresh_anvil, ProgramOptions("final"), fresh_anvil.dev_account(0))
+    client = LoyaltyClient(
+        fresh_anvil,
+        program,
+        fresh_anvil.dev_account(0),
+        DeliveryOptions(confirmations="finalized", stall_timeout_s=60),
+    )
+    # anvil automines one block per transaction and calls "finalized" the block 64 under its head:
+    # nothing is final until 64 more blocks are mined, which this thread does after a pause
+    mined_at: list[float] = []
+
+    def mine_later() -> None:
+        time.sleep(1.5)
+        mined_at.append(time.monotonic())
+        fresh_anvil.w3.provider.make_request("anvil_mine", ["0x50"])  # type: ignore[arg-type]
+
+    miner = threading.Thread(target=mine_later, daemon=True)
+    miner.start()
+    result = client.issue(ALICE, 5, "welcome")
+    returned_at = time.monotonic()
+    miner.join(timeout=30)
+    assert mined_at and returned_at >= mined_at[0], "issue() returned before anything was finalized"
+    last = finalized_block(fresh_anvil)
+    assert last is not None and last >= result.block
+    assert client.balance(ALICE) == 5
+
+
+def test_a_number_of_blocks_does_not_wait_for_finality(fresh_anvil: Chain, home: Path) -> None:
+    program = deploy_program(fresh_anvil, ProgramOptions("quick"), fresh_anvil.dev_account(0))
+    client = LoyaltyClient(fresh_anvil, program, fresh_anvil.dev_account(0), DeliveryOptions(confirmations=1))
+    result = client.issue(ALICE, 5, "welcome")
+    last = finalized_block(fresh_anvil)
+    assert last is not None and last < result.block
+
+
+@pytest.mark.parametrize("bad", [0, -1, "soon", 1.5, True])
+def test_confirmations_are_a_whole_number_or_finalized(bad: object) -> None:
+    with pytest.raises(InputError, match="confirmations must be"):
+        checked_confirmations(bad)
+    assert checked_confirmations("finalized") == "finalized"
+    assert checked_confirmations(3) == 3
