@@ -39,18 +39,20 @@ class Context:
     account: str | None = None
     max_fee: str | None = None
     budget: str | None = None
-    confirmations: int | None = None
+    confirmations: int | str | None = None
     idempotency_key: str | None = None
 
     def delivery(self) -> DeliveryOptions:
         """--max-fee, --budget and --confirmations as the delivery layer's options."""
         from ..delivery import DeliveryOptions, FeePolicy, parse_eth, parse_gwei
+        from ..delivery.finality import checked_confirmations
 
         fees = FeePolicy(
             max_fee_per_gas=parse_gwei(self.max_fee) if self.max_fee else None,
             budget=parse_eth(self.budget) if self.budget else None,
         )
-        return DeliveryOptions(fees=fees, confirmations=self.confirmations)
+        confirmations = checked_confirmations(self.confirmations) if self.confirmations else None
+        return DeliveryOptions(fees=fees, confirmations=confirmations)
 
     @contextlib.contextmanager
     def chain(self) -> Iterator[Chain]:
@@ -138,6 +140,23 @@ def command_options(f: F) -> F:
     return delivery_options(f)
 
 
+class Confirmations(click.ParamType):
+    """A whole number of blocks ≥ 1, or ``finalized``."""
+
+    name = "N|finalized"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value == "finalized":
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is neither a number of blocks (1 or more) nor 'finalized'", param, ctx)
+        return number
+
+
 def delivery_options(f: F) -> F:
     """--max-fee, --budget, --confirmations and --idempotency-key, for every command that writes."""
     f = click.option(
@@ -155,10 +174,11 @@ def delivery_options(f: F) -> F:
     )(f)
     f = click.option(
         "--confirmations",
-        type=click.IntRange(min=1),
+        type=Confirmations(),
         expose_value=False,
         callback=_set("confirmations"),
-        help="Blocks on top before a transaction counts (default 1 on local chains, 3 elsewhere).",
+        help="Blocks on top before a transaction counts (default 1 on local chains, 3 elsewhere), "
+        "or 'finalized': until the node's finalized block covers it.",
     )(f)
     f = click.option(
         "--idempotency-key",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from loyalty_chain.chain import Chain
+from loyalty_chain.cli import main
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.delivery import DeliveryOptions
 from loyalty_chain.delivery.finality import checked_confirmations, finalized_block
@@ -67,3 +68,18 @@ def test_confirmations_are_a_whole_number_or_finalized(bad: object) -> None:
         checked_confirmations(bad)
     assert checked_confirmations("finalized") == "finalized"
     assert checked_confirmations(3) == 3
+
+
+def test_cli_confirmations_finalized(
+    fresh_anvil: Chain, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy_program(fresh_anvil, ProgramOptions("final-cli"), fresh_anvil.dev_account(0))
+    miner = threading.Timer(1.0, lambda: fresh_anvil.w3.provider.make_request("anvil_mine", ["0x50"]))  # type: ignore[arg-type]
+    miner.start()
+    args = ["--rpc", fresh_anvil.rpc_url, "points", "issue", "final-cli", ALICE, "5"]
+    assert main([*args, "--confirmations", "finalized"]) == 0
+    miner.join(timeout=30)
+    assert main([*args, "--confirmations", "soon"]) == 2
+    err = capsys.readouterr().err
+    assert "'soon' is neither a number of blocks (1 or more) nor 'finalized'" in err
+    assert "Traceback" not in err
