@@ -26,6 +26,25 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def mine_after_next_transaction(chain: Chain, mined_at: list[float]) -> threading.Thread:
+    """A thread that waits (30 s at most) for the brand's next transaction to mine, then mines 80
+    blocks: only then can the node's finalized block (64 under the head) cover it."""
+    brand = chain.dev_account(0).address
+    before = chain.w3.eth.get_transaction_count(brand)
+
+    def run() -> None:
+        deadline = time.monotonic() + 30
+        while chain.w3.eth.get_transaction_count(brand) == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # the sender has seen it mined and waits for finality now
+        mined_at.append(time.monotonic())
+        chain.w3.provider.make_request("anvil_mine", ["0x50"])  # type: ignore[arg-type]
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
 def test_finalized_waits_for_the_nodes_finalized_block(fresh_anvil: Chain, home: Path) -> None:
     program = deploy_program(fresh_anvil, ProgramOptions("final"), fresh_anvil.dev_account(0))
     client = LoyaltyClient(
@@ -35,16 +54,9 @@ def test_finalized_waits_for_the_nodes_finalized_block(fresh_anvil: Chain, home:
         DeliveryOptions(confirmations="finalized", stall_timeout_s=60),
     )
     # anvil automines one block per transaction and calls "finalized" the block 64 under its head:
-    # nothing is final until 64 more blocks are mined, which this thread does after a pause
+    # nothing is final until 64 more blocks are mined, which this thread does once ours has mined
     mined_at: list[float] = []
-
-    def mine_later() -> None:
-        time.sleep(1.5)
-        mined_at.append(time.monotonic())
-        fresh_anvil.w3.provider.make_request("anvil_mine", ["0x50"])  # type: ignore[arg-type]
-
-    miner = threading.Thread(target=mine_later, daemon=True)
-    miner.start()
+    miner = mine_after_next_transaction(fresh_anvil, mined_at)
     result = client.issue(ALICE, 5, "welcome")
     returned_at = time.monotonic()
     miner.join(timeout=30)
@@ -74,8 +86,7 @@ def test_cli_confirmations_finalized(
     fresh_anvil: Chain, home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     deploy_program(fresh_anvil, ProgramOptions("final-cli"), fresh_anvil.dev_account(0))
-    miner = threading.Timer(1.0, lambda: fresh_anvil.w3.provider.make_request("anvil_mine", ["0x50"]))  # type: ignore[arg-type]
-    miner.start()
+    miner = mine_after_next_transaction(fresh_anvil, [])
     args = ["--rpc", fresh_anvil.rpc_url, "points", "issue", "final-cli", ALICE, "5"]
     assert main([*args, "--confirmations", "finalized"]) == 0
     miner.join(timeout=30)
