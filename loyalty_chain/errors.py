@@ -337,3 +337,14 @@ class JournalMismatchError(InputError):
             f"journal {journal} was started for a different CSV (sha256 {expected_digest[:12]}…, "
             f"this file is {actual_digest[:12]}…); restore the original file or pass a new --journal"
         )
+
+
+class RulesFileError(InputError):
+    """An earn-rules file the gateway refuses to start with: the file, the line and the field."""
+
+    def __init__(self, path: str, line: int | None, field: str, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {field}: {problem}; fix the rules file and start the gateway again")

@@ -9,7 +9,7 @@ reason on failure. A command that needs a chain connects for its own duration an
     program    deploy, show, report                       points    issue, transfer, balance
     member     enroll, show, tier, renew, revoke          perk      add, list, redeem, gasless
     airdrop    push airdrops from a CSV, resumable        merkle    Merkle claim campaigns
-    accounts   encrypted keystores
+    accounts   encrypted keystores                        gateway   serve (the brand gateway), gateway-key
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from ..errors import InsufficientFundsError, LoyaltyChainError, is_insufficient_funds
-from . import accounts, airdrop, demo, devnet, member, merkle, perk, points, program
+from . import accounts, airdrop, demo, devnet, gateway, member, merkle, perk, points, program
 from .context import Context, fail, pass_ctx
 
 
@@ -50,7 +50,7 @@ def compile_cmd(ctx: Context, force: bool, check: bool) -> None:
 
 def _register_commands() -> None:
     """The commands live in their own modules, sharing :mod:`.context`."""
-    for module in (devnet, demo, program, points, member, perk, airdrop, merkle, accounts):
+    for module in (devnet, demo, program, points, member, perk, airdrop, merkle, accounts, gateway):
         for command in module.COMMANDS:
             cli.add_command(command)
 

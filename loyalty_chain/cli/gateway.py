@@ -1,0 +1,108 @@
+"""``loyalty-chain serve`` (the brand gateway over HTTP) and ``loyalty-chain gateway-key`` (its API keys).
+
+Self-contained: FastAPI and uvicorn are imported only when these commands run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from .context import Context, command_options, pass_ctx
+
+DEFAULT_DB = "sqlite:///gateway.sqlite"
+
+
+@click.command()
+@click.argument("program")
+@click.option("--rules", "rules_file", type=click.Path(path_type=Path), help="Earn rules (TOML).")
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="Where the gateway keeps its state.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 500),
+    default=500,
+    show_default=True,
+    help="Most grants per issuance transaction.",
+)
+@click.option(
+    "--webhook-url", help="Where events and redemptions are posted (secret: $LOYALTY_CHAIN_WEBHOOK_SECRET)."
+)
+@click.option("--allow-contract-members", is_flag=True, help="Relay for members whose address has code.")
+@command_options
+@pass_ctx
+def serve(
+    ctx: Context,
+    program: str,
+    rules_file: Path | None,
+    db: str,
+    host: str,
+    port: int,
+    batch_size: int,
+    webhook_url: str | None,
+    allow_contract_members: bool,
+) -> None:
+    """Serve PROGRAM's gateway: shop events in, points out; members' perks and gasless redemptions."""
+    import uvicorn
+
+    from ..gateway import (
+        Gateway,
+        GatewayOptions,
+        RelayPolicy,
+        WebhookOptions,
+        WorkerOptions,
+        create_app,
+        load_rules,
+        open_store,
+    )
+    from ..program import load_program
+
+    rules = load_rules(rules_file)  # a bad file stops here, before anything starts
+    webhook = None
+    if webhook_url:
+        secret = os.environ.get("LOYALTY_CHAIN_WEBHOOK_SECRET", "")
+        if len(secret) < 32:
+            raise click.UsageError(
+                "--webhook-url needs $LOYALTY_CHAIN_WEBHOOK_SECRET of at least 32 characters"
+            )
+        webhook = WebhookOptions(webhook_url, secret)
+    options = GatewayOptions(
+        policy=RelayPolicy(allow_contract_members=allow_contract_members),
+        worker=WorkerOptions(batch_size=batch_size),
+        webhook=webhook,
+    )
+    store = open_store(db)
+    try:
+        with ctx.chain() as chain:
+            record = load_program(chain, program)
+            gateway = Gateway(chain, record, ctx.signer(chain), store, rules, options, ctx.delivery())
+            click.echo(f"gateway for {program!r} on http://{host}:{port} (docs at /docs)", err=True)
+            uvicorn.run(create_app(gateway), host=host, port=port, log_level="warning")
+    finally:
+        store.close()
+
+
+@click.command("gateway-key")
+@click.option("--db", default=DEFAULT_DB, show_default=True)
+@click.option("--name", required=True, help="Who uses the key (e.g. shop-backend).")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["events:write", "events:read"]),
+    help="Repeat for several; default both.",
+)
+def gateway_key(db: str, name: str, scopes: tuple[str, ...]) -> None:
+    """Create a gateway API key; it is printed once and stored only hashed."""
+    from ..gateway import create_key, open_store
+
+    store = open_store(db)
+    try:
+        click.echo(create_key(store, name, scopes or ("events:write", "events:read")))
+    finally:
+        store.close()
+
+
+COMMANDS = (serve, gateway_key)

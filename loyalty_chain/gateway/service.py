@@ -1,0 +1,96 @@
+"""The gateway's parts wired together: one program's client, the store, the rules, the worker, the
+webhook dispatcher and the relay policy. The HTTP layer (app.py) only calls into this."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..chain import Chain
+from ..client import LoyaltyClient
+from ..delivery import DeliveryOptions
+from ..program import ProgramRecord
+from ..signers import SignerLike
+from .policy import RateWindow, RelayPolicy
+from .rules import Rules
+from .store import Store
+from .webhooks import WebhookDispatcher, WebhookOptions
+from .worker import Worker, WorkerOptions
+
+TIER_CACHE_S = 30.0
+"""How long a member's tier, read from the chain for earn multipliers, is reused."""
+
+
+@dataclass
+class GatewayOptions:
+    policy: RelayPolicy = field(default_factory=RelayPolicy)
+    worker: WorkerOptions = field(default_factory=WorkerOptions)
+    webhook: WebhookOptions | None = None
+    max_body_bytes: int = 64 * 1024
+    """Larger request bodies are refused with 413."""
+    cors_origins: tuple[str, ...] = ("*",)
+    """Origins allowed to call the public (member) endpoints from a browser."""
+
+
+class Gateway:
+    """Everything one gateway process serves."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        record: ProgramRecord,
+        account: SignerLike,
+        store: Store,
+        rules: Rules,
+        options: GatewayOptions | None = None,
+        delivery: DeliveryOptions | None = None,
+    ) -> None:
+        self.options = options or GatewayOptions()
+        self.chain = chain
+        self.store = store
+        self.rules = rules
+        # the operations journal lives beside the database: its keys name this store's batches
+        delivery = replace(delivery or DeliveryOptions(), journal=journal_path(store))
+        self.client = LoyaltyClient(chain, record, account, delivery)
+        self.write_lock = threading.Lock()
+        """One account sends everything: its writes (batches, relays) go one at a time."""
+        self.metrics: Counter[str] = Counter()
+        self.worker = Worker(
+            store, self.client, self.write_lock, self.options.worker, lambda n: self.count("grants_issued", n)
+        )
+        self.webhooks = WebhookDispatcher(store, self.options.webhook) if self.options.webhook else None
+        self.relay_window = RateWindow(self.options.policy.global_per_second)
+        self._tiers: dict[str, tuple[float, str | None]] = {}
+        self._metrics_lock = threading.Lock()
+
+    def count(self, name: str, n: int = 1) -> None:
+        with self._metrics_lock:
+            self.metrics[name] += n
+
+    def start(self) -> None:
+        self.worker.start()
+        if self.webhooks:
+            self.webhooks.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        if self.webhooks:
+            self.webhooks.stop()
+
+    def tier_of(self, member: str) -> str | None:
+        """The member's active tier name (None without an active card), cached briefly."""
+        now = time.monotonic()
+        cached = self._tiers.get(member)
+        if cached and now - cached[0] < TIER_CACHE_S:
+            return cached[1]
+        card = self.client.card_of(member)
+        tier = card.tier_name if card and card.active else None
+        self._tiers[member] = (now, tier)
+        return tier
+
+
+def journal_path(store: Store) -> Path:
+    return store.path.with_name(store.path.name + ".operations.sqlite")

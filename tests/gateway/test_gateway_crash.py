@@ -1,0 +1,125 @@
+"""``kill -9`` of a gateway process while it issues, then a restart: every accepted event issued once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from loyalty_chain.chain import Chain, free_port
+from loyalty_chain.gateway import Store, create_key
+from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program
+
+EVENTS = 60
+MEMBERS = 3
+STARTUP_S = 60.0
+SETTLE_S = 90.0
+
+
+def start(
+    program: ProgramRecord, chain: Chain, db: Path, rules: Path, port: int, log: Path
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LOYALTY_CHAIN_DEPLOYMENTS": str(program.path.parent.parent)}
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+        [sys.executable, "-m", "loyalty_chain.cli", "serve", program.name, "--rpc", chain.rpc_url,
+         "--db", f"sqlite:///{db}", "--rules", str(rules), "--port", str(port), "--batch-size", "5"],
+        env=env, stdout=out, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"the gateway did not come up in {STARTUP_S}s:\n{log.read_text()}")
+
+
+def statuses_in(db: Path) -> list[str]:
+    store = Store(db)
+    try:
+        return [str(s) for (s,) in store.query("SELECT status FROM events")]
+    finally:
+        store.close()
+
+
+def statuses(url: str, headers: dict[str, str]) -> list[str]:
+    return [httpx.get(f"{url}/v1/events/order-{i}", headers=headers).json()["status"] for i in range(EVENTS)]
+
+
+def batch_states(db: Path) -> dict[str, int]:
+    store = Store(db)
+    try:
+        return {str(k): int(v) for k, v in store.query("SELECT state, COUNT(*) FROM batches GROUP BY state")}
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_kill_9_then_restart_issues_every_event_once(
+    anvil_factory: Callable[..., Chain], rules_file: Path, tmp_path: Path
+) -> None:
+    # a chain of its own with 1-second blocks: each batch waits for its block, so the kill lands
+    # while batches are still pending or in flight
+    chain = anvil_factory(block_time=1.0)
+    program = deploy_program(
+        chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path / "deployments"
+    )
+    db, log = tmp_path / "gw.sqlite", tmp_path / "gateway.log"
+    store = Store(db)
+    headers = {"Authorization": f"Bearer {create_key(store, 'shop')}"}
+    store.close()
+    members = [chain.dev_account(i).address for i in range(7, 7 + MEMBERS)]
+    before = [int(program_balance(chain, program, m)) for m in members]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start(program, chain, db, rules_file, port, log)
+    try:
+        wait_up(url, process, log)
+        for i in range(EVENTS):
+            body = {
+                "id": f"order-{i}",
+                "type": "purchase",
+                "member": members[i % MEMBERS],
+                "value": "1",
+                "currency": "EUR",
+            }
+            assert httpx.post(f"{url}/v1/events", json=body, headers=headers).status_code == 202
+        deadline = time.monotonic() + SETTLE_S
+        while not batch_states(db).get("issued") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)  # mid-way: some batches issued, others not yet
+        process.wait(10)
+        at_kill = batch_states(db)
+        issued_at_kill = statuses_in(db).count("issued")
+        assert 0 < issued_at_kill < EVENTS, at_kill
+
+        process = start(program, chain, db, rules_file, port, log)
+        wait_up(url, process, log)
+        deadline = time.monotonic() + SETTLE_S
+        while set(statuses(url, headers)) != {"issued"} and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert set(statuses(url, headers)) == {"issued"}, log.read_text()
+    finally:
+        process.kill()
+        process.wait(10)
+    after = [int(program_balance(chain, program, m)) for m in members]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [EVENTS // MEMBERS * 10] * MEMBERS
+
+
+def program_balance(chain: Chain, program: ProgramRecord, member: str) -> int:
+    from loyalty_chain.client import LoyaltyClient
+
+    return LoyaltyClient(chain, program, chain.dev_account(0)).balance(member)

@@ -1,0 +1,163 @@
+"""Back office over HTTP: idempotent events, earn rules, API keys, bad input, the worker issuing once."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from loyalty_chain.chain import Chain
+from loyalty_chain.client import LoyaltyClient
+from loyalty_chain.gateway import Gateway
+
+
+def purchase(event_id: str, member: str, value: str = "12.50", **extra: object) -> dict[str, object]:
+    return {"id": event_id, "type": "purchase", "member": member, "value": value, "currency": "EUR", **extra}
+
+
+def bad_checksum(address: str) -> str:
+    i = next(i for i, c in enumerate(address) if i > 1 and c.isalpha())
+    return address[:i] + address[i].swapcase() + address[i + 1 :]
+
+
+def test_the_same_event_id_is_stored_once_and_issued_once(
+    chain: Chain, gateway: Gateway, http: TestClient, api_key: dict[str, str]
+) -> None:
+    alice = chain.dev_account(1).address
+    first = http.post("/v1/events", json=purchase("order-1", alice), headers=api_key)
+    assert first.status_code == 202, first.text
+    assert first.json() == {
+        "id": "order-1",
+        "status": "accepted",
+        "points": 125,
+        "why": None,
+        "url": "/v1/events/order-1",
+    }
+    again = http.post("/v1/events", json=purchase("order-1", alice), headers=api_key)
+    assert again.status_code == 202 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = http.post("/v1/events", json=purchase("order-1", alice, value="99"), headers=api_key)
+    assert other.status_code == 409 and other.json()["error"]["field"] == "id"
+
+    assert gateway.worker.run_once() == 1
+    assert gateway.worker.run_once() == 0
+    assert gateway.client.balance(alice) == 125
+    status = http.get("/v1/events/order-1", headers=api_key).json()
+    assert status["status"] == "issued" and status["points"] == 125
+    assert len(status["tx_hashes"]) == 1 and status["tx_hashes"][0].startswith("0x")
+
+    # posted again after issuing: the first answer, and nothing more on chain
+    assert http.post("/v1/events", json=purchase("order-1", alice), headers=api_key).json() == first.json()
+    assert gateway.worker.run_once() == 0
+    assert gateway.client.balance(alice) == 125
+    assert http.get("/v1/events/nope", headers=api_key).status_code == 404
+
+
+def test_many_events_go_out_in_one_batch(
+    chain: Chain, gateway: Gateway, http: TestClient, api_key: dict[str, str]
+) -> None:
+    members = [chain.dev_account(i).address for i in range(1, 6)]
+    for i in range(40):
+        r = http.post("/v1/events", json=purchase(f"o-{i}", members[i % 5], value="1"), headers=api_key)
+        assert r.status_code == 202
+    before = chain.w3.eth.block_number
+    assert gateway.worker.run_once() == 40
+    assert chain.w3.eth.block_number - before == 1  # one issueBatch transaction
+    assert [gateway.client.balance(m) for m in members] == [80] * 5
+    hashes = {tuple(http.get(f"/v1/events/o-{i}", headers=api_key).json()["tx_hashes"]) for i in range(40)}
+    assert len(hashes) == 1
+
+
+def test_earn_rules_signup_birthday_referral_cap_and_tier(
+    chain: Chain, gateway: Gateway, http: TestClient, api_key: dict[str, str]
+) -> None:
+    alice, bob, carol = (chain.dev_account(i).address for i in (1, 2, 3))
+    LoyaltyClient(chain, gateway.client.record, chain.dev_account(0)).enroll(carol, "Silver")
+
+    def post(body: dict[str, object]) -> dict[str, object]:
+        r = http.post("/v1/events", json=body, headers=api_key)
+        assert r.status_code in (200, 202), r.text
+        return dict(r.json())
+
+    assert post({"id": "s1", "type": "signup", "member": alice})["points"] == 50
+    assert post({"id": "s2", "type": "signup", "member": alice})["status"] == "rejected"
+    when = "2026-03-01T10:00:00Z"
+    assert post({"id": "b1", "type": "birthday", "member": alice, "occurred_at": when})["points"] == 100
+    b2 = post({"id": "b2", "type": "birthday", "member": alice, "occurred_at": "2026-09-01T10:00:00Z"})
+    assert b2["status"] == "rejected" and "2026" in str(b2["why"])
+    assert (
+        post({"id": "b3", "type": "birthday", "member": alice, "occurred_at": "2027-03-01T10:00:00Z"})[
+            "points"
+        ]
+        == 100
+    )
+    # referral: nothing until bob's first purchase, then both sides
+    ref = post({"id": "r1", "type": "referral", "member": alice, "referee": bob})
+    assert ref["status"] == "accepted" and ref["points"] == 0 and "first purchase" in str(ref["why"])
+    assert post(purchase("p1", bob, value="1"))["points"] == 10 + 200 + 200
+    assert post(purchase("p2", bob, value="1"))["points"] == 10
+    assert post({"id": "r2", "type": "referral", "member": carol, "referee": bob})["status"] == "rejected"
+    # tier multiplier (Silver 1.5) and the monthly cap of 5000
+    assert post(purchase("p3", carol, value="10"))["points"] == 150
+    capped = post(purchase("p4", carol, value="1000"))
+    assert capped["points"] == 5000 - 150 and "capped" in str(capped["why"])
+    assert post(purchase("p5", carol, value="1"))["status"] == "rejected"
+    assert post(purchase("p6", carol, value="1", currency="JPY"))["status"] == "rejected"
+
+    gateway.worker.run_once()
+    assert gateway.client.balance(alice) == 50 + 100 + 100 + 200
+    assert gateway.client.balance(bob) == 200 + 10 + 10
+    assert gateway.client.balance(carol) == 5000
+
+
+def test_api_keys_and_scopes(gateway: Gateway, http: TestClient) -> None:
+    from loyalty_chain.gateway import create_key
+
+    body = {"id": "x", "type": "signup", "member": "0x" + "11" * 20}
+    missing = http.post("/v1/events", json=body)
+    assert missing.status_code == 401 and missing.json()["error"]["field"] == "authorization"
+    wrong = http.post("/v1/events", json=body, headers={"Authorization": "Bearer lcg_nope"})
+    assert wrong.status_code == 401
+    reader = create_key(gateway.store, "reader", ("events:read",))
+    assert len(reader) >= 36
+    denied = http.post("/v1/events", json=body, headers={"Authorization": f"Bearer {reader}"})
+    assert denied.status_code == 403 and "events:write" in denied.json()["error"]["message"]
+    stored = gateway.store.query("SELECT hash FROM api_keys")
+    assert all(reader not in str(row[0]) for row in stored)  # only hashes are kept
+
+
+def test_bad_input_is_a_4xx_naming_the_field(chain: Chain, http: TestClient, api_key: dict[str, str]) -> None:
+    alice = chain.dev_account(1).address
+    headers = {**api_key, "Content-Type": "application/json"}
+    malformed = http.post("/v1/events", content=b"{not json", headers=headers)
+    assert malformed.status_code == 422
+    cases = {
+        "surprise": {**purchase("e1", alice), "surprise": 1},
+        "member": purchase("e1", bad_checksum(alice)),
+        "value": purchase("e1", alice, value="-5"),
+        "points": {"id": "e1", "type": "custom", "member": alice, "points": 2**100},
+        "id": purchase("bad id with spaces", alice),
+    }
+    for field, body in cases.items():
+        r = http.post("/v1/events", json=body, headers=api_key)
+        assert r.status_code == 422, (field, r.text)
+        assert field in r.json()["error"]["field"], (field, r.json())
+    huge = http.post("/v1/events", content=b"{" + b" " * 100_000 + b"}", headers=headers)
+    assert huge.status_code == 413 and huge.json()["error"]["field"] == "body"
+    assert http.get("/v1/members/0x1234").status_code == 422
+
+
+def test_health_metrics_and_openapi(http: TestClient, api_key: dict[str, str], chain: Chain) -> None:
+    assert http.get("/healthz").json()["ok"] is True
+    http.post("/v1/events", json=purchase("m1", chain.dev_account(1).address), headers=api_key)
+    metrics = http.get("/metrics").text
+    assert "loyalty_gateway_events_accepted 1" in metrics
+    paths = http.get("/openapi.json").json()["paths"]
+    assert {
+        "/v1/events",
+        "/v1/events/{event_id}",
+        "/v1/members/{address}",
+        "/v1/perks",
+        "/v1/redemptions/requests",
+        "/v1/redemptions",
+        "/v1/redemptions/{redemption_id}",
+    } <= set(paths)
+    assert http.get("/docs").status_code == 200
