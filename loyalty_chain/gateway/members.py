@@ -12,12 +12,16 @@ from fastapi import APIRouter, Depends, Path
 from ..records import UNLIMITED, Card, Perk
 from ..values import checked_address
 from .http import ApiError, gateway
+from .models import ADDRESS_PATTERN
 from .service import Gateway
 
 router = APIRouter(tags=["members"])
 
 ADDRESS = Path(
-    min_length=1, max_length=64, description="The member's address (EIP-55 checksum if mixed case)"
+    min_length=1,
+    max_length=64,
+    description="The member's address (EIP-55 checksum if mixed case)",
+    json_schema_extra={"pattern": ADDRESS_PATTERN},
 )
 
 

@@ -17,7 +17,15 @@ def _address(value: str) -> str:
     return checked_address(value, "address")  # InputError is a ValueError: pydantic names the field
 
 
-Address = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_address)]
+ADDRESS_PATTERN = "^(0x[0-9a-f]{40}|0x[0-9a-fA-F]{40})$"
+"""Documented, not enforced by pattern: the validator's messages say what is wrong (length,
+prefix, checksum). All-lowercase is accepted; mixed case must carry a valid EIP-55 checksum."""
+
+Address = Annotated[
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra={"pattern": ADDRESS_PATTERN}),
+    AfterValidator(_address),
+]
 
 
 class Strict(BaseModel):
