@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException
 
 from ..errors import InputError, LoyaltyChainError
-from . import events, members, redemptions
+from . import events, member_page, members, redemptions
 from .http import ApiError, BodyLimit, error_response
 from .service import Gateway
 
@@ -42,7 +42,7 @@ def create_app(gateway: Gateway, *, background: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.gateway = gateway
-    for router in (events.router, members.router, redemptions.router):
+    for router in (events.router, members.router, redemptions.router, member_page.router):
         app.include_router(router)
     app.add_middleware(
         CORSMiddleware,
