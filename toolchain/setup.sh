@@ -18,6 +18,16 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# The gateway's PostgreSQL test starts its own server from Debian's binaries (initdb, pg_ctl).
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> PostgreSQL (apt) for the gateway's multi-process test"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "note: PostgreSQL is missing; the gateway's PostgreSQL test needs it (sudo apt-get install postgresql)" >&2
+  fi
+fi
+
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$digest" && -d node_modules && -x .venv/bin/python ]]; then
   exit 0
 fi

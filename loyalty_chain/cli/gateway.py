@@ -17,7 +17,13 @@ DEFAULT_DB = "sqlite:///gateway.sqlite"
 @click.command()
 @click.argument("program")
 @click.option("--rules", "rules_file", type=click.Path(path_type=Path), help="Earn rules (TOML).")
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="Where the gateway keeps its state.")
+@click.option(
+    "--db",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="Where the gateway keeps its state: sqlite:///FILE, or postgresql://USER@HOST:PORT/DB"
+    " when several gateway processes share the work.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option(

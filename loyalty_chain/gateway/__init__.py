@@ -6,7 +6,8 @@
     members     GET /v1/members/{address}, GET /v1/perks: cards, balances, eligibility reasons
     redemptions EIP-712 requests, relayed within the relay policy (policy.py)
     webhooks    HMAC-signed deliveries, retried with backoff
-    store       the durable state (SQLite); auth: hashed API keys with scopes
+    store       the durable state (store_sqlite: SQLite by default; store_postgres: PostgreSQL for
+                several processes); auth: hashed API keys with scopes
     app         the FastAPI application; service: the parts wired together
 
 Importing :mod:`loyalty_chain` never imports this package (nor FastAPI).
@@ -20,6 +21,7 @@ from .policy import RelayPolicy
 from .rules import Rules, load_rules
 from .service import Gateway, GatewayOptions
 from .store import Store, open_store
+from .store_sqlite import SqliteStore
 from .webhooks import WebhookOptions, verify_signature
 from .worker import WorkerOptions
 
@@ -28,6 +30,7 @@ __all__ = [
     "GatewayOptions",
     "RelayPolicy",
     "Rules",
+    "SqliteStore",
     "Store",
     "WebhookOptions",
     "WorkerOptions",

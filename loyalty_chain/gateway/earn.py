@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from .rules import Rules
+from .store import Conn
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def period_start(occurred: float, period: str) -> float:
     return start.timestamp()
 
 
-def decide(rules: Rules, event: ShopEvent, tier: str | None, conn: sqlite3.Connection) -> Decision:
+def decide(rules: Rules, event: ShopEvent, tier: str | None, conn: Conn) -> Decision:
     """The grants ``event`` earns, capped; or why it earns nothing."""
     kind = event.type
     if kind == "purchase":
@@ -122,7 +122,7 @@ def decide(rules: Rules, event: ShopEvent, tier: str | None, conn: sqlite3.Conne
     return _capped(rules, event, Decision("accepted", None, grants), conn)
 
 
-def _granted_since(conn: sqlite3.Connection, member: str, kind: str, since: float) -> bool:
+def _granted_since(conn: Conn, member: str, kind: str, since: float) -> bool:
     row = conn.execute(
         "SELECT 1 FROM grants WHERE member = ? AND kind = ? AND occurred >= ? AND status != 'failed'",
         (member, kind, since),
@@ -130,7 +130,7 @@ def _granted_since(conn: sqlite3.Connection, member: str, kind: str, since: floa
     return row is not None
 
 
-def _capped(rules: Rules, event: ShopEvent, decision: Decision, conn: sqlite3.Connection) -> Decision:
+def _capped(rules: Rules, event: ShopEvent, decision: Decision, conn: Conn) -> Decision:
     """Cut each member's grants down to what the per-period cap leaves them."""
     if rules.cap_points is None or not decision.grants:
         return decision

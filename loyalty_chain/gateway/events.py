@@ -4,7 +4,6 @@ is the idempotency key (stored before 202 is answered; the same id again replays
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from typing import Any
 
@@ -15,7 +14,7 @@ from .earn import Decision, ShopEvent, decide
 from .http import ApiError, gateway, require
 from .models import EventIn
 from .service import Gateway
-from .store import Store
+from .store import Conn, Store
 
 router = APIRouter(tags=["back office"])
 
@@ -47,7 +46,7 @@ def post_event(body: EventIn, gw: Gateway = Depends(gateway)) -> JSONResponse:  
     )
     tier = gw.tier_of(event.member) if event.type == "purchase" and gw.rules.tier_multipliers else None
 
-    def write(conn: sqlite3.Connection, d: Decision) -> None:
+    def write(conn: Conn, d: Decision) -> None:
         _write(conn, event, canonical, d)
 
     new, stored = gw.store.accept_event(event.id, lambda conn: decide(gw.rules, event, tier, conn), write)
@@ -88,7 +87,7 @@ def _replay(event_id: str, canonical: str, row: tuple[Any, ...]) -> JSONResponse
     return JSONResponse(answer, status_code=_status(answer), headers={"Idempotent-Replayed": "true"})
 
 
-def _write(conn: sqlite3.Connection, event: ShopEvent, canonical: str, d: Decision) -> None:
+def _write(conn: Conn, event: ShopEvent, canonical: str, d: Decision) -> None:
     points = sum(g.points for g in d.grants)
     answer = {
         "id": event.id,

@@ -4,7 +4,6 @@ relay policy (rate limits, gas ceiling, daily gas budget, contract members only 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import time
 import uuid
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from .http import ApiError, gateway
 from .members import reasons
 from .models import RedemptionIn, RedemptionRequestIn
 from .service import Gateway
-from .store import Store
+from .store import Conn, Store
 
 router = APIRouter(tags=["members"])
 
@@ -97,7 +96,7 @@ def post_redemption(body: RedemptionIn, gw: Gateway = Depends(gateway)) -> JSONR
             (rid, request.member, request.perk_id, request.quantity, sig_hash, time.time(), gas),
         )
     try:
-        with gw.write_lock:
+        with gw.store.write_lock():
             done = gw.client.relay(
                 body.typed_data, signature, key=f"gateway:{gw.store.store_id}:redemption:{rid}"
             )
@@ -162,5 +161,5 @@ def _settle(
         _webhook(conn, rid, status, tx_hash, error)
 
 
-def _webhook(conn: sqlite3.Connection, rid: str, status: str, tx_hash: str | None, error: str | None) -> None:
+def _webhook(conn: Conn, rid: str, status: str, tx_hash: str | None, error: str | None) -> None:
     Store.enqueue_webhook(conn, f"redemption.{status}", {"id": rid, "tx_hash": tx_hash, "error": error})

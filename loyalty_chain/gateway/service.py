@@ -7,7 +7,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from ..chain import Chain
 from ..client import LoyaltyClient
@@ -52,14 +51,14 @@ class Gateway:
         self.chain = chain
         self.store = store
         self.rules = rules
-        # the operations journal lives beside the database: its keys name this store's batches
-        delivery = replace(delivery or DeliveryOptions(), journal=journal_path(store))
+        # the operations journal goes with the store (its keys name this store's batches); one
+        # account sends everything, its writes (batches, relays) one at a time: store.write_lock()
+        delivery = delivery or DeliveryOptions()
+        delivery = replace(delivery, journal=store.journal or delivery.journal)
         self.client = LoyaltyClient(chain, record, account, delivery)
-        self.write_lock = threading.Lock()
-        """One account sends everything: its writes (batches, relays) go one at a time."""
         self.metrics: Counter[str] = Counter()
         self.worker = Worker(
-            store, self.client, self.write_lock, self.options.worker, lambda n: self.count("grants_issued", n)
+            store, self.client, self.options.worker, lambda n: self.count("grants_issued", n)
         )
         self.webhooks = WebhookDispatcher(store, self.options.webhook) if self.options.webhook else None
         self.relay_window = RateWindow(self.options.policy.global_per_second)
@@ -90,7 +89,3 @@ class Gateway:
         tier = card.tier_name if card and card.active else None
         self._tiers[member] = (now, tier)
         return tier
-
-
-def journal_path(store: Store) -> Path:
-    return store.path.with_name(store.path.name + ".operations.sqlite")

@@ -92,6 +92,8 @@ class WebhookDispatcher:
             (time.time(), limit),
         )
         for row_id, payload, attempts in due:
+            if not self._claim(int(row_id)):
+                continue  # another gateway process on the same database took it
             error = self._deliver(str(payload).encode())
             with self.store.transaction() as conn:
                 if error is None:
@@ -108,6 +110,18 @@ class WebhookDispatcher:
                     (tries, time.time() + delay, state, error, row_id),
                 )
         return len(due)
+
+    def _claim(self, row_id: int) -> bool:
+        """Take a due delivery for the time one attempt may last (it is due again after that, should
+        this process die meanwhile); False when it is no longer due."""
+        now = time.time()
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                "UPDATE webhooks SET next_at = ? WHERE id = ? AND state = 'pending' AND next_at <= ?"
+                " RETURNING id",
+                (now + self.options.timeout_s + 30.0, row_id, now),
+            ).fetchone()
+        return row is not None
 
     def _deliver(self, body: bytes) -> str | None:
         """None when the receiver answered 2xx, else what went wrong."""

@@ -10,7 +10,6 @@ twice (it wrote the signed transactions down before broadcasting them).
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from ..errors import (
     LoyaltyChainError,
     OutcomeUnknownError,
 )
-from .store import Store
+from .store import Conn, Store
 
 log = logging.getLogger("loyalty_chain.gateway")
 
@@ -47,13 +46,11 @@ class Worker:
         self,
         store: Store,
         client: LoyaltyClient,
-        write_lock: threading.Lock,
         options: WorkerOptions | None = None,
         on_issued: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
         self.client = client
-        self.write_lock = write_lock
         self.options = options or WorkerOptions()
         self.on_issued = on_issued
         self._stop = threading.Event()
@@ -108,13 +105,13 @@ class Worker:
                     ]
                     if not ids:
                         break
-                    cur = conn.execute(
-                        "INSERT INTO batches (reason, state, created) VALUES (?, 'pending', ?)",
+                    (batch_id,) = conn.execute(
+                        "INSERT INTO batches (reason, state, created) VALUES (?, 'pending', ?) RETURNING id",
                         (reason, time.time()),
-                    )
+                    ).fetchone()
                     conn.executemany(
                         "UPDATE grants SET status = 'batched', batch_id = ? WHERE id = ?",
-                        [(cur.lastrowid, i) for i in ids],
+                        [(batch_id, i) for i in ids],
                     )
 
     def _send(self, batch_id: int, reason: str) -> int:
@@ -123,22 +120,29 @@ class Worker:
         )
         recipients = [(str(m), int(p)) for m, p in rows]
         key = f"gateway:{self.store.store_id}:batch:{batch_id}"
-        try:
-            with self.write_lock:
+        # Under the sender lock (every process's, on PostgreSQL) the batch is looked at again and
+        # settled before the lock is let go: another process never sends a batch this one issued.
+        with self.store.write_lock():
+            (state,) = self.store.query_one("SELECT state FROM batches WHERE id = ?", (batch_id,))
+            if state != "pending":
+                return 0
+            try:
                 results = self.client.issue_many(recipients, reason, batch_size=MAX_BATCH, key=key)
-        except RETRY_LATER as exc:
-            log.warning("batch %s not settled yet (%s); it is retried under the same key", batch_id, exc)
-            return 0
-        except LoyaltyChainError as exc:
-            self._fail(batch_id, str(exc))
-            return 0
-        tx_hash = results[0].tx_hash
-        with self.store.transaction() as conn:
-            conn.execute("UPDATE batches SET state = 'issued', tx_hash = ? WHERE id = ?", (tx_hash, batch_id))
-            conn.execute(
-                "UPDATE grants SET status = 'issued', tx_hash = ? WHERE batch_id = ?", (tx_hash, batch_id)
-            )
-            self._settle_events(conn, batch_id, "issued")
+            except RETRY_LATER as exc:
+                log.warning("batch %s not settled yet (%s); it is retried under the same key", batch_id, exc)
+                return 0
+            except LoyaltyChainError as exc:
+                self._fail(batch_id, str(exc))
+                return 0
+            tx_hash = results[0].tx_hash
+            with self.store.transaction() as conn:
+                conn.execute(
+                    "UPDATE batches SET state = 'issued', tx_hash = ? WHERE id = ?", (tx_hash, batch_id)
+                )
+                conn.execute(
+                    "UPDATE grants SET status = 'issued', tx_hash = ? WHERE batch_id = ?", (tx_hash, batch_id)
+                )
+                self._settle_events(conn, batch_id, "issued")
         if self.on_issued:
             self.on_issued(len(recipients))
         return len(recipients)
@@ -151,9 +155,7 @@ class Worker:
             self._settle_events(conn, batch_id, "failed", error)
 
     @staticmethod
-    def _settle_events(
-        conn: sqlite3.Connection, batch_id: int, outcome: str, error: str | None = None
-    ) -> None:
+    def _settle_events(conn: Conn, batch_id: int, outcome: str, error: str | None = None) -> None:
         events = [
             e for (e,) in conn.execute("SELECT DISTINCT event_id FROM grants WHERE batch_id = ?", (batch_id,))
         ]

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from loyalty_chain.chain import Chain
-from loyalty_chain.gateway import Gateway, GatewayOptions, Store, create_app, create_key, load_rules
+from loyalty_chain.gateway import Gateway, GatewayOptions, SqliteStore, create_app, create_key, load_rules
 from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program
 
 RULES = """
@@ -62,7 +62,7 @@ def make_gateway(
     made: list[Gateway] = []
 
     def make(**options: Any) -> Gateway:
-        store = Store(tmp_path / f"gateway-{len(made)}.sqlite")
+        store = SqliteStore(tmp_path / f"gateway-{len(made)}.sqlite")
         gw = Gateway(
             chain, program, chain.dev_account(0), store, load_rules(rules_file), GatewayOptions(**options)
         )

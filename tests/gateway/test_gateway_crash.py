@@ -2,53 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from support.gateway_process import start, wait_up
 
 from loyalty_chain.chain import Chain, free_port
-from loyalty_chain.gateway import Store, create_key
+from loyalty_chain.gateway import SqliteStore, create_key
 from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program
 
 EVENTS = 60
 MEMBERS = 3
-STARTUP_S = 60.0
 SETTLE_S = 90.0
 
 
-def start(
-    program: ProgramRecord, chain: Chain, db: Path, rules: Path, port: int, log: Path
-) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LOYALTY_CHAIN_DEPLOYMENTS": str(program.path.parent.parent)}
-    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-        [sys.executable, "-m", "loyalty_chain.cli", "serve", program.name, "--rpc", chain.rpc_url,
-         "--db", f"sqlite:///{db}", "--rules", str(rules), "--port", str(port), "--batch-size", "5"],
-        env=env, stdout=out, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-def wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"the gateway did not come up in {STARTUP_S}s:\n{log.read_text()}")
-
-
 def statuses_in(db: Path) -> list[str]:
-    store = Store(db)
+    store = SqliteStore(db)
     try:
         return [str(s) for (s,) in store.query("SELECT status FROM events")]
     finally:
@@ -60,7 +33,7 @@ def statuses(url: str, headers: dict[str, str]) -> list[str]:
 
 
 def batch_states(db: Path) -> dict[str, int]:
-    store = Store(db)
+    store = SqliteStore(db)
     try:
         return {str(k): int(v) for k, v in store.query("SELECT state, COUNT(*) FROM batches GROUP BY state")}
     finally:
@@ -78,14 +51,14 @@ def test_kill_9_then_restart_issues_every_event_once(
         chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path / "deployments"
     )
     db, log = tmp_path / "gw.sqlite", tmp_path / "gateway.log"
-    store = Store(db)
+    store = SqliteStore(db)
     headers = {"Authorization": f"Bearer {create_key(store, 'shop')}"}
     store.close()
     members = [chain.dev_account(i).address for i in range(7, 7 + MEMBERS)]
     before = [int(program_balance(chain, program, m)) for m in members]
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = start(program, chain, db, rules_file, port, log)
+    process = start(program, chain, f"sqlite:///{db}", rules_file, port, log)
     try:
         wait_up(url, process, log)
         for i in range(EVENTS):
@@ -106,7 +79,7 @@ def test_kill_9_then_restart_issues_every_event_once(
         issued_at_kill = statuses_in(db).count("issued")
         assert 0 < issued_at_kill < EVENTS, at_kill
 
-        process = start(program, chain, db, rules_file, port, log)
+        process = start(program, chain, f"sqlite:///{db}", rules_file, port, log)
         wait_up(url, process, log)
         deadline = time.monotonic() + SETTLE_S
         while set(statuses(url, headers)) != {"issued"} and time.monotonic() < deadline:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from loyalty_chain.gateway import Store, WebhookOptions, verify_signature
+from loyalty_chain.gateway import SqliteStore, WebhookOptions, verify_signature
 from loyalty_chain.gateway.webhooks import SIGNATURE_HEADER, WebhookDispatcher, sign
 
 SECRET = "whsec_" + "x" * 32
@@ -55,9 +55,9 @@ def test_signature_checks() -> None:
 
 def test_delivered_signed_and_retried_with_backoff(tmp_path, receiver) -> None:  # type: ignore[no-untyped-def]
     url, handler = receiver
-    store = Store(tmp_path / "g.sqlite")
+    store = SqliteStore(tmp_path / "g.sqlite")
     with store.transaction() as conn:
-        Store.enqueue_webhook(conn, "event.issued", {"id": "order-1"})
+        SqliteStore.enqueue_webhook(conn, "event.issued", {"id": "order-1"})
     handler.answer = 500
     dispatcher = WebhookDispatcher(store, WebhookOptions(url, SECRET, max_attempts=3, backoff_s=0.05))
     assert dispatcher.run_once() == 1
@@ -74,7 +74,7 @@ def test_delivered_signed_and_retried_with_backoff(tmp_path, receiver) -> None: 
     assert verify_signature(SECRET, header, body) and b'"order-1"' in body and b'"event.issued"' in body
     # a receiver that never answers 2xx: dead after max_attempts, kept for inspection
     with store.transaction() as conn:
-        Store.enqueue_webhook(conn, "event.failed", {"id": "order-2"})
+        SqliteStore.enqueue_webhook(conn, "event.failed", {"id": "order-2"})
     handler.answer = 503
     deadline = time.monotonic() + 5
     while (

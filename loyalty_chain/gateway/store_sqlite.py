@@ -1,0 +1,102 @@
+"""The gateway's store in a SQLite file (the default; one gateway process).
+
+WAL mode with ``synchronous = FULL``: what a call wrote is on disk when it returns, so an event
+answered 202 survives ``kill -9``. One connection serves every thread, behind a lock; write
+transactions are ``BEGIN IMMEDIATE`` (SQLite's one writer).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .store import Conn, Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL,
+    created REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY, type TEXT NOT NULL, member TEXT NOT NULL, occurred REAL NOT NULL,
+    body TEXT NOT NULL, status TEXT NOT NULL, why TEXT, points INTEGER NOT NULL DEFAULT 0,
+    received REAL NOT NULL, answer TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grants (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, member TEXT NOT NULL,
+    points INTEGER NOT NULL, reason TEXT NOT NULL, kind TEXT NOT NULL, occurred REAL NOT NULL,
+    batch_id INTEGER, status TEXT NOT NULL DEFAULT 'pending', tx_hash TEXT
+);
+CREATE INDEX IF NOT EXISTS grants_member ON grants (member, kind, occurred);
+CREATE INDEX IF NOT EXISTS grants_status ON grants (status, reason);
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL, state TEXT NOT NULL,
+    created REAL NOT NULL, tx_hash TEXT, error TEXT
+);
+CREATE TABLE IF NOT EXISTS referrals (
+    referee TEXT PRIMARY KEY, referrer TEXT NOT NULL, event_id TEXT NOT NULL,
+    rewarded INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS redemptions (
+    id TEXT PRIMARY KEY, member TEXT NOT NULL, perk_id INTEGER NOT NULL, quantity INTEGER NOT NULL,
+    signature TEXT NOT NULL UNIQUE, status TEXT NOT NULL, created REAL NOT NULL, gas INTEGER,
+    tx_hash TEXT, redemption_id INTEGER, points_burned INTEGER, error TEXT
+);
+CREATE INDEX IF NOT EXISTS redemptions_member ON redemptions (member, created);
+CREATE TABLE IF NOT EXISTS webhooks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, state TEXT NOT NULL DEFAULT 'pending',
+    last_error TEXT
+);
+"""
+"""The tables (store_postgres.py has the same in PostgreSQL's types: keep them in step)."""
+
+
+class SqliteStore(Store):
+    """The gateway's SQLite database (see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.journal = path.with_name(path.name + ".operations.sqlite")
+        """Beside the database: its keys name this store's batches."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._sending = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{path} is not a gateway database ({exc}); pass another --db") from None
+        self._init_meta()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Conn]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._conn.execute(sql, args).fetchall())
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        with self._sending:
+            yield

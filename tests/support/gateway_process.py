@@ -1,0 +1,51 @@
+"""``loyalty-chain serve`` as a child process, for the tests that kill or multiply gateways."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+
+from loyalty_chain.chain import Chain
+from loyalty_chain.program import ProgramRecord
+
+STARTUP_S = 60.0
+
+
+def start(
+    program: ProgramRecord,
+    chain: Chain,
+    db: str,
+    rules: Path,
+    port: int,
+    log: Path,
+    batch_size: int = 5,
+    home: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """A gateway for ``program`` on ``--db db`` (a URL), its output appended to ``log``; ``home`` is
+    its $LOYALTY_CHAIN_HOME (where the default operations journal is)."""
+    env = {**os.environ, "LOYALTY_CHAIN_DEPLOYMENTS": str(program.path.parent.parent)}
+    if home is not None:
+        env["LOYALTY_CHAIN_HOME"] = str(home)
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+        [sys.executable, "-m", "loyalty_chain.cli", "serve", program.name, "--rpc", chain.rpc_url,
+         "--db", db, "--rules", str(rules), "--port", str(port), "--batch-size", str(batch_size)],
+        env=env, stdout=out, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"the gateway did not come up in {STARTUP_S}s:\n{log.read_text()}")
