@@ -34,6 +34,13 @@ DEFAULT_DB = "sqlite:///gateway.sqlite"
     help="Most grants per issuance transaction.",
 )
 @click.option(
+    "--batch-txs",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="Most issuance transactions the worker sends together (they share blocks).",
+)
+@click.option(
     "--webhook-url", help="Where events and redemptions are posted (secret: $LOYALTY_CHAIN_WEBHOOK_SECRET)."
 )
 @click.option("--allow-contract-members", is_flag=True, help="Relay for members whose address has code.")
@@ -47,6 +54,7 @@ def serve(
     host: str,
     port: int,
     batch_size: int,
+    batch_txs: int,
     webhook_url: str | None,
     allow_contract_members: bool,
 ) -> None:
@@ -76,7 +84,7 @@ def serve(
         webhook = WebhookOptions(webhook_url, secret)
     options = GatewayOptions(
         policy=RelayPolicy(allow_contract_members=allow_contract_members),
-        worker=WorkerOptions(batch_size=batch_size),
+        worker=WorkerOptions(batch_size=batch_size, txs_per_batch=batch_txs),
         webhook=webhook,
     )
     store = open_store(db)

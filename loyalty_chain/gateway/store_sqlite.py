@@ -35,9 +35,11 @@ CREATE TABLE IF NOT EXISTS grants (
 );
 CREATE INDEX IF NOT EXISTS grants_member ON grants (member, kind, occurred);
 CREATE INDEX IF NOT EXISTS grants_status ON grants (status, reason);
+CREATE INDEX IF NOT EXISTS grants_batch ON grants (batch_id);
+CREATE INDEX IF NOT EXISTS grants_event ON grants (event_id);
 CREATE TABLE IF NOT EXISTS batches (
     id INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL, state TEXT NOT NULL,
-    created REAL NOT NULL, tx_hash TEXT, error TEXT
+    created REAL NOT NULL, chunk INTEGER NOT NULL, tx_hash TEXT, error TEXT
 );
 CREATE TABLE IF NOT EXISTS referrals (
     referee TEXT PRIMARY KEY, referrer TEXT NOT NULL, event_id TEXT NOT NULL,

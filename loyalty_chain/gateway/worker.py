@@ -5,6 +5,10 @@ Exactly once, even across ``kill -9``: grants are assigned to a batch in one com
 ``gateway:<store id>:batch:<batch id>``. After a restart a pending batch is sent again under the
 same key, and the delivery layer's operations journal returns the first outcome instead of minting
 twice (it wrote the signed transactions down before broadcasting them).
+
+A batch is up to ``txs_per_batch`` issueBatch transactions of ``batch_size`` grants each (the split
+is stored with the batch, so a restart with other options sends it the same way), signed and sent
+together: they share blocks instead of waiting for each other's receipts.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..client import MAX_BATCH, LoyaltyClient
+from ..delivery import TxResult
 from ..errors import (
     BudgetExceededError,
     ChainError,
     FeeCapError,
     LoyaltyChainError,
     OutcomeUnknownError,
+    PartialBatchError,
 )
 from .store import Conn, Store
 
@@ -34,7 +40,9 @@ RETRY_LATER = (OutcomeUnknownError, ChainError, FeeCapError, BudgetExceededError
 @dataclass(frozen=True)
 class WorkerOptions:
     batch_size: int = 500
-    """Most grants in one batch (one issueBatch transaction; at most client.MAX_BATCH)."""
+    """Most grants in one issueBatch transaction (at most client.MAX_BATCH)."""
+    txs_per_batch: int = 4
+    """Most transactions one batch sends together (≥ 1)."""
     interval_s: float = 0.2
     """Pause between rounds when nothing is waiting."""
 
@@ -79,16 +87,17 @@ class Worker:
         """Batch what is pending and send every unsent batch; the number of grants issued."""
         self._form_batches()
         issued = 0
-        for batch_id, reason in self.store.query(
-            "SELECT id, reason FROM batches WHERE state = 'pending' ORDER BY id"
+        for batch_id, reason, chunk in self.store.query(
+            "SELECT id, reason, chunk FROM batches WHERE state = 'pending' ORDER BY id"
         ):
             if self._stop.is_set():
                 break
-            issued += self._send(int(batch_id), str(reason))
+            issued += self._send(int(batch_id), str(reason), int(chunk))
         return issued
 
     def _form_batches(self) -> None:
-        size = max(1, min(self.options.batch_size, MAX_BATCH))
+        chunk = max(1, min(self.options.batch_size, MAX_BATCH))
+        size = chunk * max(1, self.options.txs_per_batch)
         with self.store.transaction() as conn:
             reasons = [
                 r for (r,) in conn.execute("SELECT DISTINCT reason FROM grants WHERE status = 'pending'")
@@ -106,19 +115,21 @@ class Worker:
                     if not ids:
                         break
                     (batch_id,) = conn.execute(
-                        "INSERT INTO batches (reason, state, created) VALUES (?, 'pending', ?) RETURNING id",
-                        (reason, time.time()),
+                        "INSERT INTO batches (reason, state, created, chunk) VALUES (?, 'pending', ?, ?)"
+                        " RETURNING id",
+                        (reason, time.time(), min(chunk, len(ids))),
                     ).fetchone()
                     conn.executemany(
                         "UPDATE grants SET status = 'batched', batch_id = ? WHERE id = ?",
                         [(batch_id, i) for i in ids],
                     )
 
-    def _send(self, batch_id: int, reason: str) -> int:
+    def _send(self, batch_id: int, reason: str, chunk: int) -> int:
         rows = self.store.query(
-            "SELECT member, points FROM grants WHERE batch_id = ? ORDER BY id", (batch_id,)
+            "SELECT id, member, points FROM grants WHERE batch_id = ? ORDER BY id", (batch_id,)
         )
-        recipients = [(str(m), int(p)) for m, p in rows]
+        ids = [int(i) for i, _, _ in rows]
+        recipients = [(str(m), int(p)) for _, m, p in rows]
         key = f"gateway:{self.store.store_id}:batch:{batch_id}"
         # Under the sender lock (every process's, on PostgreSQL) the batch is looked at again and
         # settled before the lock is let go: another process never sends a batch this one issued.
@@ -127,48 +138,66 @@ class Worker:
             if state != "pending":
                 return 0
             try:
-                results = self.client.issue_many(recipients, reason, batch_size=MAX_BATCH, key=key)
+                outcomes: list[TxResult | Exception] = list(
+                    self.client.issue_many(recipients, reason, batch_size=chunk, key=key)
+                )
+            except PartialBatchError as exc:
+                outcomes = list(exc.results)
             except RETRY_LATER as exc:
                 log.warning("batch %s not settled yet (%s); it is retried under the same key", batch_id, exc)
                 return 0
             except LoyaltyChainError as exc:
-                self._fail(batch_id, str(exc))
-                return 0
-            tx_hash = results[0].tx_hash
-            with self.store.transaction() as conn:
-                conn.execute(
-                    "UPDATE batches SET state = 'issued', tx_hash = ? WHERE id = ?", (tx_hash, batch_id)
-                )
-                conn.execute(
-                    "UPDATE grants SET status = 'issued', tx_hash = ? WHERE batch_id = ?", (tx_hash, batch_id)
-                )
-                self._settle_events(conn, batch_id, "issued")
-        if self.on_issued:
-            self.on_issued(len(recipients))
-        return len(recipients)
+                outcomes = [exc] * -(-len(ids) // chunk)
+            issued = self._settle(batch_id, ids, chunk, outcomes)
+        if self.on_issued and issued:
+            self.on_issued(issued)
+        return issued
 
-    def _fail(self, batch_id: int, error: str) -> None:
-        log.error("batch %s failed: %s", batch_id, error)
+    def _settle(self, batch_id: int, ids: list[int], chunk: int, outcomes: list[TxResult | Exception]) -> int:
+        """Record each transaction's grants as issued (its hash) or failed (why); then the events."""
+        issued, errors = 0, []
         with self.store.transaction() as conn:
-            conn.execute("UPDATE batches SET state = 'failed', error = ? WHERE id = ?", (error, batch_id))
-            conn.execute("UPDATE grants SET status = 'failed' WHERE batch_id = ?", (batch_id,))
-            self._settle_events(conn, batch_id, "failed", error)
+            for n, outcome in enumerate(outcomes):
+                part = ids[n * chunk : (n + 1) * chunk]
+                if isinstance(outcome, TxResult):
+                    conn.executemany(
+                        "UPDATE grants SET status = 'issued', tx_hash = ? WHERE id = ?",
+                        [(outcome.tx_hash, i) for i in part],
+                    )
+                    issued += len(part)
+                else:
+                    log.error("batch %s, transaction %s failed: %s", batch_id, n + 1, outcome)
+                    errors.append(str(outcome))
+                    conn.executemany("UPDATE grants SET status = 'failed' WHERE id = ?", [(i,) for i in part])
+            first = next((o.tx_hash for o in outcomes if isinstance(o, TxResult)), None)
+            conn.execute(
+                "UPDATE batches SET state = ?, tx_hash = ?, error = ? WHERE id = ?",
+                ("failed" if errors else "issued", first, errors[0] if errors else None, batch_id),
+            )
+            self._settle_events(conn, batch_id, errors[0] if errors else None)
+        return issued
 
     @staticmethod
-    def _settle_events(conn: Conn, batch_id: int, outcome: str, error: str | None = None) -> None:
+    def _settle_events(conn: Conn, batch_id: int, error: str | None) -> None:
+        """Each event with grants in the batch: failed if one of its grants failed, issued once all
+        are issued (a webhook either way); otherwise it waits for its other batches."""
         events = [
             e for (e,) in conn.execute("SELECT DISTINCT event_id FROM grants WHERE batch_id = ?", (batch_id,))
         ]
         for event_id in events:
-            if outcome == "failed":
+            counts = dict(
+                conn.execute(
+                    "SELECT status, COUNT(*) FROM grants WHERE event_id = ? GROUP BY status", (event_id,)
+                ).fetchall()
+            )
+            if counts.get("failed"):
+                outcome = "failed"
                 conn.execute("UPDATE events SET status = 'failed', why = ? WHERE id = ?", (error, event_id))
-            else:
-                open_ = conn.execute(
-                    "SELECT COUNT(*) FROM grants WHERE event_id = ? AND status != 'issued'", (event_id,)
-                ).fetchone()[0]
-                if open_:
-                    continue
+            elif set(counts) == {"issued"}:
+                outcome = "issued"
                 conn.execute("UPDATE events SET status = 'issued' WHERE id = ?", (event_id,))
+            else:
+                continue
             row = conn.execute("SELECT member, points, why FROM events WHERE id = ?", (event_id,)).fetchone()
             hashes = [
                 h

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi.testclient import TestClient
 
 from loyalty_chain.chain import Chain
 from loyalty_chain.client import LoyaltyClient
-from loyalty_chain.gateway import Gateway
+from loyalty_chain.gateway import Gateway, WorkerOptions, create_app, create_key
 
 
 def purchase(event_id: str, member: str, value: str = "12.50", **extra: object) -> dict[str, object]:
@@ -64,6 +66,24 @@ def test_many_events_go_out_in_one_batch(
     assert [gateway.client.balance(m) for m in members] == [80] * 5
     hashes = {tuple(http.get(f"/v1/events/o-{i}", headers=api_key).json()["tx_hashes"]) for i in range(40)}
     assert len(hashes) == 1
+
+
+def test_a_batch_sends_its_transactions_together(chain: Chain, make_gateway: Callable[..., Gateway]) -> None:
+    gateway = make_gateway(worker=WorkerOptions(batch_size=4, txs_per_batch=3))
+    members = [chain.dev_account(i).address for i in range(1, 6)]
+    with TestClient(create_app(gateway, background=False)) as http:
+        key = {"Authorization": f"Bearer {create_key(gateway.store, 'shop')}"}
+        for i in range(10):
+            r = http.post("/v1/events", json=purchase(f"t-{i}", members[i % 5], value="1"), headers=key)
+            assert r.status_code == 202
+        assert gateway.worker.run_once() == 10
+        hashes = [http.get(f"/v1/events/t-{i}", headers=key).json()["tx_hashes"] for i in range(10)]
+    assert [len(h) for h in hashes] == [1] * 10
+    assert [h[0] for h in hashes] == [hashes[0][0]] * 4 + [hashes[4][0]] * 4 + [hashes[8][0]] * 2
+    assert len({h[0] for h in hashes}) == 3  # 4 + 4 + 2 grants, one batch of three transactions
+    assert [gateway.client.balance(m) for m in members] == [20] * 5
+    (batches,) = gateway.store.query_one("SELECT COUNT(*) FROM batches")
+    assert batches == 1
 
 
 def test_earn_rules_signup_birthday_referral_cap_and_tier(
