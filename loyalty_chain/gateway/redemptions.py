@@ -96,10 +96,7 @@ def post_redemption(body: RedemptionIn, gw: Gateway = Depends(gateway)) -> JSONR
             (rid, request.member, request.perk_id, request.quantity, sig_hash, time.time(), gas),
         )
     try:
-        with gw.store.write_lock():
-            done = gw.client.relay(
-                body.typed_data, signature, key=f"gateway:{gw.store.store_id}:redemption:{rid}"
-            )
+        done = gw.client._redemption(gw.relayer.relay(rid, call, gas))
     except LoyaltyChainError as exc:
         _settle(gw.store, rid, "failed", error=str(exc))
         gw.count("relays_failed")

@@ -14,6 +14,7 @@ from ..delivery import DeliveryOptions
 from ..program import ProgramRecord
 from ..signers import SignerLike
 from .policy import RateWindow, RelayPolicy
+from .relayer import Relayer
 from .rules import Rules
 from .store import Store
 from .webhooks import WebhookDispatcher, WebhookOptions
@@ -57,6 +58,7 @@ class Gateway:
         delivery = replace(delivery, journal=store.journal or delivery.journal)
         self.client = LoyaltyClient(chain, record, account, delivery)
         self.metrics: Counter[str] = Counter()
+        self.relayer = Relayer(store, self.client)
         self.worker = Worker(
             store, self.client, self.options.worker, lambda n: self.count("grants_issued", n)
         )

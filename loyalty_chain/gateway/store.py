@@ -16,6 +16,7 @@ sending of transactions across processes (one account, one nonce sequence).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -54,8 +55,25 @@ class StoredEvent:
     tx_hashes: tuple[str, ...]
 
 
+@dataclass
+class _Accept:
+    """One event waiting to be stored by the next group commit."""
+
+    event_id: str
+    decide: Callable[[Conn], Any]
+    write: Callable[[Conn, Any], None]
+    new: bool = False
+    error: Exception | None = None
+    done: bool = False
+
+
 class Store(ABC):
     """The interface every backend implements, and what they share (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._queue: list[_Accept] = []
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
 
     store_id: str
     """Names this database in idempotency keys, so two gateways never share one."""
@@ -101,16 +119,45 @@ class Store(ABC):
         write: Callable[[Conn, T], None],
     ) -> tuple[bool, StoredEvent]:
         """Store an event once: ``decide`` reads what it needs and ``write`` records the result, in one
-        transaction. Returns (new?, the event as stored); an id seen before is returned as it was."""
-        with self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone() is None:
-                write(conn, decide(conn))
-                new = True
-            else:
-                new = False
+        transaction. Returns (new?, the event as stored); an id seen before is returned as it was.
+
+        Group commit: events posted at the same time are stored in one transaction (one fsync),
+        each in a savepoint of its own, so one that fails is rolled back alone. Whoever finds the
+        queue waiting when the previous commit is done commits everything in it."""
+        item = _Accept(event_id, decide, write)
+        with self._queue_lock:
+            self._queue.append(item)
+        with self._commit_lock:
+            if not item.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit(group)
+        if item.error is not None:
+            raise item.error
         found = self.event(event_id)
         assert found is not None
-        return new, found
+        return item.new, found
+
+    def _commit(self, group: list[_Accept]) -> None:
+        try:
+            with self.transaction() as conn:
+                for item in group:
+                    conn.execute("SAVEPOINT accept_event")
+                    try:
+                        if conn.execute("SELECT 1 FROM events WHERE id = ?", (item.event_id,)).fetchone():
+                            item.new = False
+                        else:
+                            item.write(conn, item.decide(conn))
+                            item.new = True
+                    except Exception as exc:  # that event's own failure, handed to its caller
+                        conn.execute("ROLLBACK TO SAVEPOINT accept_event")
+                        item.error = exc
+                    conn.execute("RELEASE SAVEPOINT accept_event")
+        except Exception as exc:  # the commit failed: nothing of the group is stored
+            for item in group:
+                item.error = item.error or exc
+        for item in group:
+            item.done = True
 
     def event(self, event_id: str) -> StoredEvent | None:
         rows = self.query(

@@ -116,6 +116,7 @@ class PostgresStore(Store):
             ) from None
         self.url = url
         self.journal = None
+        super().__init__()
         self._lock = threading.RLock()
         self._sending = threading.Lock()
         try:

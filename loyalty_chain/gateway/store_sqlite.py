@@ -68,6 +68,7 @@ class SqliteStore(Store):
         self.journal = path.with_name(path.name + ".operations.sqlite")
         """Beside the database: its keys name this store's batches."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__()
         self._lock = threading.RLock()
         self._sending = threading.Lock()
         try:

@@ -3,12 +3,15 @@ gasless redemption end to end within the relay policy."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 
 from loyalty_chain.chain import Chain
-from loyalty_chain.gasless import sign_typed_data
+from loyalty_chain.gasless import relay_call, sign_typed_data
 from loyalty_chain.gateway import Gateway, RelayPolicy, create_app
 from loyalty_chain.records import PerkSpec
 
@@ -116,3 +119,42 @@ def test_relay_policy_refusals(chain: Chain, make_gateway: Callable[..., Gateway
             "/v1/redemptions", json={"typed_data": typed, "signature": sign_typed_data(alice_key, typed)}
         )
         assert r.status_code == 403 and "ceiling" in r.json()["error"]["message"]
+
+
+def test_relays_waiting_together_go_out_in_one_group(chain: Chain, gateway: Gateway) -> None:
+    """Relays that arrive while a group is being sent wait, then leave together in the next one."""
+    brand, relayer = gateway.client, gateway.relayer
+    members = [chain.dev_account(i) for i in range(1, 5)]
+    brand.enroll_many([(m.address, 0) for m in members])
+    brand.issue_many([(m.address, 100) for m in members], "welcome")
+    brand.add_perk(PerkSpec("Free latte", price=10))
+    calls = []
+    for member in members:
+        typed = brand.redemption_request(member.address, 1)
+        call = relay_call(brand.catalog, typed, sign_typed_data(member, typed))
+        calls.append((call, brand.sender.simulate(call)))
+    groups: list[int] = []
+    send = relayer._send
+
+    def counted(group: list[Any]) -> None:
+        groups.append(len(group))
+        send(group)
+
+    relayer._send = counted  # type: ignore[method-assign]
+    results: dict[int, Any] = {}
+
+    def post(n: int) -> None:
+        results[n] = relayer.relay(f"r{n}", *calls[n])
+
+    with relayer._sending:  # a group "in flight": every relay posted now has to wait for it
+        threads = [threading.Thread(target=post, args=(n,)) for n in range(len(calls))]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(relayer._waiting) < len(calls) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    for t in threads:
+        t.join(60)
+    assert groups == [len(calls)]
+    assert all(results[n].event("PerkRedeemed").args["member"] == m.address for n, m in enumerate(members))
+    assert [brand.balance(m.address) for m in members] == [90] * len(members)

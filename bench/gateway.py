@@ -1,0 +1,456 @@
+"""The brand gateway over HTTP (issue 11): shop events in, points on chain out, beside a naive
+handler that calls ``transact()`` per event; then relayed redemptions.
+
+One managed anvil mining 1-second blocks, one program, in the same run:
+
+* **naive handler**: a FastAPI endpoint (its own uvicorn process) that, per posted event, calls
+  ``issue(member, points, reason).transact()`` from anvil's unlocked account and answers 202 with
+  the hash: what a shop's developer writes first;
+* **gateway**: ``loyalty-chain serve`` (its own process, SQLite store) taking the same events.
+
+The load is the same for both: ``--concurrency`` HTTP clients posting ``purchase`` events (each to
+a fresh member) as fast as they are answered, for ``--naive-seconds`` and ``--seconds``. An
+observer thread watches the chain (the token's mints, ``eth_getLogs`` per new block) and notes when
+each member's points appear: *latency to issued* is from the POST to the block seen on chain, and
+*events/s end to end* is the events on chain over the time from the first POST to the last mint.
+
+Then **relayed redemptions**: members (enrolled and holding points beforehand) each get the typed
+data from ``POST /v1/redemptions/requests`` and sign it (untimed); the timed part is ``POST
+/v1/redemptions`` for all of them, ``--concurrency`` at a time: redemptions/s and p50/p99 to the
+201 (relayed and mined).
+
+Targets (issue 11): ≥ 1,000 events/s end to end and ≥ 20x the naive handler; ≥ 100 relayed
+redemptions/s. Exits 1 if one is missed. Run: ``.venv/bin/python bench/gateway.py`` (``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from _common import recipients
+from eth_account import Account
+from eth_utils import keccak
+from pydantic import BaseModel
+
+from loyalty_chain.chain import Chain, connect, free_port, start_devnet
+from loyalty_chain.client import LoyaltyClient
+from loyalty_chain.gasless import sign_typed_data
+from loyalty_chain.gateway import SqliteStore, create_key
+from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program
+from loyalty_chain.records import PerkSpec
+
+TARGET_EVENTS_PER_S = 1_000.0
+TARGET_SPEEDUP = 20.0
+TARGET_RELAYS_PER_S = 100.0
+POINTS_PER_EUR = 10
+TRANSFER = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+ZERO_TOPIC = "0x" + "00" * 32
+STARTUP_S = 90.0
+RULES = f"[purchase]\nper_unit = {{ EUR = {POINTS_PER_EUR} }}\n"
+
+
+@dataclass
+class Run:
+    """One load run against one HTTP endpoint."""
+
+    name: str
+    seconds: float = 0.0
+    posted: dict[str, float] = field(default_factory=dict)
+    """member (lowercase) → when its event was posted (perf_counter)."""
+    answer_s: list[float] = field(default_factory=list)
+    refused: int = 0
+    first_post: float = 0.0
+    seen: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    cpu_s: float = 0.0
+    """CPU seconds the server process spent while the events were posted and issued."""
+    """A refusal or transport error of each kind, as first met."""
+
+    @property
+    def issued(self) -> list[float]:
+        return [self.seen[m] - t for m, t in self.posted.items() if m in self.seen]
+
+    @property
+    def end_to_end(self) -> float:
+        done = [self.seen[m] for m in self.posted if m in self.seen]
+        return len(done) / (max(done) - self.first_post) if done else 0.0
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+class Observer(threading.Thread):
+    """Notes when each address's first mint is seen on chain (one eth_getLogs per new block)."""
+
+    def __init__(self, url: str, token: str, start: int) -> None:
+        super().__init__(daemon=True)
+        self.chain = connect(url)
+        self.token, self.next_block = token, start
+        self.seen: dict[str, float] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            head = int(self.chain.w3.eth.block_number)
+            if head >= self.next_block:
+                logs = self.chain.w3.eth.get_logs(
+                    {
+                        "fromBlock": self.next_block,
+                        "toBlock": head,
+                        "address": self.token,
+                        "topics": [TRANSFER, ZERO_TOPIC],
+                    }
+                )
+                now = time.perf_counter()
+                for log in logs:
+                    self.seen.setdefault("0x" + bytes(log["topics"][2])[-20:].hex(), now)
+                self.next_block = head + 1
+            self.stop.wait(0.05)
+
+
+async def post_events(url: str, headers: dict[str, str], members: list[str], run: Run, args: Any) -> None:
+    """``args.concurrency`` clients posting one event per member until time or members run out."""
+    queue = iter(enumerate(members))
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
+        deadline = time.perf_counter() + run.seconds
+        run.first_post = time.perf_counter()
+
+        async def one_client() -> None:
+            for i, member in queue:
+                if time.perf_counter() >= deadline:
+                    return
+                body = {
+                    "id": f"{run.name}-{i}",
+                    "type": "purchase",
+                    "member": member,
+                    "value": "1",
+                    "currency": "EUR",
+                }
+                started = time.perf_counter()
+                try:
+                    answer = await client.post("/v1/events", json=body)
+                except httpx.TransportError as exc:  # counted, and shown once
+                    run.refused += 1
+                    run.errors.setdefault(type(exc).__name__, str(exc))
+                    continue
+                run.answer_s.append(time.perf_counter() - started)
+                if answer.status_code == 202:
+                    run.posted[member.lower()] = started
+                else:
+                    run.refused += 1
+                    run.errors.setdefault(str(answer.status_code), answer.text[:200])
+
+        await asyncio.gather(*(one_client() for _ in range(args.concurrency)))
+        run.seconds = time.perf_counter() - run.first_post
+
+
+def wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url} exited:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code in (200, 404):
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up in {STARTUP_S:.0f} s:\n{log.read_text()}")
+
+
+def wait_seen(observer: Observer, run: Run, settle_s: float) -> None:
+    deadline = time.monotonic() + settle_s
+    while time.monotonic() < deadline and any(m not in observer.seen for m in run.posted):
+        time.sleep(0.2)
+    run.seen = {m: observer.seen[m] for m in run.posted if m in observer.seen}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(
+    url: str, pid: int, headers: dict[str, str], run: Run, members: list[str], observer: Observer, args: Any
+) -> None:
+    before = cpu_seconds(pid)
+    asyncio.run(post_events(url, headers, members, run, args))
+    wait_seen(observer, run, args.settle)
+    run.cpu_s = cpu_seconds(pid) - before
+
+
+# -- the naive handler (run as its own process: bench/gateway.py --naive-server PORT RPC TOKEN) --
+
+
+class NaiveEvent(BaseModel):
+    id: str
+    type: str
+    member: str
+    value: str
+    currency: str
+
+
+def naive_server(port: int, rpc: str, token: str) -> None:
+    import uvicorn
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    from web3 import Web3
+
+    from loyalty_chain.artifacts import load_artifact
+    from loyalty_chain.values import reason_code
+
+    w3 = Web3(Web3.HTTPProvider(rpc))
+    points = w3.eth.contract(address=Web3.to_checksum_address(token), abi=load_artifact("LoyaltyPoints").abi)
+    sender, reason = w3.eth.accounts[0], reason_code("purchase")
+    app = FastAPI()
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/v1/events", status_code=202)
+    def post_event(event: NaiveEvent) -> JSONResponse:
+        amount = int(float(event.value) * POINTS_PER_EUR)
+        try:
+            tx = points.functions.issue(event.member, amount, reason).transact({"from": sender})
+        except Exception as exc:  # shown in the bench's table: why the naive handler lost an event
+            return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=500)
+        return JSONResponse({"id": event.id, "tx_hash": tx.hex()}, status_code=202)
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+# -- the runs -----------------------------------------------------------------------------------
+
+
+def spawn(cmd: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def relay_members(chain: Chain, client: LoyaltyClient, count: int) -> list[Any]:
+    """``count`` members with keys, each enrolled and holding points, and perk 1 to redeem."""
+    accounts = [
+        Account.from_key(keccak(b"bench-gateway-member" + i.to_bytes(4, "big"))) for i in range(count)
+    ]
+    client.enroll_many([(a.address, 0) for a in accounts])
+    client.issue_many([(a.address, 100) for a in accounts], "bench")
+    client.add_perk(PerkSpec("Bench coffee", price=10))
+    return accounts
+
+
+async def post_redemptions(
+    url: str, signed: list[dict[str, Any]], args: Any
+) -> tuple[list[float], int, float]:
+    queue = iter(signed)
+    times: list[float] = []
+    failed = 0
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+        started_all = time.perf_counter()
+
+        async def one_client() -> None:
+            nonlocal failed
+            for body in queue:
+                started = time.perf_counter()
+                answer = await client.post("/v1/redemptions", json=body)
+                if answer.status_code == 201:
+                    times.append(time.perf_counter() - started)
+                else:
+                    failed += 1
+                    if failed <= 3:
+                        print(f"relay refused: {answer.status_code} {answer.text[:200]}", file=sys.stderr)
+
+        await asyncio.gather(*(one_client() for _ in range(args.concurrency)))
+        return times, failed, time.perf_counter() - started_all
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="gateway load (default 60)")
+    parser.add_argument("--naive-seconds", type=float, default=20.0, help="naive handler load (default 20)")
+    parser.add_argument("--concurrency", type=int, default=64, help="HTTP clients at once (default 64)")
+    parser.add_argument("--block-time", type=float, default=1.0, help="seconds per block (default 1)")
+    parser.add_argument("--batch-size", type=int, default=320, help="gateway --batch-size (default 320)")
+    parser.add_argument("--batch-txs", type=int, default=3, help="gateway --batch-txs (default 3)")
+    parser.add_argument("--relays", type=int, default=300, help="redemptions relayed (default 300)")
+    parser.add_argument("--settle", type=float, default=120.0, help="most seconds to wait for the chain")
+    parser.add_argument("--naive-server", nargs=3, metavar=("PORT", "RPC", "TOKEN"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.naive_server:
+        naive_server(int(args.naive_server[0]), args.naive_server[1], args.naive_server[2])
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
+    env = {
+        **os.environ,
+        "LOYALTY_CHAIN_DEPLOYMENTS": str(work / "deployments"),
+        "LOYALTY_CHAIN_HOME": str(work),
+    }
+    os.environ.update(env)
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    (work / "rules.toml").write_text(RULES)
+    capacity = int(2_000 * max(args.seconds, args.naive_seconds))  # more members than can be posted
+    started = time.perf_counter()
+    with start_devnet(block_time=args.block_time) as chain:
+        admin = chain.dev_account(0)
+        record: ProgramRecord = deploy_program(chain, ProgramOptions("bench-gateway"), admin)
+        token = record.addresses["LoyaltyPoints"]
+        client = LoyaltyClient(chain, record, admin)
+        say(f"{args.relays} members for the redemptions, enrolled and paid …")
+        accounts = relay_members(chain, client, args.relays)
+        observer = Observer(chain.rpc_url, token, int(chain.w3.eth.block_number) + 1)
+        observer.start()
+        store = SqliteStore(work / "gateway.sqlite")
+        headers = {"Authorization": f"Bearer {create_key(store, 'bench')}"}
+        store.close()
+        runs: list[Run] = []
+        try:
+            naive_port = free_port()
+            naive_url, naive_log = f"http://127.0.0.1:{naive_port}", work / "naive.log"
+            naive = spawn(
+                [sys.executable, __file__, "--naive-server", str(naive_port), chain.rpc_url, token],
+                naive_log,
+                env,
+            )
+            try:
+                wait_up(naive_url, naive, naive_log)
+                run = Run("naive", args.naive_seconds)
+                say(f"naive handler: {args.naive_seconds:g} s of events, {args.concurrency} clients …")
+                load(naive_url, naive.pid, headers, run, recipients(capacity, b"naive"), observer, args)
+                runs.append(run)
+            finally:
+                stop(naive)
+            port = free_port()
+            url, log = f"http://127.0.0.1:{port}", work / "gateway.log"
+            gateway = spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "loyalty_chain.cli",
+                    "serve",
+                    record.name,
+                    "--rpc",
+                    chain.rpc_url,
+                    "--db",
+                    f"sqlite:///{work / 'gateway.sqlite'}",
+                    "--rules",
+                    str(work / "rules.toml"),
+                    "--port",
+                    str(port),
+                    "--batch-size",
+                    str(args.batch_size),
+                    "--batch-txs",
+                    str(args.batch_txs),
+                ],
+                log,
+                env,
+            )
+            try:
+                wait_up(url, gateway, log)
+                run = Run("gateway", args.seconds)
+                say(f"gateway: {args.seconds:g} s of events, {args.concurrency} clients …")
+                load(url, gateway.pid, headers, run, recipients(capacity, b"gateway"), observer, args)
+                runs.append(run)
+                say(f"redemptions: {len(accounts)} typed-data requests signed (untimed) …")
+                signed = []
+                for account in accounts:
+                    answer = httpx.post(
+                        f"{url}/v1/redemptions/requests",
+                        json={"member": account.address, "perk_id": 1},
+                        timeout=60,
+                    )
+                    typed = answer.json()["typed_data"]
+                    signed.append({"typed_data": typed, "signature": sign_typed_data(account, typed)})
+                say("redemptions: relaying …")
+                relay_times, relay_failed, relay_s = asyncio.run(post_redemptions(url, signed, args))
+            finally:
+                stop(gateway)
+        finally:
+            observer.stop.set()
+            observer.join(10)
+    say(f"whole run: {time.perf_counter() - started:.0f} s")
+    return report(runs, relay_times, relay_failed, relay_s, args)
+
+
+def report(runs: list[Run], relay_times: list[float], relay_failed: int, relay_s: float, args: Any) -> int:
+    print(
+        f"anvil {args.block_time:g} s blocks (start_devnet, EIP-7825 cap enforced), {args.concurrency} HTTP "
+        f"clients; gateway --batch-size {args.batch_size} --batch-txs {args.batch_txs}, SQLite\n"
+    )
+    print(
+        "| handler | seconds posting | events accepted | refused or lost | accepted/s | answer p50 / p99 ms "
+        "| on chain | events/s end to end | to issued p50 / p99 s | x naive | server CPU ms/event |"
+    )
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    naive = runs[0].end_to_end or float("nan")
+    for r in runs:
+        issued = r.issued
+        print(
+            f"| {r.name} | {r.seconds:.1f} | {len(r.posted):,} | {r.refused:,} | "
+            f"{len(r.posted) / r.seconds:,.0f} | "
+            f"{pct(r.answer_s, 0.5) * 1e3:.0f} / {pct(r.answer_s, 0.99) * 1e3:.0f} | {len(issued):,} | "
+            f"{r.end_to_end:,.0f} | {pct(issued, 0.5):.2f} / {pct(issued, 0.99):.2f} | "
+            f"{r.end_to_end / naive:.1f}x | {r.cpu_s * 1e3 / max(1, len(r.posted)):.1f} |"
+        )
+    for r in runs:
+        for kind, text in r.errors.items():
+            print(f"\n{r.name}: refused or lost ({kind}), first: {text}")
+    relays = len(relay_times) / relay_s if relay_s else 0.0
+    print("\n| relayed redemptions | relayed | refused/failed | seconds | relays/s | p50 / p99 s |")
+    print("|---|--:|--:|--:|--:|--:|")
+    print(
+        f"| gateway | {len(relay_times):,} | {relay_failed:,} | {relay_s:.1f} | {relays:,.1f} | "
+        f"{pct(relay_times, 0.5):.2f} / {pct(relay_times, 0.99):.2f} |"
+    )
+    gateway = runs[-1]
+    complete = all(len(r.issued) == len(r.posted) for r in runs)
+    verdicts = [
+        (
+            gateway.end_to_end >= TARGET_EVENTS_PER_S,
+            f"gateway {gateway.end_to_end:,.0f} events/s end to end (target ≥ {TARGET_EVENTS_PER_S:,.0f})",
+        ),
+        (
+            gateway.end_to_end / naive >= TARGET_SPEEDUP,
+            f"gateway {gateway.end_to_end / naive:.1f}x the naive handler (target ≥ {TARGET_SPEEDUP:.0f}x)",
+        ),
+        (
+            relays >= TARGET_RELAYS_PER_S,
+            f"{relays:,.1f} relayed redemptions/s (target ≥ {TARGET_RELAYS_PER_S:.0f})",
+        ),
+        (complete, "every accepted event's points seen on chain"),
+    ]
+    print()
+    for ok, text in verdicts:
+        print(f"{'PASS' if ok else 'FAIL'} {text}")
+    return 0 if all(ok for ok, _ in verdicts) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

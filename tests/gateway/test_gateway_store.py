@@ -1,0 +1,70 @@
+"""The store's group commit: events posted at once share a transaction, each in its own savepoint."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from loyalty_chain.gateway import SqliteStore
+from loyalty_chain.gateway.store import Conn
+
+THREADS = 16
+
+
+def insert(conn: Conn, event_id: str) -> None:
+    if event_id == "bad":
+        conn.execute("INSERT INTO grants (event_id, member, points, reason, kind, occurred)"
+                     " VALUES ('bad', 'm', 1, 'r', 'k', 0)")  # fmt: skip
+        raise ValueError("the rules refused it")
+    conn.execute(
+        "INSERT INTO events (id, type, member, occurred, body, status, points, received, answer)"
+        " VALUES (?, 'custom', 'm', 0, '{}', 'accepted', 1, 0, ?)",
+        (event_id, json.dumps({"status": "accepted"})),
+    )
+
+
+def accept(store: SqliteStore, event_id: str) -> bool:
+    return store.accept_event(event_id, lambda conn: None, lambda conn, _: insert(conn, event_id))[0]
+
+
+def test_events_posted_at_once_are_stored_once_and_a_failure_stays_its_own(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "g.sqlite")
+    ids = [f"e-{i % (THREADS // 2)}" for i in range(THREADS)] + ["bad"]  # every id twice, one failing
+    start = threading.Barrier(len(ids), timeout=30)
+    outcomes: dict[int, object] = {}
+
+    def post(n: int, event_id: str) -> None:
+        start.wait()
+        try:
+            outcomes[n] = accept(store, event_id)
+        except ValueError as exc:
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=post, args=(n, e)) for n, e in enumerate(ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    try:
+        assert len(outcomes) == len(ids)
+        new = [outcomes[n] for n, e in enumerate(ids) if e != "bad"]
+        assert new.count(True) == THREADS // 2 and new.count(False) == THREADS // 2
+        assert isinstance(outcomes[len(ids) - 1], ValueError)
+        assert store.query("SELECT COUNT(*) FROM events") == [(THREADS // 2,)]
+        assert store.query("SELECT COUNT(*) FROM grants") == [(0,)]  # the failed one's write rolled back
+    finally:
+        store.close()
+
+
+def test_one_at_a_time_too(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "g.sqlite")
+    try:
+        assert accept(store, "x") is True
+        assert accept(store, "x") is False
+        with pytest.raises(ValueError, match="refused"):
+            accept(store, "bad")
+    finally:
+        store.close()
