@@ -34,6 +34,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_keys.exceptions import BadSignature
 from eth_utils.address import is_checksum_address, is_hex_address, to_checksum_address
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -247,7 +248,10 @@ def recover_signer(typed: Mapping[str, Any], signature: str | bytes) -> str:
     """
     parse_request(typed)
     raw = _signature_bytes(signature)
-    address = Account.recover_message(encode_typed_data(full_message=dict(typed)), signature=raw)
+    try:
+        address = Account.recover_message(encode_typed_data(full_message=dict(typed)), signature=raw)
+    except BadSignature:  # r is not a point's x coordinate: no key made it
+        raise InputError("the signature is not a valid secp256k1 signature (no key made it)") from None
     return to_checksum_address(address)
 
 

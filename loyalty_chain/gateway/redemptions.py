@@ -12,8 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
-from ..errors import ContractRevertError, InputError, LoyaltyChainError
+from ..errors import ContractRevertError, InputError, LoyaltyChainError, RelayRefusedError
 from ..gasless import parse_request, relay_call
+from ..relay_policy import RelayPolicy as CheckPolicy
+from ..relay_policy import check_relay
 from .http import ApiError, gateway
 from .members import reasons
 from .models import RedemptionIn, RedemptionRequestIn
@@ -65,22 +67,20 @@ def post_redemption(body: RedemptionIn, gw: Gateway = Depends(gateway)) -> JSONR
     if not gw.relay_window.take():
         gw.count("relays_refused")
         raise ApiError(429, None, f"at most {policy.global_per_second} relays per second; retry shortly")
-    if not policy.allow_contract_members and gw.chain.w3.eth.get_code(request.member):  # type: ignore[arg-type]
-        gw.count("relays_refused")
-        raise ApiError(403, "member", "this gateway does not relay for members that are contracts")
+    # the library's relay checks (catalog, chain, relayer, nonce, deadline, signer), then its policy:
+    # contract members only if allowed, simulated, the gas ceiling (gas: the limit to send with)
+    checks = CheckPolicy(max_gas=policy.gas_ceiling, allow_contract_members=policy.allow_contract_members)
     try:
-        call = relay_call(gw.client.catalog, body.typed_data, signature)
-        gas = gw.client.sender.simulate(call)
+        call = relay_call(gw.client.catalog, body.typed_data, signature, relayer=gw.client.sender.address)
+        gas = check_relay(gw.client.sender, call, body.typed_data, signature, checks)
+    except RelayRefusedError as exc:
+        gw.count("relays_refused")
+        raise ApiError(403, "typed_data" if "gas" in exc.reason else "member", str(exc)) from None
     except InputError as exc:
         field = "signature" if "signature" in str(exc) else "typed_data"
         raise ApiError(422, field, str(exc)) from None
     except ContractRevertError as exc:
         raise ApiError(409, "typed_data", str(exc)) from None
-    if gas > policy.gas_ceiling:
-        gw.count("relays_refused")
-        raise ApiError(
-            403, "typed_data", f"this relay needs {gas} gas, over the ceiling of {policy.gas_ceiling}"
-        )
     day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
     (spent,) = gw.store.query_one("SELECT COALESCE(SUM(gas), 0) FROM redemptions WHERE created >= ?", (day,))
     if int(spent) + gas > policy.daily_gas_budget:

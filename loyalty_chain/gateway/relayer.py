@@ -17,7 +17,6 @@ from web3.contract.contract import ContractFunction
 from ..chain import TX_GAS_CAP
 from ..client import LoyaltyClient
 from ..delivery import TxResult
-from ..delivery.sender import GAS_MARGIN
 from ..errors import LoyaltyChainError, TransactionError
 from .store import Store
 
@@ -45,8 +44,8 @@ class Relayer:
         self._sending = threading.Lock()
 
     def relay(self, redemption_id: str, call: ContractFunction, gas: int) -> TxResult:
-        """Send ``call`` (simulated at ``gas``) with the next group; its mined result, or its error."""
-        item = _Relay(redemption_id, call, min(int(gas * GAS_MARGIN), TX_GAS_CAP))
+        """Send ``call`` with gas limit ``gas`` in the next group; its mined result, or its error."""
+        item = _Relay(redemption_id, call, min(gas, TX_GAS_CAP))
         with self._waiting_lock:
             self._waiting.append(item)
         while item.outcome is None:

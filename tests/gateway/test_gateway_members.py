@@ -107,7 +107,7 @@ def test_relay_policy_refusals(chain: Chain, make_gateway: Callable[..., Gateway
         # members with code: refused unless allowed
         contract = gw.client.points.address
         typed = gw.client.redemption_request(contract, 1)
-        r = http.post("/v1/redemptions", json={"typed_data": typed, "signature": "0x" + "11" * 65})
+        r = http.post("/v1/redemptions", json={"typed_data": typed, "signature": "0x" + "11" * 64 + "1b"})
         assert r.status_code == 403 and r.json()["error"]["field"] == "member"
 
     tight = make_gateway(policy=RelayPolicy(gas_ceiling=21_000))
@@ -131,8 +131,8 @@ def test_relays_waiting_together_go_out_in_one_group(chain: Chain, gateway: Gate
     calls = []
     for member in members:
         typed = brand.redemption_request(member.address, 1)
-        call = relay_call(brand.catalog, typed, sign_typed_data(member, typed))
-        calls.append((call, brand.sender.simulate(call)))
+        call = relay_call(brand.catalog, typed, sign_typed_data(member, typed), relayer=brand.sender.address)
+        calls.append((call, brand.sender.simulate(call) * 2))
     groups: list[int] = []
     send = relayer._send
 
