@@ -54,6 +54,7 @@ bench: setup
 	$(VENV)/python bench/cli_startup.py
 	$(VENV)/python bench/report.py
 	$(VENV)/python bench/delivery.py
+	$(VENV)/python bench/gateway.py
 
 clean:
 	rm -rf .build artifacts crytic-export .pytest_cache .mypy_cache .ruff_cache
