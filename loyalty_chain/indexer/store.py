@@ -6,7 +6,8 @@ Layout (created on first open, new event tables added whenever the ABIs gain eve
   fully indexed), ``big_columns`` (integer columns with values too large for SQLite, kept as text);
 * ``blocks(number, hash, ts)``: every block a stored log came from, and the last block of every range
   fetched, with its hash: what the reorg check compares against the chain;
-* ``<Contract>_<Event>(block, log_index, tx_hash, ts, <arguments…>)``: see :mod:`.events`.
+* ``<Contract>_<Event>(block, log_index, tx_hash, ts, <arguments…>)``: see :mod:`.events`;
+* ``wallet_days`` and ``balances``: roll-ups of the point transfers, see :mod:`.rollup`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from . import rollup
 from .events import ROW_COLUMNS, EventSpec
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 """Bumped when the layout changes; a cache of another version is rebuilt from the chain."""
 
 
@@ -82,6 +84,7 @@ class EventStore:
             c.execute(
                 f"CREATE INDEX IF NOT EXISTS {quote('by_block_' + spec.table)} ON {quote(spec.table)}(block)"
             )
+        rollup.create(c)
         c.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         c.execute("COMMIT")
 
@@ -136,12 +139,14 @@ class EventStore:
         *,
         big_columns: Iterable[str] = (),
     ) -> None:
-        """One range, atomically: its rows, its blocks and the new cursor."""
+        """One range, atomically: its rows, its blocks, the roll-ups and the new cursor."""
         c = self.conn
         c.execute("BEGIN")
         try:
             for table, values in rows.items():
                 c.executemany(self._insert_sql[table], values)
+            if rows.get(rollup.POINTS_TRANSFER):
+                rollup.apply(c, self._columns(rollup.POINTS_TRANSFER), rows[rollup.POINTS_TRANSFER], 1)
             new = set(big_columns) - self.big_columns
             if new:
                 self.put("big_columns", json.dumps(sorted(self.big_columns | new)))
@@ -153,16 +158,29 @@ class EventStore:
             raise
 
     def rollback_to(self, block: int) -> int:
-        """Forget every block after ``block`` (a reorg replaced them); returns the rows deleted."""
+        """Forget every block after ``block`` (a reorg replaced them), and take their point transfers
+        out of the roll-ups; returns the rows deleted."""
         c = self.conn
         deleted = 0
         c.execute("BEGIN")
-        for table in self.specs:
-            deleted += c.execute(f"DELETE FROM {quote(table)} WHERE block > ?", (block,)).rowcount
-        c.execute("DELETE FROM blocks WHERE number > ?", (block,))
-        self.put("cursor", block)
-        c.execute("COMMIT")
+        try:
+            if rollup.POINTS_TRANSFER in self.specs:
+                gone = c.execute(
+                    f"SELECT * FROM {quote(rollup.POINTS_TRANSFER)} WHERE block > ?", (block,)
+                ).fetchall()
+                rollup.apply(c, self._columns(rollup.POINTS_TRANSFER), gone, -1)
+            for table in self.specs:
+                deleted += c.execute(f"DELETE FROM {quote(table)} WHERE block > ?", (block,)).rowcount
+            c.execute("DELETE FROM blocks WHERE number > ?", (block,))
+            self.put("cursor", block)
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
         return deleted
+
+    def _columns(self, table: str) -> tuple[str, ...]:
+        return (*ROW_COLUMNS, *self.specs[table].columns)
 
     def recent_blocks(self, since: int) -> list[tuple[int, str]]:
         """Stored (number, hash) of blocks at or after ``since``, newest first."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
+from . import rollups
 from .model import Cohort, Series
-from .points import ACTOR, DAY, ISSUED, REDEEMED, TRANSFER
+from .points import DAY, ISSUED, REDEEMED
 from .query import Reader, Window, as_int, t, text32
 
 MAX_COHORT_MONTHS = 12
@@ -27,10 +28,11 @@ def cohorts(r: Reader, w: Window) -> list[Cohort]:
     """Wallets grouped by the month of their first activity (earn, redemption or transfer); for each
     cohort that starts in the range, the share active 1…N months later, up to the range's end."""
     months: dict[str, set[int]] = defaultdict(set)
+    pairs, params = rollups.wallet_days(r, 0, w.last_block)
     for who, month in r.conn.execute(
-        f"""SELECT {ACTOR} AS who, strftime('%Y-%m', ts, 'unixepoch') AS m FROM {t(TRANSFER)}
-            WHERE block <= ? GROUP BY who, m""",
-        (w.last_block,),
+        f"""SELECT wallet, strftime('%Y-%m', day * {DAY}, 'unixepoch') AS m FROM ({pairs})
+            GROUP BY wallet, m""",
+        params,
     ):
         months[who].add(_month_index(month))
     first_in_range = _month_index(_label(w.since, "month"))
@@ -83,10 +85,11 @@ def series(r: Reader, w: Window, distributor: str) -> Series:
         if label in position:
             redeemed[position[label]] = as_int(total)
     active = [0] * len(labels)
+    pairs, params = rollups.wallet_days(r, *bounds)
     for label, count in r.conn.execute(
-        f"""SELECT strftime('{fmt}', ts, 'unixepoch') AS p, COUNT(DISTINCT {ACTOR}) FROM {t(TRANSFER)}
-            WHERE block BETWEEN ? AND ? GROUP BY p""",
-        bounds,
+        f"""SELECT strftime('{fmt}', day * {DAY}, 'unixepoch') AS p, COUNT(DISTINCT wallet) FROM ({pairs})
+            GROUP BY p""",
+        params,
     ):
         if label in position:
             active[position[label]] = int(count)

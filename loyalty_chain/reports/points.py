@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from . import rollups
 from .query import ZERO, Reader, Window, as_int, t, text32
 
 TRANSFER = "LoyaltyPoints_Transfer"
@@ -95,23 +96,8 @@ def expired(r: Reader, w: Window) -> int:
 
 
 def point_holders(r: Reader, w: Window) -> int:
-    """Wallets with a positive balance at the end of the range."""
-    row = r.one(
-        f"""SELECT COUNT(*) FROM (
-              SELECT who, SUM(delta) AS balance FROM (
-                SELECT "to" AS who, value AS delta FROM {t(TRANSFER)} WHERE block <= :hi
-                UNION ALL
-                SELECT "from", -value FROM {t(TRANSFER)} WHERE block <= :hi
-              ) WHERE who != :z GROUP BY who HAVING balance > 0)""",
-        {"hi": w.last_block, "z": ZERO},
-        sums=[f"{TRANSFER}.value"],
-    )
-    return int(row[0] or 0)
-
-
-ACTOR = f"""CASE WHEN "from" = '{ZERO}' THEN "to" ELSE "from" END"""
-"""The wallet that acted in a point transfer: the receiver of a mint, else the sender (a P2P
-transfer, a redemption's burn, a holder's burn)."""
+    """Wallets with a positive balance at the end of the range (from the indexer's balances)."""
+    return rollups.point_holders(r, w.last_block)
 
 
 def active_wallets(r: Reader, w: Window, days: int) -> int:
@@ -119,10 +105,8 @@ def active_wallets(r: Reader, w: Window, days: int) -> int:
     lo = r.conn.execute("SELECT MIN(number) FROM blocks WHERE ts > ?", (w.until - days * DAY,)).fetchone()[0]
     if lo is None:
         return 0
-    row = r.one(
-        f"SELECT COUNT(DISTINCT {ACTOR}) FROM {t(TRANSFER)} WHERE block BETWEEN ? AND ?", (lo, w.last_block)
-    )
-    return int(row[0] or 0)
+    pairs, params = rollups.wallet_days(r, int(lo), w.last_block)
+    return int(r.one(f"SELECT COUNT(DISTINCT wallet) FROM ({pairs})", params)[0] or 0)
 
 
 def top_earners(r: Reader, w: Window, limit: int = 10) -> list[tuple[str, int]]:

@@ -139,8 +139,10 @@ def test_a_reorg_is_undone(
     a, b = chain.dev_account(1), chain.dev_account(2)
     brand.issue(a.address, 10, "kept")
     snapshot = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-    brand.issue(a.address, 1_000, "orphaned")
-    assert program_report(chain, program, cache=cache).issued == 1_010
+    c, d = chain.dev_account(3), chain.dev_account(4)
+    brand.issue_many([(c.address, 1_000), (d.address, 7)], "orphaned")
+    before = program_report(chain, program, cache=cache)
+    assert (before.issued, before.point_holders, before.active_30d) == (1_017, 3, 3)
     chain.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
     brand.__init__(chain, program, chain.dev_account(0))  # type: ignore[misc]  # forget the cached nonce
     brand.issue(b.address, 5, "replacement")  # a different block at the same height
@@ -148,6 +150,14 @@ def test_a_reorg_is_undone(
     assert result.reorged >= 2
     report = program_report(chain, program, cache=cache)
     assert report.issued_by_reason == {"kept": 10, "replacement": 5}
+    # the roll-ups (balances, wallet days) lost the orphaned transfers: as a cache that never saw them
+    assert (report.point_holders, report.active_30d, report.active_90d) == (2, 2, 2)
+    fresh = program_report(chain, program, cache=tmp_path / "fresh.sqlite")
+    assert (report.cohorts, report.series) == (fresh.cohorts, fresh.series)
+    with open_store(program, cache) as store, open_store(program, tmp_path / "fresh.sqlite") as new:
+        for table in ("wallet_days", "balances"):
+            rows = f"SELECT * FROM {table} ORDER BY 1, 2"
+            assert store.conn.execute(rows).fetchall() == new.conn.execute(rows).fetchall()
 
 
 def test_amounts_too_large_for_sqlite_are_summed_exactly(chain: Chain, tmp_path: Path) -> None:
