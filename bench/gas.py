@@ -556,6 +556,10 @@ def run(batch: int) -> int:
             rows += measure_claim(chain, ours, base, contracts, admin, others[3])
         else:
             notes.append("Merkle claim row left out: contracts/AirdropDistributor.sol does not exist yet")
+        if "CharityRegistry" in ours:
+            from gas_mechanics import measure_giving  # bench/ is on sys.path when run as a script
+
+            rows += measure_giving(chain, ours, contracts.points, admin, others[:2], send, Row)
     print(render(rows))
     print()
     for line in check_targets(rows):

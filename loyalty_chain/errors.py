@@ -27,7 +27,8 @@
         ├── CsvValidationError      every bad row of a CSV, each with its line number
         ├── MerkleError             a Merkle tree or proof that does not check out
         ├── IdempotencyKeyError     an idempotency key reused for a different operation
-        └── JournalMismatchError    a journal that belongs to a different CSV
+        ├── JournalMismatchError    a journal that belongs to a different CSV
+        └── MechanicNotEnabledError a mechanic (giving …) the program has not enabled
 
 Messages are built here, in ``__init__``, and end with a hint of the fix.
 """
@@ -348,3 +349,14 @@ class RulesFileError(InputError):
         self.field = field
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {field}: {problem}; fix the rules file and start the gateway again")
+
+
+class MechanicNotEnabledError(InputError):
+    """A mechanic (giving, …) asked of a program whose record has no contract for it."""
+
+    def __init__(self, program: str, contract: str, enable_hint: str) -> None:
+        self.program = program
+        self.contract = contract
+        super().__init__(
+            f"program {program!r} has no {contract} (the mechanic is not enabled); {enable_hint}"
+        )

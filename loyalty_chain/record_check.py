@@ -1,10 +1,11 @@
 """A deployment record is a file anyone may have edited: what is checked before it is trusted.
 
 * its name, matched in full (it becomes a file name: no path, no trailing newline);
-* its four contracts: each recorded artifact hash is the one this package ships, each address was
-  created by its recorded deploy transaction, whose input starts with the shipped creation bytecode
-  (the constructor arguments follow it), and the catalog and the distributor name the recorded
-  points token and card. A record pointing the catalog at an attacker's contract is refused.
+* its four contracts, and the optional ones it names (a program's mechanics, e.g. the charity
+  registry): each recorded artifact hash is the one this package ships, each address was created by
+  its recorded deploy transaction, whose input starts with the shipped creation bytecode (the
+  constructor arguments follow it), and the catalog, the distributor and the add-ons name the
+  recorded points token (and card). A record pointing the catalog at an attacker's contract is refused.
 """
 
 from __future__ import annotations
@@ -25,12 +26,17 @@ if TYPE_CHECKING:
 
 RECORDED_CONTRACTS = ("LoyaltyPoints", "MembershipCard", "PerkCatalog", "AirdropDistributor")
 
+OPTIONAL_CONTRACTS = ("CharityRegistry",)
+"""Contracts a program may add later (its mechanics, see :mod:`loyalty_chain.mechanics`); checked as the
+four are when the record names them."""
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 """A program name, matched in full (``fullmatch``)."""
 
 WIRING = {
     "PerkCatalog": ("points()", "card()"),
     "AirdropDistributor": ("points()", "card()"),
+    "CharityRegistry": ("points()",),
 }
 """Views through which the catalog and the distributor name the points token and the card."""
 
@@ -48,7 +54,8 @@ def check_program_name(name: object) -> str:
 def verify_program(chain: Chain, record: ProgramRecord) -> None:
     """Refuse a record whose contracts are not ours, deployed as recorded and wired to each other."""
     w3 = chain.w3
-    for name in RECORDED_CONTRACTS:
+    present = recorded_contracts(record)
+    for name in present:
         artifact = load_artifact(name)
         address = _address_of(record, name)
         if record.artifact_hashes.get(name) != artifact.bytecode_hash:
@@ -75,7 +82,9 @@ def verify_program(chain: Chain, record: ProgramRecord) -> None:
                 "transaction; the record was edited or belongs to another chain: deploy the program again"
             )
     for name, views in WIRING.items():
-        for view, expected in zip(views, ("LoyaltyPoints", "MembershipCard"), strict=True):
+        if name not in present:
+            continue
+        for view, expected in zip(views, ("LoyaltyPoints", "MembershipCard"), strict=False):
             selector = "0x" + keccak(text=view)[:4].hex()
             answer = bytes(w3.eth.call({"to": _address_of(record, name), "data": selector}))  # type: ignore[typeddict-item]
             if answer[-20:].hex() != _address_of(record, expected)[2:].lower():
@@ -83,6 +92,11 @@ def verify_program(chain: Chain, record: ProgramRecord) -> None:
                     f"program {record.name!r}: its {name} does not use the recorded {expected}; "
                     "the record was edited: deploy the program again"
                 )
+
+
+def recorded_contracts(record: ProgramRecord) -> tuple[str, ...]:
+    """The four contracts every program has, then the optional ones its record names."""
+    return RECORDED_CONTRACTS + tuple(n for n in OPTIONAL_CONTRACTS if n in record.addresses)
 
 
 def _address_of(record: ProgramRecord, name: str) -> str:

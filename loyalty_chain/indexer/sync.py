@@ -13,6 +13,7 @@ from typing import Any, cast
 from ..artifacts import load_artifact
 from ..chain import Chain
 from ..program import CONTRACTS, ProgramRecord
+from ..record_check import OPTIONAL_CONTRACTS, recorded_contracts
 from .events import EventSpec, LogDecoder, event_specs
 from .fetch import FetchSettings, LogRange, block_headers, fetch_ranges, latest_block
 from .store import EventStore
@@ -53,8 +54,9 @@ def default_cache_path(record: ProgramRecord) -> Path:
 
 
 def program_specs() -> list[EventSpec]:
-    """The events of the four contracts, from the shipped ABIs."""
-    return event_specs({name: cast(Any, load_artifact(name).abi) for name in CONTRACTS})
+    """The events of the four contracts and the optional ones (mechanics), from the shipped ABIs."""
+    names = CONTRACTS + OPTIONAL_CONTRACTS
+    return event_specs({name: cast(Any, load_artifact(name).abi) for name in names})
 
 
 def open_store(record: ProgramRecord, cache: str | os.PathLike[str] | None = None) -> EventStore:
@@ -96,7 +98,7 @@ def sync_store(
     cursor = store.cursor
     start = record.block if cursor is None else cursor + 1
     decoder = LogDecoder(store.specs.values(), record.addresses)
-    addresses = [record.addresses[name] for name in CONTRACTS]
+    addresses = [record.addresses[name] for name in recorded_contracts(record)]
     stored = calls = 0
     for part in prefetched(fetch_ranges(chain, addresses, start, head, opts)):
         calls += 1

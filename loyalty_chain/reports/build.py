@@ -15,7 +15,7 @@ from ..chain import Chain
 from ..errors import InputError
 from ..indexer import EventStore, FetchSettings, open_store, sync_store
 from ..program import ProgramRecord
-from . import activity, cards, catalog, points
+from . import activity, cards, catalog, giving, points
 from .model import ProgramReport
 from .query import Reader
 
@@ -105,6 +105,7 @@ def compute(
     w = r.window(since, until)
     f = points.flows(r, w)
     redeemed, redemption_count = points.redemptions(r, w)
+    gifts = giving.donations(r, w)
     m = cards.membership(r, w, info.tiers)
     outstanding = f.minted_all - f.burned_all
     liability = (Decimal(outstanding).scaleb(-info.decimals) * value_per_point).normalize()
@@ -131,7 +132,7 @@ def compute(
         issued_by_reason=points.issued_by_reason(r, w, info.distributor),
         redeemed=redeemed,
         redemptions=redemption_count,
-        burned_other=f.burned - redeemed,
+        burned_other=f.burned - redeemed - gifts.donated,
         expired=points.expired(r, w),
         outstanding=outstanding,
         value_per_point=str(value_per_point),
@@ -150,6 +151,9 @@ def compute(
         campaigns=catalog.campaigns(r, w, known_campaigns or {}),
         cohorts=activity.cohorts(r, w),
         series=activity.series(r, w, info.distributor),
+        donated=gifts.donated,
+        donations=gifts.count,
+        donated_per_charity=gifts.per_charity,
         seconds=round(time.perf_counter() - began, 3),
         notes=notes,
     )

@@ -16,7 +16,7 @@ SUMMARY_FIELDS = (
     "members", "expired_cards", "point_holders", "active_30d", "active_90d", "new_members", "cards_ended",
     "issued", "redeemed", "redemptions", "burned_other", "expired", "outstanding", "value_per_point",
     "liability", "redemption_rate", "avg_days_earn_to_redeem", "p2p_transfers", "p2p_volume", "p2p_share",
-    "velocity",
+    "velocity", "donated", "donations",
 )  # fmt: skip
 """The single-number KPIs, in the order the table and ``summary.csv`` show them."""
 
@@ -138,6 +138,10 @@ def print_table(report: ProgramReport) -> None:
     table.add_row("redemption rate", share(report.redemption_rate))
     if report.burned_other:
         table.add_row("burned by holders", pts(report.burned_other))
+    if report.donations:
+        table.add_row("donated to charities", f"{pts(report.donated)} in {report.donations:,} donations")
+        for name, total in report.donated_per_charity.items():
+            table.add_row(f"  · {name}", pts(total))
     table.add_row("expired (breakage)", pts(report.expired))
     table.add_row("points outstanding", pts(report.outstanding))
     if report.value_per_point not in ("0", "0.0"):

@@ -93,7 +93,7 @@ class ProgramReport:
     redeemed: int
     redemptions: int
     burned_other: int
-    """Burned by holders themselves, not through the catalog."""
+    """Burned by holders themselves, not through the catalog nor as donations."""
     expired: int
     """Breakage by expiry (0 while the contracts have no expiry event to read)."""
     outstanding: int
@@ -122,6 +122,10 @@ class ProgramReport:
     campaigns: list[CampaignStats]
     cohorts: list[Cohort]
     series: Series
+    donated: int = 0
+    """Points donated to the program's charities in the range (burned; not in ``burned_other``)."""
+    donations: int = 0
+    donated_per_charity: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     """Time spent computing it (not counting the sync)."""
     notes: list[str] = field(default_factory=list)
