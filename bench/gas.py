@@ -560,6 +560,12 @@ def run(batch: int) -> int:
             from gas_mechanics import measure_giving  # bench/ is on sys.path when run as a script
 
             rows += measure_giving(chain, ours, contracts.points, admin, others[:2], send, Row)
+        if "PerkCatalog" in ours:  # last: it moves the clock past a perk's start
+            from gas_mechanics import measure_early_access
+
+            c = contracts
+            early = [others[1], others[2], others[0], others[3], others[4]]  # cards, points, an OZ card each
+            rows += measure_early_access(chain, ours, c.points, c.card, c.oz_card, admin, early, send, Row)
     print(render(rows))
     print()
     for line in check_targets(rows):

@@ -4,6 +4,9 @@ Called by ``bench/gas.py`` (its ``send``, ``Row`` and contracts); not run on its
 
 * Giving: a donation (points burned through the charity registry, the charity's total updated)
   beside a holder's plain ``burn`` of the same amount on the same token.
+* Early access: a redemption in a perk's early window (by tier; as an ERC-721 holder) beside the same
+  perk redeemed after its public start by another member in the same state. Runs last: it moves the
+  devnet's clock past the start.
 """
 
 from __future__ import annotations
@@ -53,3 +56,56 @@ def measure_giving(
     g_donate = send(registry.functions.donate(1, AMOUNT), donor)
     g_burn = send(points.functions.burn(AMOUNT), burner)
     return [row("donate to a charity (baseline: the holder's own burn)", g_donate, g_burn)]
+
+
+PERK = b"early".ljust(32, b"\0")
+PRICE = 10
+FAR = 1_000 * 86_400
+
+
+def measure_early_access(
+    chain: Chain,
+    ours: dict[str, Artifact],
+    points: Contract,
+    card: Contract,
+    collection: Contract,
+    admin: LocalAccount,
+    members: list[LocalAccount],
+    send: Send,
+    row: RowFactory,
+) -> list[Any]:
+    """Early-access rows. ``members`` hold an active card of tier 0, points, and an item of ``collection``
+    (an ERC-721); each redeems once, each perk's first redemption is a warm-up, so every measured one
+    writes the same slots (the perk's sold count, the redemption counter, the member's balance)."""
+    by_tier, by_item, warm, after_tier, after_item = members
+    catalog = deploy_contract(
+        chain, ours["PerkCatalog"], points.address, card.address, admin.address, sender=admin
+    )
+    send(points.functions.setRedemptionCatalog(catalog.address), admin)  # as deploy_program wires it
+    w3 = chain.w3
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    start = now + FAR
+    stock = catalog.functions.UNLIMITED_STOCK().call()
+    for perk_id, (collection_address, kind, tier_route) in enumerate(
+        (("0x" + "00" * 20, 0, True), (collection.address, 1, False)), start=1
+    ):
+        send(catalog.functions.addPerk(PERK, PRICE, 0, stock, 0, start, 0, True), admin)
+        send(catalog.functions.setEarlyAccess(perk_id, now, collection_address, kind, tier_route, 0), admin)
+        send(catalog.functions.redeem(perk_id, 1, PRICE), warm)
+    g_tier = send(catalog.functions.redeem(1, 1, PRICE), by_tier)
+    g_item = send(catalog.functions.redeem(2, 1, PRICE), by_item)
+    w3.provider.make_request("evm_setNextBlockTimestamp", [start + 1])  # type: ignore[arg-type]
+    g_after_tier = send(catalog.functions.redeem(1, 1, PRICE), after_tier)
+    g_after_item = send(catalog.functions.redeem(2, 1, PRICE), after_item)
+    return [
+        row(
+            "early-window redemption, by tier (baseline: the same perk's redemption after its start)",
+            g_tier,
+            g_after_tier,
+        ),
+        row(
+            "early-window redemption, ERC-721 holder (baseline: the same perk's redemption after its start)",
+            g_item,
+            g_after_item,
+        ),
+    ]

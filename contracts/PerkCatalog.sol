@@ -6,6 +6,7 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 
 import {ILoyaltyPoints} from "./interfaces/ILoyaltyPoints.sol";
 import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
@@ -43,6 +44,14 @@ import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
  *   It also names its `relayer`, the only account that may submit it (the zero address: anyone), so a copy
  *   taken from the mempool by another account reverts at the copier's cost and the relayer's transaction
  *   still goes through. A member cancels a signed request not yet relayed with {invalidateNonce}.
+ * - Early access ({setEarlyAccess}): a perk whose sale starts at `startTime` may open at `earlyStart` for
+ *   holders of an ERC-721 collection (checked live at redemption with `balanceOf`, no snapshot: a holder who
+ *   sells the item mid-window loses early access and the buyer gains it) or for members of a minimum tier.
+ *   When the collection is a loyalty_chain membership card (kind {EarlyAccessKind.LoyaltyCard}, e.g. last
+ *   season's), its `memberCard` is asked instead and a card on hold after a transfer does not count: the
+ *   lending rule applies to the key as to the member's own card, which must still be active, of the perk's
+ *   minimum tier and not on hold. The early-access slot is read only before `startTime`, so redemptions in
+ *   the public window cost what they did.
  * - Signatures: a valid ECDSA signature by the member's key is accepted first (an EOA, or an EIP-7702
  *   delegated account, as `permit` on the points token does); only otherwise is a member with code asked
  *   through ERC-1271, with at most {ERC1271_GAS} gas, so a wallet whose check burns gas costs the relayer a
@@ -76,7 +85,37 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         bool active; // manager's on/off switch
     }
 
+    /// @notice How an early-access collection is asked whether `member` holds it.
+    enum EarlyAccessKind {
+        None, // no collection: the tier route only
+        ERC721, // any ERC-721: `balanceOf(member) > 0`
+        LoyaltyCard // a loyalty_chain MembershipCard: `memberCard(member)` holds a card not on hold
+    }
+
+    /// @dev One slot: 32 + 160 + 8 + 8 + 8 = 216 bits. Read only while a perk's public sale has not started.
+    struct EarlyAccess {
+        uint32 earlyStart; // first second holders may redeem (0 = no early access)
+        address collection; // the collection whose holders get in early (zero = none)
+        EarlyAccessKind kind; // how the collection is asked
+        bool byTier; // members of `minTier` or above get in early
+        uint8 minTier; // the tier route's lowest tier
+    }
+
     // ---------------------------------------------------------------- events
+
+    /**
+     * @notice Perk `perkId` opens at `earlyStart` for holders of `collection` (asked as `kind`) and, if
+     * `byTier`, for members of `minTier` or above; everyone else waits for its `startTime`. `earlyStart` 0:
+     * early access removed.
+     */
+    event EarlyAccessSet(
+        uint256 indexed perkId,
+        uint32 earlyStart,
+        address indexed collection,
+        EarlyAccessKind kind,
+        bool byTier,
+        uint8 minTier
+    );
 
     /// @notice Emitted when perk `perkId` is added, with its whole configuration.
     event PerkAdded(
@@ -117,6 +156,23 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
     );
 
     // ---------------------------------------------------------------- errors
+
+    /**
+     * @notice An early-access setting that cannot work: `earlyStart` not before the perk's `startTime`, or no
+     * route in (neither a collection nor a tier), or a collection and its kind that do not go together.
+     * @param perkId The perk.
+     * @param earlyStart The early start given.
+     * @param startTime The perk's public start.
+     */
+    error CatalogInvalidEarlyAccess(uint256 perkId, uint256 earlyStart, uint256 startTime);
+
+    /**
+     * @notice `member` is in perk `perkId`'s early window but neither holds its collection nor has its tier.
+     * @param perkId The perk.
+     * @param member The member refused.
+     * @param startTime When the sale opens to everyone.
+     */
+    error CatalogNotEarlyEligible(uint256 perkId, address member, uint256 startTime);
 
     /**
      * @notice No perk has id `perkId`.
@@ -262,6 +318,7 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
     mapping(uint256 perkId => mapping(uint256 cardId => uint256)) private _redeemedBy;
     uint256 private _perkCount;
     uint256 private _redemptionCount;
+    mapping(uint256 perkId => EarlyAccess) private _early;
 
     // ---------------------------------------------------------------- constructor
 
@@ -398,6 +455,45 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         );
     }
 
+    /**
+     * @notice Opens perk `perkId` early, from `earlyStart`, to holders of `collection` and/or to members of
+     * `minTier` or above (`byTier`); everyone else from the perk's `startTime`. Holding is checked live at
+     * each redemption (no snapshot). `earlyStart` 0 removes early access (the other values must then be
+     * empty too).
+     *
+     * Requirements:
+     * - the caller has PERK_MANAGER_ROLE;
+     * - perk `perkId` exists ({CatalogUnknownPerk});
+     * - unless removing: `earlyStart` is before the perk's `startTime`, there is a route in (a collection, or
+     *   `byTier`), and `collection` is zero exactly when `kind` is `None` ({CatalogInvalidEarlyAccess});
+     * - `minTier` is one of the card's tiers ({CatalogInvalidTier}).
+     *
+     * Emits an {EarlyAccessSet} event.
+     * @param kind How `collection` is asked: `ERC721` (`balanceOf`) or `LoyaltyCard` (`memberCard`, on-hold
+     * cards do not count).
+     */
+    function setEarlyAccess(
+        uint256 perkId,
+        uint32 earlyStart,
+        address collection,
+        EarlyAccessKind kind,
+        bool byTier,
+        uint8 minTier
+    ) external onlyRole(PERK_MANAGER_ROLE) {
+        uint32 startTime = _existingPerk(perkId).startTime;
+        bool removing = earlyStart == 0;
+        bool noCollection = collection == address(0);
+        if (
+            removing
+                ? (!noCollection || kind != EarlyAccessKind.None || byTier || minTier != 0)
+                : (earlyStart >= startTime || (noCollection && !byTier) || noCollection != (kind == EarlyAccessKind.None))
+        ) revert CatalogInvalidEarlyAccess(perkId, earlyStart, startTime);
+        uint8 tierCount = _card.tierCount();
+        if (minTier >= tierCount) revert CatalogInvalidTier(minTier, tierCount);
+        _early[perkId] = EarlyAccess(earlyStart, collection, kind, byTier, minTier);
+        emit EarlyAccessSet(perkId, earlyStart, collection, kind, byTier, minTier);
+    }
+
     // ---------------------------------------------------------------- redemption
 
     /**
@@ -405,7 +501,8 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
      * caller's points, at most `maxCost`.
      *
      * Requirements:
-     * - `quantity` is not zero; perk `perkId` exists, is active and inside its sale window;
+     * - `quantity` is not zero; perk `perkId` exists, is active and inside its sale window, or inside its
+     *   early window and the caller is eligible ({setEarlyAccess}, {CatalogNotEarlyEligible});
      * - the caller holds an active card of at least the perk's minimum tier, not on hold ({CatalogCardOnHold});
      * - enough stock is left and the card stays within the perk's per-member limit;
      * - `price * quantity <= maxCost` ({CatalogCostAboveMax});
@@ -492,6 +589,19 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         return (_titles[perkId], p.price, p.minTier, p.stock, p.walletLimit, p.startTime, p.endTime, p.active, p.sold);
     }
 
+    /**
+     * @notice Perk `perkId`'s early access: from `earlyStart` (0: none) for holders of `collection` (asked
+     * as `kind`) and, if `byTier`, for members of `minTier` or above.
+     */
+    function earlyAccess(uint256 perkId)
+        external
+        view
+        returns (uint32 earlyStart, address collection, EarlyAccessKind kind, bool byTier, uint8 minTier)
+    {
+        EarlyAccess memory a = _early[perkId];
+        return (a.earlyStart, a.collection, a.kind, a.byTier, a.minTier);
+    }
+
     /// @notice The number of perks ever added (the highest perk id).
     function perkCount() external view returns (uint256) {
         return _perkCount;
@@ -552,7 +662,8 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         if (p.price == 0) revert CatalogUnknownPerk(perkId);
         if (!p.active) revert CatalogPerkInactive(perkId);
         // slither-disable-next-line timestamp (sale windows are in seconds; miners' leeway is irrelevant)
-        if (block.timestamp < p.startTime) revert CatalogPerkNotStarted(perkId, p.startTime, block.timestamp);
+        // Only before the public start is the early-access slot read: later redemptions cost what they did.
+        if (block.timestamp < p.startTime) _requireEarlyWindow(perkId, p.startTime);
         // slither-disable-next-line timestamp
         if (p.endTime != 0 && block.timestamp > p.endTime) {
             revert CatalogPerkEnded(perkId, p.endTime, block.timestamp);
@@ -563,6 +674,10 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         if (tier < p.minTier) revert CatalogTierTooLow(member, tier, p.minTier);
         // slither-disable-next-line timestamp
         if (holdUntil > block.timestamp) revert CatalogCardOnHold(member, cardId, holdUntil);
+        // slither-disable-next-line timestamp
+        if (block.timestamp < p.startTime && !_earlyEligible(perkId, member, tier)) {
+            revert CatalogNotEarlyEligible(perkId, member, p.startTime);
+        }
 
         uint256 available;
         unchecked {
@@ -631,6 +746,33 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
             answer := mload(0)
         }
         return success && returnSize >= 0x20 && answer == bytes32(IERC1271.isValidSignature.selector);
+    }
+
+    /**
+     * @dev Whether `member` (whose own card has `tier`) may redeem in the early window: by tier, or holding
+     * the collection now. A loyalty card collection is asked through `memberCard`: a card on hold after a
+     * transfer does not open the window (the lending rule); its expiry does not matter (last season's card).
+     */
+    function _earlyEligible(uint256 perkId, address member, uint8 tier) private view returns (bool) {
+        EarlyAccess memory access = _early[perkId]; // warm: read by _requireEarlyWindow in this call
+        if (access.byTier && tier >= access.minTier) return true;
+        if (access.kind == EarlyAccessKind.ERC721) return IERC721(access.collection).balanceOf(member) > 0;
+        if (access.kind == EarlyAccessKind.LoyaltyCard) {
+            // slither-disable-next-line unused-return (the tier and the expiry do not matter here)
+            (uint256 tokenId, , , uint64 holdUntil) = IMembershipCard(access.collection).memberCard(member);
+            // slither-disable-next-line timestamp
+            return tokenId != 0 && holdUntil <= block.timestamp;
+        }
+        return false;
+    }
+
+    /// @dev Reverts {CatalogPerkNotStarted} unless perk `perkId` has early access and its early window is open.
+    function _requireEarlyWindow(uint256 perkId, uint32 startTime) private view {
+        uint32 earlyStart = _early[perkId].earlyStart;
+        // slither-disable-next-line timestamp
+        if (earlyStart == 0 || block.timestamp < earlyStart) {
+            revert CatalogPerkNotStarted(perkId, startTime, block.timestamp);
+        }
     }
 
     function _existingPerk(uint256 perkId) private view returns (Perk storage stored) {

@@ -1,6 +1,7 @@
 """Loyalty mechanics a program adds on top of points, cards and perks (issue 12).
 
 * :class:`Giving` (``giving``): charities per program; members donate points (burned, running totals).
+* :func:`set_early_access` (``early_access``): a perk opens early for holders of a collection or a tier.
 
 Each mechanic that needs a contract of its own adds it to the program's record
 (:mod:`loyalty_chain.mechanics.addons`). Importing this package loads nothing until a name is used.
@@ -12,11 +13,28 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .early_access import EarlyAccess, clear_early_access, read_early_access, set_early_access
     from .giving import Charity, Donation, Giving
 
-_EXPORTS = {"Charity": "giving", "Donation": "giving", "Giving": "giving"}
+_EXPORTS = {
+    "Charity": "giving",
+    "Donation": "giving",
+    "Giving": "giving",
+    "EarlyAccess": "early_access",
+    "clear_early_access": "early_access",
+    "read_early_access": "early_access",
+    "set_early_access": "early_access",
+}
 
-__all__ = ["Charity", "Donation", "Giving"]
+__all__ = [
+    "Charity",
+    "Donation",
+    "EarlyAccess",
+    "Giving",
+    "clear_early_access",
+    "read_early_access",
+    "set_early_access",
+]
 
 
 def __getattr__(name: str) -> Any:

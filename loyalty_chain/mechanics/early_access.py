@@ -1,0 +1,109 @@
+"""Early access for holders: a perk opens at ``early_start`` for holders of an ERC-721 collection or for
+members of a minimum tier, and for everyone at its ``start`` (``PerkCatalog.setEarlyAccess``).
+
+Holding is checked live at each redemption, with no snapshot: a holder who sells the item mid-window
+loses early access and the buyer gains it. A collection of loyalty_chain membership cards (last
+season's, ``card_collection=True``) is asked through ``memberCard``, so a card on hold after a transfer
+does not open the window: the lending rule of the hardened contracts applies to the key as well.
+
+    set_early_access(brand, perk_id, start - 86_400, collection=last_season_card, card_collection=True)
+    set_early_access(brand, perk_id, start - 3_600, min_tier="Gold")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+from ..delivery import TxResult
+from ..errors import InputError
+from ..values import checked_address, checked_amount
+
+if TYPE_CHECKING:
+    from ..client import LoyaltyClient
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+class CollectionKind(IntEnum):
+    """How the catalog asks a collection whether a member holds it (``EarlyAccessKind`` in Solidity)."""
+
+    NONE = 0
+    ERC721 = 1
+    """Any ERC-721: ``balanceOf(member) > 0``."""
+    LOYALTY_CARD = 2
+    """A loyalty_chain MembershipCard: a card not on hold after a transfer (its expiry does not matter)."""
+
+
+@dataclass(frozen=True)
+class EarlyAccess:
+    """A perk's early access; ``early_start`` 0 means none."""
+
+    perk_id: int
+    early_start: int
+    collection: str | None
+    kind: CollectionKind
+    min_tier: str | None
+    """The tier route's lowest tier, or None when tiers do not open the window."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.early_start != 0
+
+
+def set_early_access(
+    client: LoyaltyClient,
+    perk_id: int,
+    early_start: int,
+    *,
+    collection: str | None = None,
+    card_collection: bool = False,
+    min_tier: int | str | None = None,
+    key: str | None = None,
+) -> TxResult:
+    """Open perk ``perk_id`` from ``early_start`` (unix seconds, before its start) to holders of
+    ``collection`` (a loyalty card collection if ``card_collection``) and/or members of ``min_tier`` or
+    above (perk manager). At least one of the two must be given."""
+    checked_amount(early_start, "early start", bits=32)
+    if collection is None and min_tier is None:
+        raise InputError("early access needs holders of a collection, a minimum tier, or both; give one")
+    if card_collection and collection is None:
+        raise InputError("card_collection needs the collection's address")
+    start = client.perk(perk_id).spec.start
+    if early_start >= start:
+        raise InputError(
+            f"early start {early_start} must be before the perk's start {start}"
+            + (" (the perk is open from its creation: give it a start first)" if start == 0 else "")
+        )
+    address = checked_address(collection, "collection") if collection is not None else ZERO_ADDRESS
+    kind = CollectionKind.NONE
+    if collection is not None:
+        kind = CollectionKind.LOYALTY_CARD if card_collection else CollectionKind.ERC721
+    tier = client.tier_index(min_tier) if min_tier is not None else 0
+    call = client.catalog.functions.setEarlyAccess(
+        perk_id, early_start, address, int(kind), min_tier is not None, tier
+    )
+    return client.sender.send(call, key=key)
+
+
+def clear_early_access(client: LoyaltyClient, perk_id: int) -> TxResult:
+    """Remove perk ``perk_id``'s early access: everyone waits for its start (perk manager)."""
+    call = client.catalog.functions.setEarlyAccess(
+        checked_amount(perk_id, "perk id"), 0, ZERO_ADDRESS, 0, False, 0
+    )
+    return client.sender.send(call)
+
+
+def read_early_access(client: LoyaltyClient, perk_id: int) -> EarlyAccess:
+    """Perk ``perk_id``'s early access as the catalog holds it."""
+    start, collection, kind, by_tier, tier = client.catalog.functions.earlyAccess(
+        checked_amount(perk_id, "perk id")
+    ).call()
+    return EarlyAccess(
+        perk_id,
+        int(start),
+        None if int(collection, 16) == 0 else str(collection),
+        CollectionKind(int(kind)),
+        client.tiers()[int(tier)] if by_tier else None,
+    )
