@@ -560,6 +560,10 @@ def run(batch: int) -> int:
             from gas_mechanics import measure_giving  # bench/ is on sys.path when run as a script
 
             rows += measure_giving(chain, ours, contracts.points, admin, others[:2], send, Row)
+        if "PartnerExchange" in ours:
+            from gas_mechanics import measure_exchange
+
+            rows += measure_exchange(chain, ours, admin, others[5:8], send, Row)
         if "PerkCatalog" in ours:  # last: it moves the clock past a perk's start
             from gas_mechanics import measure_early_access
 
@@ -568,7 +572,10 @@ def run(batch: int) -> int:
             rows += measure_early_access(chain, ours, c.points, c.card, c.oz_card, admin, early, send, Row)
     print(render(rows))
     print()
-    for line in check_targets(rows):
+    from gas_mechanics import check_mechanics
+
+    checks = check_targets(rows) + check_mechanics(rows)
+    for line in checks:
         print(line)
     print(
         f"Largest batch under the EIP-7825 cap of {TX_GAS_CAP:,} gas: "
@@ -579,7 +586,7 @@ def run(batch: int) -> int:
     for note in notes:
         print("note:", note)
     print(f"({time.monotonic() - started:.0f}s)", file=sys.stderr)
-    failed = any(line.startswith("FAIL") for line in check_targets(rows))
+    failed = any(line.startswith("FAIL") for line in checks)
     return 1 if failed else 0
 
 

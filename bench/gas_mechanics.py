@@ -4,6 +4,9 @@ Called by ``bench/gas.py`` (its ``send``, ``Row`` and contracts); not run on its
 
 * Giving: a donation (points burned through the charity registry, the charity's total updated)
   beside a holder's plain ``burn`` of the same amount on the same token.
+* Partner exchange: a conversion (burn in A + issue in B in one transaction) beside the sum of a holder's
+  burn in A and an issue in B to an existing holder, each its own transaction; target (issue 12): at most
+  that sum + 15,000.
 * Early access: a redemption in a perk's early window (by tier; as an ERC-721 holder) beside the same
   perk redeemed after its public start by another member in the same state. Runs last: it moves the
   devnet's clock past the start.
@@ -109,3 +112,72 @@ def measure_early_access(
             g_after_item,
         ),
     ]
+
+
+EXCHANGE_MARGIN = 15_000
+"""Issue 12: one conversion costs at most a burn in A plus an issue in B plus this."""
+
+
+def measure_exchange(
+    chain: Chain,
+    ours: dict[str, Artifact],
+    admin: LocalAccount,
+    members: list[LocalAccount],
+    send: Send,
+    row: RowFactory,
+) -> list[Any]:
+    """Exchange rows: two fresh programs' points, one agreement without a cap and one with a cap. Every
+    member already holds points of both (so no side writes a fresh balance) and has burned before."""
+    member, capped, burner = members
+
+    def token(name: str) -> Contract:
+        args = (name, name, 0, 0, 0, admin.address)
+        return deploy_contract(chain, ours["LoyaltyPoints"], *args, sender=admin)
+
+    points_a, points_b = token("A"), token("B")
+    issuer = keccak(text="ISSUER_ROLE")
+    agreements = []
+    for cap, period in ((0, 0), (1_000_000, 30 * 86_400)):
+        terms = [100, 80, 0, cap, period, 0]
+        args = (points_a.address, points_b.address, admin.address, admin.address, terms)
+        agreement = deploy_contract(chain, ours["PartnerExchange"], *args, sender=admin)
+        send(points_a.functions.grantRole(REDEEMER_ROLE, agreement.address), admin)
+        send(points_b.functions.grantRole(issuer, agreement.address), admin)
+        send(agreement.functions.setOpen(0, True), admin)
+        send(agreement.functions.setOpen(1, True), admin)
+        agreements.append(agreement)
+    for m in members:
+        for p in (points_a, points_b):
+            send(p.functions.issue(m.address, 10_000, PURCHASE), admin)
+    send(agreements[0].functions.convert(100), member)  # warm-up: the member has converted before
+    g_plain = send(agreements[0].functions.convert(1_000), member)
+    g_capped_first = send(agreements[1].functions.convert(1_000), capped)
+    g_capped_later = send(agreements[1].functions.convert(1_000), capped)
+    g_burn = send(points_a.functions.burn(1_000), burner)
+    g_issue = send(points_b.functions.issue(burner.address, 800, PURCHASE), admin)
+    base = g_burn + g_issue
+    return [
+        row("exchange convert, no cap (baseline: burn in A + issue in B)", g_plain, base),
+        row(
+            "exchange convert, capped, member's first ever (baseline: burn in A + issue in B)",
+            g_capped_first,
+            base,
+        ),
+        row(
+            "exchange convert, capped, later in the period (baseline: burn in A + issue in B)",
+            g_capped_later,
+            base,
+        ),
+    ]
+
+
+def check_mechanics(rows: list[Any]) -> list[str]:
+    """Issue 12's exchange target: each conversion <= burn in A + issue in B + 15,000."""
+    out = []
+    for r in rows:
+        if r.operation.startswith("exchange convert") and r.baseline:
+            limit = r.baseline + EXCHANGE_MARGIN
+            verdict = "PASS" if r.ours <= limit else "FAIL"
+            margin = f"(baseline + {EXCHANGE_MARGIN:,})"
+            out.append(f"{verdict} {r.operation}: ours {r.ours:,.0f} <= {limit:,.0f} {margin}")
+    return out

@@ -268,6 +268,7 @@ contract PartnerExchange is AccessControl {
         if (cap == 0) return (type(uint256).max, 0);
         uint256 current = block.timestamp / period;
         uint256 usage = _usage[member];
+        // slither-disable-next-line incorrect-equality (a stored period index, not a balance)
         uint256 used = (usage >> 192) == current ? uint192(usage) : 0;
         return (used >= cap ? 0 : cap - used, (current + 1) * period);
     }
@@ -277,6 +278,8 @@ contract PartnerExchange is AccessControl {
     function _quote(uint256 amountIn) private view returns (uint256 amountOut, uint256 fee) {
         // Checked: `amountIn * rateTo` reverts rather than wraps for an absurd amount (rateTo < 2**96).
         uint256 gross = (amountIn * rateTo) / rateFrom;
+        // The fee is a share of what would be issued (the rounded gross), on purpose: it rounds down too.
+        // slither-disable-next-line divide-before-multiply
         fee = (gross * feeBps) / BPS;
         amountOut = gross - fee;
     }
@@ -284,6 +287,7 @@ contract PartnerExchange is AccessControl {
     function _count(address member, uint256 amountIn) private {
         uint256 current = block.timestamp / period;
         uint256 usage = _usage[member];
+        // slither-disable-next-line incorrect-equality (a stored period index, not a balance)
         uint256 used = (usage >> 192) == current ? uint192(usage) : 0;
         // `used <= cap` always holds, so the subtraction cannot underflow.
         if (amountIn > cap - used) revert ExchangeCapExceeded(member, amountIn, used, cap);

@@ -1,0 +1,169 @@
+"""Where an exchange agreement between two programs is recorded, and what is checked when it is loaded.
+
+``<registry root>/<chain-id>/exchanges/<A>--<B>.json``: the agreement's address and deploy transaction,
+the two programs, the terms. On load the agreement must be the shipped ``PartnerExchange`` created by
+the recorded transaction and name the two programs' recorded points tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils import keccak
+from web3.exceptions import TransactionNotFound
+
+from ..artifacts import load_artifact
+from ..chain import Chain
+from ..errors import DeploymentError, InputError
+from ..files import write_text_atomic
+from ..record_check import check_program_name
+from ..registry import ProgramRecord, registry_root
+
+CONTRACT = "PartnerExchange"
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 7 * 86_400}
+
+
+@dataclass(frozen=True)
+class ExchangeTerms:
+    """What two programs agree: ``rate_from`` points of A give ``rate_to`` of B (less ``fee_bps``)."""
+
+    rate_from: int
+    rate_to: int
+    minimum: int = 0
+    """The fewest points of A one conversion takes."""
+    cap: int = 0
+    """The most points of A one wallet converts per ``period``; 0 = no cap."""
+    period: int = 0
+    """The cap's period in seconds (counted from the unix epoch)."""
+    fee_bps: int = 0
+    """The share of the converted amount not issued, in basis points."""
+
+    def validate(self) -> None:
+        for name in ("rate_from", "rate_to", "minimum", "cap", "period", "fee_bps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"exchange {name} must be a whole number of at least 0, got {value!r}")
+        if not 0 < self.rate_from < 2**96 or not 0 < self.rate_to < 2**96:
+            raise InputError(f"rate {self.rate_from}:{self.rate_to} needs both sides between 1 and 2**96 - 1")
+        if self.fee_bps >= 10_000:
+            raise InputError(f"fee must be below 10,000 basis points (100%), got {self.fee_bps}")
+        if self.cap >= 2**192:
+            raise InputError(f"cap {self.cap} is too large (at most 2**192 - 1)")
+        if self.cap and not self.period:
+            raise InputError("a cap needs a period (e.g. --period 30d)")
+
+    def as_list(self) -> list[int]:
+        return [self.rate_from, self.rate_to, self.minimum, self.cap, self.period, self.fee_bps]
+
+
+def parse_rate(text: str) -> tuple[int, int]:
+    """``"100:80"`` → (100, 80)."""
+    parts = text.replace(" ", "").split(":")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise InputError(f"rate {text!r} must be A:B in whole points, e.g. 100:80 (100 of A give 80 of B)")
+    return int(parts[0]), int(parts[1])
+
+
+def parse_duration(text: str) -> int:
+    """``"30d"``, ``"12h"``, ``"3600"`` → seconds."""
+    raw = text.strip().lower()
+    if raw.isdigit():
+        return int(raw)
+    unit, number = _DURATION_UNITS.get(raw[-1:]), raw[:-1]
+    if unit is None or not number.isdigit():
+        raise InputError(f"duration {text!r} must be a number with s, m, h, d or w, e.g. 30d")
+    return int(number) * unit
+
+
+@dataclass(frozen=True)
+class ExchangeRecord:
+    program_a: str
+    program_b: str
+    chain_id: int
+    address: str
+    tx_hash: str
+    block: int
+    terms: dict[str, int]
+    artifact_hash: str
+    root: Path | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def path(self) -> Path:
+        return exchange_path(self.chain_id, self.program_a, self.program_b, self.root)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["root"]
+        return data
+
+    def save(self) -> Path:
+        write_text_atomic(self.path, json.dumps(self.to_json(), indent=2) + "\n")
+        return self.path
+
+
+def exchange_path(chain_id: int, program_a: str, program_b: str, root: Path | None = None) -> Path:
+    a, b = check_program_name(program_a), check_program_name(program_b)
+    return (root or registry_root()) / str(int(chain_id)) / "exchanges" / f"{a}--{b}.json"
+
+
+def load_exchange_record(
+    chain: Chain, program_a: ProgramRecord, program_b: ProgramRecord, root: Path | None = None
+) -> ExchangeRecord:
+    """The recorded agreement from A to B, checked against the chain and the two programs."""
+    path = exchange_path(chain.chain_id, program_a.name, program_b.name, root)
+    if not path.is_file():
+        raise DeploymentError(
+            f"no exchange from {program_a.name!r} to {program_b.name!r} is recorded on chain id "
+            f"{chain.chain_id} ({path}); open one: loyalty-chain exchange open {program_a.name} "
+            f"{program_b.name} --rate A:B"
+        )
+    try:
+        data = json.loads(path.read_text())
+        known = {k: v for k, v in data.items() if k in ExchangeRecord.__dataclass_fields__ and k != "root"}
+        record = ExchangeRecord(**known, root=root)
+    except (ValueError, TypeError) as exc:
+        raise DeploymentError(f"{path} is not an exchange record ({exc}); open the exchange again") from None
+    verify_exchange(chain, record, program_a, program_b)
+    return record
+
+
+def verify_exchange(
+    chain: Chain, record: ExchangeRecord, program_a: ProgramRecord, program_b: ProgramRecord
+) -> None:
+    """Refuse a record whose agreement is not the shipped contract, deployed as recorded, between A and B."""
+    artifact = load_artifact(CONTRACT)
+    where = f"exchange {record.program_a}--{record.program_b}"
+    if record.artifact_hash != artifact.bytecode_hash:
+        raise DeploymentError(
+            f"{where} was recorded with another build of {CONTRACT}; use the loyalty_chain version that "
+            "opened it, or open a new agreement"
+        )
+    w3 = chain.w3
+    try:
+        tx: Any = w3.eth.get_transaction(record.tx_hash)  # type: ignore[arg-type]
+        receipt: Any = w3.eth.get_transaction_receipt(record.tx_hash)  # type: ignore[arg-type]
+    except (ValueError, TransactionNotFound):
+        tx = receipt = None
+    creation = bytes.fromhex(artifact.bytecode.removeprefix("0x"))
+    if (
+        tx is None
+        or receipt is None
+        or str(receipt.get("contractAddress") or "").lower() != record.address.lower()
+        or not bytes(tx["input"]).startswith(creation)
+    ):
+        raise DeploymentError(
+            f"{where}: {record.address} is not a {CONTRACT} deployed by its recorded transaction; "
+            "the record was edited or its chain is gone: open the exchange again"
+        )
+    for view, program in (("pointsA()", program_a), ("pointsB()", program_b)):
+        selector = "0x" + keccak(text=view)[:4].hex()
+        answer = bytes(w3.eth.call({"to": record.address, "data": selector}))  # type: ignore[typeddict-item]
+        if answer[-20:].hex() != program.addresses["LoyaltyPoints"][2:].lower():
+            raise DeploymentError(
+                f"{where}: the agreement does not use program {program.name!r}'s points; the record was "
+                "edited: open the exchange again"
+            )
