@@ -1,7 +1,8 @@
 """The README's main job: a coffee brand's loyalty program on a managed devnet, start to finish.
 
 Deploy the program, enrol 1,000 members across three tiers, issue welcome points in batches, add
-perks, have 100 members redeem (a share of them gasless, relayed by the brand), then summarise it
+perks, have 100 members redeem (a share of them gasless, relayed by the brand), run issue 12's
+mechanics (a donation, an early-access perk, a conversion to a partner brand), then summarise it
 from the contracts' events the way a brand manager reads it.
 """
 
@@ -22,6 +23,7 @@ from .client import LoyaltyClient
 from .decoding import hex_int
 from .delivery import Tx, send_from_many
 from .delivery.signing import calldata
+from .demo_mechanics import MechanicsResult, run_mechanics
 from .gasless import sign_typed_data
 from .program import ProgramOptions, deploy_program, registry_root
 from .records import PerkSpec
@@ -53,6 +55,8 @@ class DemoResult:
     seconds: float
     record_path: Path
     rpc_url: str
+    mechanics: MechanicsResult | None = None
+    """Issue 12's mechanics: a donation, an early-access perk, a conversion to a partner brand."""
 
 
 def _members(count: int) -> list[LocalAccount]:
@@ -148,13 +152,22 @@ def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float)
         + (f" ({failed} refused)" if failed else "")
     )
 
+    with_eth = [members[i] for i in paying]
+    mechanics = run_mechanics(chain, client, with_eth, dict(roster), say, root)
+    gas += mechanics.gas_used
+    txs += mechanics.transactions
+
     summary = summarize(client.events(), client.tiers(), record.addresses["LoyaltyPoints"])
     return DemoResult(
         summary=summary,
-        perk_titles={pid: p.title for pid, p in zip(perk_ids, perks, strict=True)},
+        perk_titles={
+            **{pid: p.title for pid, p in zip(perk_ids, perks, strict=True)},
+            mechanics.early_perk_id: mechanics.early_perk_title,
+        },
         gas_used=gas,
         transactions=txs,
         seconds=time.monotonic() - started,
         record_path=root / str(chain.chain_id) / f"{record.name}.json",
         rpc_url=chain.rpc_url,
+        mechanics=mechanics,
     )

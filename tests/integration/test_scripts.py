@@ -56,7 +56,14 @@ def test_demo_command_runs_the_whole_program(tmp_path: Path) -> None:
     summary = json.loads(out.stdout)
     assert sum(summary["members_per_tier"].values()) == 1000
     assert set(summary["members_per_tier"]) == {"Bronze", "Silver", "Gold"}
-    assert sum(summary["redemptions_per_perk"].values()) == 100
-    assert summary["points_outstanding"] == summary["points_issued"] - summary["points_redeemed"]
+    assert sum(summary["redemptions_per_perk"].values()) == 101  # 100 members, and one early-access perk
+    assert summary["redemptions_per_perk"]["Harvest preview"] == 1
+    mechanics = summary["mechanics"]
+    assert (mechanics["donations"], mechanics["donated"]) == (3, 60)
+    assert (mechanics["early_redemptions"], mechanics["early_refused"]) == (1, 1)
+    assert (mechanics["converted_in"], mechanics["converted_out"]) == (100, 80)
+    burned = summary["points_redeemed"] + summary["points_burned_other"]
+    assert summary["points_burned_other"] == 60 + 100  # the donations and the conversion burn
+    assert summary["points_outstanding"] == summary["points_issued"] - burned
     assert summary["points_redeemed"] > 0 and summary["gas_used"] > 0
     assert Path(tmp_path / "deployments" / "31337" / "bean-there.json").is_file()
