@@ -10,6 +10,8 @@ reason on failure. A command that needs a chain connects for its own duration an
     member     enroll, show, tier, renew, revoke          perk      add, list, redeem, gasless
     airdrop    push airdrops from a CSV, resumable        merkle    Merkle claim campaigns
     accounts   encrypted keystores                        gateway   serve (the brand gateway), gateway-key
+    giving     charities and donations (issue 12)         exchange  partner exchange (issue 12)
+    early      ``perk early``: early access for holders (issue 12)
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -27,12 +28,21 @@ def demo(ctx: Context) -> None:
         "seconds": round(result.seconds, 1),
         "deployment_record": str(result.record_path),
     }
+    if result.mechanics is not None:
+        data["mechanics"] = asdict(result.mechanics)
 
     def human() -> None:
         extra = [
             ("gas spent", f"{result.gas_used:,} in {result.transactions:,} transactions"),
             ("run time", f"{result.seconds:.1f} s"),
         ]
+        m = result.mechanics
+        if m is not None:
+            extra[:0] = [
+                (f"donated · {m.charity}", f"{m.donated:,} in {m.donations} donations"),
+                ("early-access redemptions", f"{m.early_redemptions} (refused early: {m.early_refused})"),
+                (f"converted to {m.partner}", f"{m.converted_in:,} → {m.converted_out:,}"),
+            ]
         print_summary("Bean There loyalty program", result.summary, result.perk_titles, extra)
         click.echo(f"deployment record: {result.record_path}")
 

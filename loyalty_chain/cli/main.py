@@ -6,7 +6,21 @@ from __future__ import annotations
 import click
 
 from ..errors import InsufficientFundsError, LoyaltyChainError, is_insufficient_funds
-from . import accounts, airdrop, demo, devnet, gateway, member, merkle, perk, points, program
+from . import (
+    accounts,
+    airdrop,
+    demo,
+    devnet,
+    early,
+    exchange,
+    gateway,
+    giving,
+    member,
+    merkle,
+    perk,
+    points,
+    program,
+)
 from .context import Context, fail, pass_ctx
 
 
@@ -50,9 +64,24 @@ def compile_cmd(ctx: Context, force: bool, check: bool) -> None:
 
 def _register_commands() -> None:
     """The commands live in their own modules, sharing :mod:`.context`."""
-    for module in (devnet, demo, program, points, member, perk, airdrop, merkle, accounts, gateway):
+    for module in (
+        devnet,
+        demo,
+        program,
+        points,
+        member,
+        perk,
+        giving,
+        exchange,
+        airdrop,
+        merkle,
+        accounts,
+        gateway,
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
+    for command in early.COMMANDS:  # perk early: its own module, a command of the perk group
+        perk.perk.add_command(command)
 
 
 _register_commands()

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli_context import Context, command_options, iso_time, parse_points, pass_ctx
+from .context import Context, command_options, iso_time, parse_points, pass_ctx
 
 if TYPE_CHECKING:
-    from .mechanics.exchange import Exchange
+    from ..mechanics.exchange import Exchange
 
 
 @click.group()
@@ -22,7 +22,7 @@ def exchange() -> None:
 
 @contextmanager
 def _loaded(ctx: Context, program_a: str, program_b: str) -> Iterator[Exchange]:
-    from .mechanics.exchange import Exchange
+    from ..mechanics.exchange import Exchange
 
     with ctx.chain() as chain:
         yield Exchange.load(chain, program_a, program_b, ctx.signer(chain), delivery=ctx.delivery())
@@ -71,10 +71,10 @@ def exchange_open(
 ) -> None:
     """Offer an exchange from PROGRAM_A to PROGRAM_B (A's admin, with --rate), or agree to one already
     offered (B's admin): each opens its own side; conversions need both."""
-    from .errors import InputError
-    from .mechanics.exchange import Exchange
-    from .mechanics.exchange_record import ExchangeTerms, exchange_path, parse_duration, parse_rate
-    from .program import load_program
+    from ..errors import InputError
+    from ..mechanics.exchange import Exchange
+    from ..mechanics.exchange_record import ExchangeTerms, exchange_path, parse_duration, parse_rate
+    from ..program import load_program
 
     with ctx.chain() as chain:
         signer = ctx.signer(chain)
@@ -112,7 +112,7 @@ def _points_or_zero(text: str, decimals: int, what: str) -> int:
 
 
 def _decimals(chain: Any, points: str) -> int:
-    from .artifacts import load_artifact
+    from ..artifacts import load_artifact
 
     contract = chain.w3.eth.contract(address=points, abi=load_artifact("LoyaltyPoints").abi)
     return int(contract.functions.decimals().call())
@@ -198,7 +198,7 @@ def exchange_convert(ctx: Context, program_a: str, program_b: str, amount: str) 
 def exchange_close(ctx: Context, program_a: str, program_b: str, pause: bool, resume: bool) -> None:
     """Close the agreement for good from your side (and revoke the role your program granted it), or
     --pause / --resume your side."""
-    from .errors import InputError
+    from ..errors import InputError
 
     if pause and resume:
         raise InputError("--pause and --resume exclude each other; choose one")

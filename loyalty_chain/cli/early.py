@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli_context import Context, command_options, iso_time, parse_time, pass_ctx
+from .context import Context, command_options, iso_time, parse_time, pass_ctx
 
 if TYPE_CHECKING:
-    from .mechanics.early_access import EarlyAccess
+    from ..mechanics.early_access import EarlyAccess
 
 
 def _data(access: EarlyAccess) -> dict[str, Any]:
@@ -49,8 +49,8 @@ def perk_early(
     """Show, set (--from with --holders and/or --min-tier) or --clear PERK_ID's early access.
 
     Holding is checked live at each redemption: no snapshot."""
-    from .errors import InputError
-    from .mechanics.early_access import clear_early_access, read_early_access, set_early_access
+    from ..errors import InputError
+    from ..mechanics.early_access import clear_early_access, read_early_access, set_early_access
 
     setting = early_from is not None or holders is not None or min_tier is not None or card_collection
     if clear and setting:

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli_context import Context, command_options, parse_points, pass_ctx
+from .context import Context, command_options, parse_points, pass_ctx
 
 if TYPE_CHECKING:
-    from .mechanics.giving import Charity
+    from ..mechanics.giving import Charity
 
 
 @click.group()
@@ -35,7 +35,7 @@ def _charity_data(charity: Charity, decimals: int) -> dict[str, Any]:
 @pass_ctx
 def giving_enable(ctx: Context, program: str) -> None:
     """Deploy PROGRAM's charity registry and let it burn donated points (the program's admin, once)."""
-    from .mechanics.giving import Giving
+    from ..mechanics.giving import Giving
 
     with ctx.chain() as chain:
         registry = Giving.enable(ctx.client(chain, program))
@@ -53,7 +53,7 @@ def giving_enable(ctx: Context, program: str) -> None:
 @pass_ctx
 def giving_add(ctx: Context, program: str, wallet: str, name: str) -> None:
     """Register charity NAME (≤ 32 bytes), paid to WALLET, in PROGRAM (charity manager)."""
-    from .mechanics.giving import Giving
+    from ..mechanics.giving import Giving
 
     with ctx.chain() as chain:
         client = ctx.client(chain, program)
@@ -68,7 +68,7 @@ def giving_add(ctx: Context, program: str, wallet: str, name: str) -> None:
 @pass_ctx
 def giving_list(ctx: Context, program: str) -> None:
     """Every charity of PROGRAM with the points donated to it."""
-    from .mechanics.giving import Giving
+    from ..mechanics.giving import Giving
 
     with ctx.chain() as chain:
         client = ctx.client(chain, program)
@@ -97,7 +97,7 @@ def giving_list(ctx: Context, program: str) -> None:
 @pass_ctx
 def giving_donate(ctx: Context, program: str, charity: str, amount: str) -> None:
     """Donate AMOUNT of the --account's points to CHARITY (its id or name); they are burned."""
-    from .mechanics.giving import Giving
+    from ..mechanics.giving import Giving
 
     with ctx.chain() as chain:
         client = ctx.client(chain, program)
@@ -127,7 +127,7 @@ def giving_donate(ctx: Context, program: str, charity: str, amount: str) -> None
 @pass_ctx
 def giving_close(ctx: Context, program: str, charity: str, reopen: bool) -> None:
     """Stop (or, with --reopen, restart) donations to CHARITY (its id or name; charity manager)."""
-    from .mechanics.giving import Giving
+    from ..mechanics.giving import Giving
 
     with ctx.chain() as chain:
         registry = Giving(ctx.client(chain, program))
