@@ -37,6 +37,11 @@ def devnet(ctx: Context, port: int, account_count: int, state: Path | None) -> N
     from ..chain import TX_GAS_CAP, launch_devnet
 
     chain = launch_devnet(port, state=state, accounts=account_count)
+    # before the first line is printed: whoever reads it may press Ctrl-C at once. Ctrl-C stops it
+    # even when started with SIGINT ignored (nohup, `trap '' INT`, a background job of a script, a
+    # test runner's worker): an ignored disposition is inherited and Python then never raises
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         accounts = [{"address": a.address, "private_key": "0x" + a.key.hex()} for a in chain.dev_accounts]
         info = {
@@ -54,14 +59,10 @@ def devnet(ctx: Context, port: int, account_count: int, state: Path | None) -> N
                 click.echo(f"  dev:{i}  {acct['address']}  {acct['private_key']}")
             click.echo("Ctrl-C to stop")
 
-        ctx.emit(info, human)
-        sys.stdout.flush()
-        signal.signal(signal.SIGTERM, _interrupt)
-        # Ctrl-C stops it even when started with SIGINT ignored (nohup, `trap '' INT`, a test
-        # runner's worker): an ignored disposition is inherited and Python then never raises
-        signal.signal(signal.SIGINT, signal.default_int_handler)
         assert chain.process is not None
         try:
+            ctx.emit(info, human)
+            sys.stdout.flush()
             chain.process.wait()
             fail(f"anvil exited unexpectedly with code {chain.process.returncode}")
         except KeyboardInterrupt:
