@@ -92,6 +92,11 @@ class Outbox:
         self._nonce_block = -1
         self._mined_nonce: dict[str, int] = {}
 
+    def _written(self, flights: Sequence[Flight]) -> None:
+        """Tell :attr:`on_signed` of newly signed versions (before they are broadcast)."""
+        if self.on_signed is not None:
+            self.on_signed(flights)
+
     def _say(self, message: str) -> None:
         if self.listener is not None:
             self.listener(message)
@@ -131,17 +136,17 @@ class Outbox:
             head = self.pace.head()
         return self.pricer.price(head.base_fee)
 
-    def sign(self, flights: Sequence[Flight]) -> None:
-        """Sign planned flights at today's fees now (waiting while over the cap), and tell
-        :attr:`on_signed`: for callers that write them down before anything is broadcast."""
+    def sign(self, flights: Sequence[Flight], started: float | None = None) -> None:
+        """Sign planned flights at today's fees now (waiting while over the cap, counted from
+        ``started``), and tell :attr:`on_signed`: for callers that write them down before anything
+        is broadcast."""
         unsigned = [f for f in flights if not f.versions]
         if not unsigned:
             return
-        fees = self._fees_now(time.monotonic())
+        fees = self._fees_now(time.monotonic() if started is None else started)
         for f in unsigned:
             self._sign(f, fees)
-        if self.on_signed is not None:
-            self.on_signed(unsigned)
+        self._written(unsigned)
 
     def send(self, flights: Sequence[Flight]) -> None:
         """Broadcast signed flights once (what the node answers decides each one's state)."""
@@ -186,13 +191,7 @@ class Outbox:
                 used_gas += f.tx.gas
                 room -= 1
             if batch:
-                unsigned = [f for f in batch if not f.versions]
-                if unsigned:
-                    fees = self._fees_now(started)
-                    for f in unsigned:
-                        self._sign(f, fees)
-                    if self.on_signed is not None:
-                        self.on_signed(unsigned)
+                self.sign(batch, started)
                 self._broadcast(batch, head)
             if self._settle_refused(flights):
                 continue
@@ -236,8 +235,7 @@ class Outbox:
                     # never sent: a re-signed version at today's price replaces nothing
                     flight.versions.pop()
                     self._sign(flight, fees)
-                    if self.on_signed is not None:
-                        self.on_signed([flight])
+                    self._written([flight])
             else:
                 flight.state = "refused"
                 flight.error = str(error.get("message", error) if isinstance(error, dict) else error)
@@ -380,8 +378,7 @@ class Outbox:
                 flight.sent_block, flight.sent_at = head.number, now
                 continue
             self._sign(flight, fees)
-            if self.on_signed is not None:
-                self.on_signed([flight])
+            self._written([flight])
             again.append(flight)
         if again:
             price = again[-1].versions[-1].fees["maxFeePerGas"] / 1e9
