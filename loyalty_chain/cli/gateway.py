@@ -44,6 +44,26 @@ DEFAULT_DB = "sqlite:///gateway.sqlite"
     "--webhook-url", help="Where events and redemptions are posted (secret: $LOYALTY_CHAIN_WEBHOOK_SECRET)."
 )
 @click.option("--allow-contract-members", is_flag=True, help="Relay for members whose address has code.")
+@click.option(
+    "--relays-per-member-hour",
+    type=click.IntRange(0),
+    help="Relays one member may get per rolling hour, counted over all processes on one --db [default: 10].",
+)
+@click.option(
+    "--relays-per-second",
+    type=click.IntRange(0),
+    help="Relays per second over all members and all processes on one --db [default: 100].",
+)
+@click.option(
+    "--max-relay-gas",
+    type=click.IntRange(21_000),
+    help="Most gas one relay may take [default: 400000].",
+)
+@click.option(
+    "--relay-gas-per-day",
+    type=click.IntRange(0),
+    help="Most gas all relays of all processes on one --db may take per UTC day [default: 10**9].",
+)
 @command_options
 @pass_ctx
 def serve(
@@ -57,6 +77,10 @@ def serve(
     batch_txs: int,
     webhook_url: str | None,
     allow_contract_members: bool,
+    relays_per_member_hour: int | None,
+    relays_per_second: int | None,
+    max_relay_gas: int | None,
+    relay_gas_per_day: int | None,
 ) -> None:
     """Serve PROGRAM's gateway: shop events in, points out; members' perks and gasless redemptions."""
     import uvicorn
@@ -82,8 +106,15 @@ def serve(
                 "--webhook-url needs $LOYALTY_CHAIN_WEBHOOK_SECRET of at least 32 characters"
             )
         webhook = WebhookOptions(webhook_url, secret)
+    given = {
+        "per_member_per_hour": relays_per_member_hour,
+        "global_per_second": relays_per_second,
+        "gas_ceiling": max_relay_gas,
+        "daily_gas_budget": relay_gas_per_day,
+    }
+    limits = {name: value for name, value in given.items() if value is not None}
     options = GatewayOptions(
-        policy=RelayPolicy(allow_contract_members=allow_contract_members),
+        policy=RelayPolicy(allow_contract_members=allow_contract_members, **limits),
         worker=WorkerOptions(batch_size=batch_size, txs_per_batch=batch_txs),
         webhook=webhook,
     )

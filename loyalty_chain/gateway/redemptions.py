@@ -6,21 +6,23 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
-from ..errors import ContractRevertError, InputError, LoyaltyChainError, RelayRefusedError
+from ..chain import TX_GAS_CAP
+from ..delivery.signing import calldata
+from ..errors import ContractRevertError, InputError, RelayRefusedError
 from ..gasless import parse_request, relay_call
 from ..relay_policy import RelayPolicy as CheckPolicy
 from ..relay_policy import check_relay
 from .http import ApiError, gateway
 from .members import reasons
 from .models import RedemptionIn, RedemptionRequestIn
+from .relay_admission import Refusal, admit, refusal
 from .service import Gateway
-from .store import Conn, Store
+from .store import Store
 
 router = APIRouter(tags=["members"])
 
@@ -44,9 +46,18 @@ def request_redemption(body: RedemptionRequestIn, gw: Gateway = Depends(gateway)
     return {"typed_data": typed}
 
 
-@router.post("/v1/redemptions", status_code=201)
+@router.post(
+    "/v1/redemptions",
+    status_code=201,
+    responses={
+        202: {"description": "stored and being relayed, not mined yet: GET /v1/redemptions/{id} tells"},
+        502: {"description": "the relay failed on chain (error says why)"},
+    },
+)
 def post_redemption(body: RedemptionIn, gw: Gateway = Depends(gateway)) -> JSONResponse:  # noqa: B008
-    """Simulate, then relay the member's signed request (the brand pays the gas)."""
+    """Simulate, then relay the member's signed request (the brand pays the gas): 201 once mined,
+    202 if it is stored but not mined within the wait (it will be, exactly once, even across a
+    restart of the gateway)."""
     policy = gw.options.policy
     try:
         request = parse_request(body.typed_data)
@@ -54,19 +65,8 @@ def post_redemption(body: RedemptionIn, gw: Gateway = Depends(gateway)) -> JSONR
         raise ApiError(422, "typed_data", str(exc)) from None
     signature = body.signature if body.signature.startswith("0x") else "0x" + body.signature
     sig_hash = hashlib.sha256(signature.lower().encode()).hexdigest()
-    earlier = gw.store.query("SELECT id FROM redemptions WHERE signature = ?", (sig_hash,))
-    if earlier:
-        raise ApiError(409, "signature", "this signature was already submitted", redemption=earlier[0][0])
-    hour_ago = time.time() - 3600
-    (recent,) = gw.store.query_one(
-        "SELECT COUNT(*) FROM redemptions WHERE member = ? AND created >= ?", (request.member, hour_ago)
-    )
-    if int(recent) >= policy.per_member_per_hour:
-        gw.count("relays_refused")
-        raise ApiError(429, "member", f"at most {policy.per_member_per_hour} relays per member per hour")
-    if not gw.relay_window.take():
-        gw.count("relays_refused")
-        raise ApiError(429, None, f"at most {policy.global_per_second} relays per second; retry shortly")
+    # the limits first, read without the lock (cheap), so a refused request costs no RPC call
+    _refuse(gw, refusal(gw.store.query_one, policy, request.member, sig_hash, 0, time.time()))
     # the library's relay checks (catalog, chain, relayer, nonce, deadline, signer), then its policy:
     # contract members only if allowed, simulated, the gas ceiling (gas: the limit to send with)
     checks = CheckPolicy(max_gas=policy.gas_ceiling, allow_contract_members=policy.allow_contract_members)
@@ -81,31 +81,35 @@ def post_redemption(body: RedemptionIn, gw: Gateway = Depends(gateway)) -> JSONR
         raise ApiError(422, field, str(exc)) from None
     except ContractRevertError as exc:
         raise ApiError(409, "typed_data", str(exc)) from None
-    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-    (spent,) = gw.store.query_one("SELECT COALESCE(SUM(gas), 0) FROM redemptions WHERE created >= ?", (day,))
-    if int(spent) + gas > policy.daily_gas_budget:
-        gw.count("relays_refused")
-        raise ApiError(
-            429, None, f"today's relay gas budget ({policy.daily_gas_budget}) is spent; retry tomorrow"
-        )
     rid = uuid.uuid4().hex
-    with gw.store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO redemptions (id, member, perk_id, quantity, signature, status, created, gas)"
-            " VALUES (?, ?, ?, ?, ?, 'relaying', ?, ?)",
-            (rid, request.member, request.perk_id, request.quantity, sig_hash, time.time(), gas),
+    with gw.store.transaction() as conn:  # the limits again, under the writer lock every process takes
+        refused = admit(
+            conn,
+            policy,
+            rid=rid,
+            member=request.member,
+            perk_id=request.perk_id,
+            quantity=request.quantity,
+            sig_hash=sig_hash,
+            target=str(call.address),
+            calldata="0x" + calldata(call).hex(),
+            gas=min(gas, TX_GAS_CAP),
+            now=time.time(),
         )
-    try:
-        done = gw.client._redemption(gw.relayer.relay(rid, call, gas))
-    except LoyaltyChainError as exc:
-        _settle(gw.store, rid, "failed", error=str(exc))
-        gw.count("relays_failed")
-        return JSONResponse(redemption_json(gw.store, rid), status_code=502)
-    _settle(
-        gw.store, rid, "relayed", done.tx.tx_hash, done.redemption_id, done.points_burned, done.tx.gas_used
-    )
-    gw.count("relays_done")
-    return JSONResponse(redemption_json(gw.store, rid), status_code=201)
+    _refuse(gw, refused)
+    status = gw.relayer.relay(rid)
+    return JSONResponse(redemption_json(gw.store, rid), status_code=ANSWERS[status])
+
+
+ANSWERS = {"relayed": 201, "relaying": 202, "failed": 502}
+"""The HTTP status of ``POST /v1/redemptions`` for the redemption's status when it answers."""
+
+
+def _refuse(gw: Gateway, refused: Refusal | None) -> None:
+    if refused is not None:
+        if refused.status == 429:
+            gw.count("relays_refused")
+        raise ApiError(refused.status, refused.field, refused.message, **refused.extra)
 
 
 @router.get("/v1/redemptions/{redemption_id}")
@@ -137,26 +141,3 @@ def redemption_json(store: Store, rid: str) -> dict[str, Any] | None:
         "error",
     )
     return dict(zip(keys, rows[0], strict=True))
-
-
-def _settle(
-    store: Store,
-    rid: str,
-    status: str,
-    tx_hash: str | None = None,
-    onchain_id: int | None = None,
-    burned: int | None = None,
-    gas: int | None = None,
-    error: str | None = None,
-) -> None:
-    with store.transaction() as conn:
-        conn.execute(
-            "UPDATE redemptions SET status = ?, tx_hash = ?, redemption_id = ?, points_burned = ?,"
-            " gas = COALESCE(?, gas), error = ? WHERE id = ?",
-            (status, tx_hash, onchain_id, burned, gas, error, rid),
-        )
-        _webhook(conn, rid, status, tx_hash, error)
-
-
-def _webhook(conn: Conn, rid: str, status: str, tx_hash: str | None, error: str | None) -> None:
-    Store.enqueue_webhook(conn, f"redemption.{status}", {"id": rid, "tx_hash": tx_hash, "error": error})

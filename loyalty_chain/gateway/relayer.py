@@ -1,75 +1,229 @@
-"""Relays sent in groups: the signed redemptions that arrive while one group is being mined go out
-together in the next, signed with consecutive nonces and sent at once, so they share blocks instead
-of each waiting for the last one's receipt.
+"""Relays sent in groups, exactly once even across ``kill -9``, the way the issuing worker sends
+batches.
 
-The HTTP request that brought a redemption waits for its own outcome (its place in the group), so
-``POST /v1/redemptions`` still answers with the relayed transaction. A group is sent under the
-idempotency key ``gateway:<store id>:relays:<first redemption id>``, under the store's sender lock.
+A redemption the gateway accepted is stored with its ``redeemWithSignature`` call (target, calldata,
+gas limit) in the ``relays`` table, in the transaction that admits it (see
+:mod:`.relay_admission`), before anything is sent. Then:
+
+1. **grouped**: every stored relay not yet in a group is put in a new ``relay_groups`` row, in one
+   committed transaction (the relays that arrived while the last group was being mined leave
+   together, signed with consecutive nonces and sent at once, so they share blocks);
+2. **sent** under the idempotency key ``gateway:<store id>:relays:<group id>``, under the store's
+   sender lock, the group's state looked at again under it (another process never sends a group
+   this one settled);
+3. **settled**: each redemption relayed (tx hash, on-chain redemption id, points burned) or failed
+   (why), with its webhook, and the group marked settled, in one transaction.
+
+After a restart every pending group is sent again under the same key, with the same calls in the
+same order: the delivery layer's operations journal wrote the signed transactions down before
+broadcasting them, so it watches those (sending the same bytes again if the node lost them) instead
+of signing new ones, and returns the first outcome. Whatever moment the kill hit (before the group
+was formed, before it was sent, after it was sent, after it was mined but before it was recorded),
+each accepted relay goes on chain once and is recorded as relayed. (The member's signed nonce makes
+a second copy revert in any case; the journal is what keeps the first one from being recorded as
+failed, or never sent.)
+
+The HTTP request that brought a redemption waits for its outcome (:meth:`Relayer.relay`); the
+background thread (:meth:`Relayer.start`) picks up what no request waits for: groups left pending
+by a killed process, relays another process stored.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
 
 from web3.contract.contract import ContractFunction
 
-from ..chain import TX_GAS_CAP
 from ..client import LoyaltyClient
 from ..delivery import TxResult
-from ..errors import LoyaltyChainError, TransactionError
-from .store import Store
+from ..errors import LoyaltyChainError
+from .store import Conn, Store
+from .worker import RETRY_LATER
+
+log = logging.getLogger("loyalty_chain.gateway")
 
 MAX_GROUP = 200
 """Most relays in one group (a redemption takes ~100-150k gas: about a 30M-gas block's worth)."""
-
-
-@dataclass
-class _Relay:
-    redemption_id: str
-    call: ContractFunction
-    gas: int
-    outcome: TxResult | LoyaltyChainError | None = None
+WAIT_S = 60.0
+"""How long ``POST /v1/redemptions`` waits for its relay to be mined before answering 202 (relaying)."""
+INTERVAL_S = 0.5
+"""The background thread's pause between rounds when nothing is waiting."""
 
 
 class Relayer:
-    """Sends every waiting relay in one group, one group at a time (see the module docstring)."""
+    """Groups stored relays and sends each group once (see the module docstring)."""
 
-    def __init__(self, store: Store, client: LoyaltyClient, max_group: int = MAX_GROUP) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: LoyaltyClient,
+        max_group: int = MAX_GROUP,
+        on_settled: Callable[[str, int], None] | None = None,
+    ) -> None:
         self.store = store
         self.client = client
         self.max_group = max_group
-        self._waiting: list[_Relay] = []
-        self._waiting_lock = threading.Lock()
+        self.on_settled = on_settled
+        """Told ``("relayed" | "failed", count)`` after each group (metrics)."""
         self._sending = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def relay(self, redemption_id: str, call: ContractFunction, gas: int) -> TxResult:
-        """Send ``call`` with gas limit ``gas`` in the next group; its mined result, or its error."""
-        item = _Relay(redemption_id, call, min(gas, TX_GAS_CAP))
-        with self._waiting_lock:
-            self._waiting.append(item)
-        while item.outcome is None:
+    # -- the background thread --------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="gateway-relayer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self._sending:
+                    busy = self.run_once()
+            except Exception:  # a service loop: log and go on; the group is retried under its key
+                log.exception("the relayer's round failed; retrying")
+                busy = 0
+            if not busy:
+                self._stop.wait(INTERVAL_S)
+
+    # -- one request's wait -----------------------------------------------------------------
+
+    def relay(self, redemption_id: str, wait_s: float = WAIT_S) -> str:
+        """Send the stored relay ``redemption_id`` in the next group and wait for it to settle; its
+        status: ``relayed``, ``failed``, or ``relaying`` if it is not settled after ``wait_s``."""
+        deadline = time.monotonic() + wait_s
+        while True:
             with self._sending:
-                if item.outcome is not None:
-                    break
-                with self._waiting_lock:
-                    group, self._waiting = self._waiting[: self.max_group], self._waiting[self.max_group :]
-                if group:
-                    self._send(group)
-        if isinstance(item.outcome, LoyaltyChainError):
-            raise item.outcome
-        return item.outcome
+                status = self._status(redemption_id)
+                if status != "relaying" or time.monotonic() >= deadline:
+                    return status
+                busy = self.run_once()
+            if not busy:  # another process has it (or the chain is slow): look again shortly
+                time.sleep(0.1)
 
-    def _send(self, group: list[_Relay]) -> None:
-        key = f"gateway:{self.store.store_id}:relays:{group[0].redemption_id}"
-        try:
-            with self.store.write_lock():
-                outcomes: list[TxResult | TransactionError] = self.client.sender.send_many(
-                    [r.call for r in group], gas=[r.gas for r in group], key=key
-                )
-        except LoyaltyChainError as exc:  # nothing of the group is known to have gone through
-            for r in group:
-                r.outcome = exc
+    def _status(self, redemption_id: str) -> str:
+        (status,) = self.store.query_one("SELECT status FROM redemptions WHERE id = ?", (redemption_id,))
+        return str(status)
+
+    # -- rounds -----------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Group the stored relays and send every pending group; the number of relays settled."""
+        self._form_groups()
+        settled = 0
+        for (group_id,) in self.store.query(
+            "SELECT id FROM relay_groups WHERE state = 'pending' ORDER BY id"
+        ):
+            settled += self._send(int(group_id))
+        return settled
+
+    def _form_groups(self) -> None:
+        if not self.store.query("SELECT 1 FROM relays WHERE group_id IS NULL LIMIT 1"):
             return
-        for r, outcome in zip(group, outcomes, strict=True):
-            r.outcome = outcome
+        with self.store.transaction() as conn:
+            while True:
+                ids = [
+                    r
+                    for (r,) in conn.execute(
+                        "SELECT redemption_id FROM relays WHERE group_id IS NULL"
+                        " ORDER BY redemption_id LIMIT ?",
+                        (self.max_group,),
+                    )
+                ]
+                if not ids:
+                    break
+                (group_id,) = conn.execute(
+                    "INSERT INTO relay_groups (state, created) VALUES ('pending', ?) RETURNING id",
+                    (time.time(),),
+                ).fetchone()
+                conn.executemany(
+                    "UPDATE relays SET group_id = ? WHERE redemption_id = ?", [(group_id, r) for r in ids]
+                )
+
+    def _send(self, group_id: int) -> int:
+        rows = self.store.query(
+            "SELECT redemption_id, calldata, gas FROM relays WHERE group_id = ? ORDER BY redemption_id",
+            (group_id,),
+        )
+        ids = [str(r) for r, _, _ in rows]
+        calls = [self._call(str(data)) for _, data, _ in rows]
+        gas = [int(g) for _, _, g in rows]
+        key = f"gateway:{self.store.store_id}:relays:{group_id}"
+        with self.store.write_lock():
+            (state,) = self.store.query_one("SELECT state FROM relay_groups WHERE id = ?", (group_id,))
+            if state != "pending":
+                return 0
+            try:
+                outcomes: list[TxResult | Exception] = list(
+                    self.client.sender.send_many(calls, gas=gas, key=key)
+                )
+            except RETRY_LATER as exc:
+                log.warning("relay group %s not settled yet (%s); retried under the same key", group_id, exc)
+                return 0
+            except LoyaltyChainError as exc:  # refused before anything was signed
+                outcomes = [exc] * len(ids)
+            self._settle(group_id, ids, outcomes)
+        return len(ids)
+
+    def _call(self, calldata: str) -> ContractFunction:
+        """The stored calldata as the catalog call it encodes (the same bytes again)."""
+        function, args = self.client.catalog.decode_function_input(calldata)
+        call: ContractFunction = function(*args.values())
+        return call
+
+    def _settle(self, group_id: int, ids: list[str], outcomes: list[TxResult | Exception]) -> None:
+        counts = {"relayed": 0, "failed": 0}
+        with self.store.transaction() as conn:
+            for rid, outcome in zip(ids, outcomes, strict=True):
+                if not isinstance(outcome, TxResult):
+                    settle(conn, rid, "failed", error=str(outcome))
+                    counts["failed"] += 1
+                    continue
+                try:
+                    done = self.client._redemption(outcome)
+                except KeyError as exc:  # mined without a PerkRedeemed event: not a redemption
+                    settle(conn, rid, "failed", tx_hash=outcome.tx_hash, error=str(exc))
+                    counts["failed"] += 1
+                    continue
+                settle(
+                    conn,
+                    rid,
+                    "relayed",
+                    outcome.tx_hash,
+                    done.redemption_id,
+                    done.points_burned,
+                    outcome.gas_used,
+                )
+                counts["relayed"] += 1
+            conn.execute("UPDATE relay_groups SET state = 'settled' WHERE id = ?", (group_id,))
+        if self.on_settled:
+            for status, n in counts.items():
+                if n:
+                    self.on_settled(status, n)
+
+
+def settle(
+    conn: Conn,
+    rid: str,
+    status: str,
+    tx_hash: str | None = None,
+    onchain_id: int | None = None,
+    burned: int | None = None,
+    gas: int | None = None,
+    error: str | None = None,
+) -> None:
+    """Record a redemption's outcome and queue its webhook, in the caller's transaction."""
+    conn.execute(
+        "UPDATE redemptions SET status = ?, tx_hash = ?, redemption_id = ?, points_burned = ?,"
+        " gas = COALESCE(?, gas), error = ? WHERE id = ?",
+        (status, tx_hash, onchain_id, burned, gas, error, rid),
+    )
+    Store.enqueue_webhook(conn, f"redemption.{status}", {"id": rid, "tx_hash": tx_hash, "error": error})

@@ -13,7 +13,7 @@ from ..client import LoyaltyClient
 from ..delivery import DeliveryOptions
 from ..program import ProgramRecord
 from ..signers import SignerLike
-from .policy import RateWindow, RelayPolicy
+from .policy import RelayPolicy
 from .relayer import Relayer
 from .rules import Rules
 from .store import Store
@@ -58,12 +58,11 @@ class Gateway:
         delivery = replace(delivery, journal=store.journal or delivery.journal)
         self.client = LoyaltyClient(chain, record, account, delivery)
         self.metrics: Counter[str] = Counter()
-        self.relayer = Relayer(store, self.client)
+        self.relayer = Relayer(store, self.client, on_settled=lambda s, n: self.count(f"relays_{s}", n))
         self.worker = Worker(
             store, self.client, self.options.worker, lambda n: self.count("grants_issued", n)
         )
         self.webhooks = WebhookDispatcher(store, self.options.webhook) if self.options.webhook else None
-        self.relay_window = RateWindow(self.options.policy.global_per_second)
         self._tiers: dict[str, tuple[float, str | None]] = {}
         self._metrics_lock = threading.Lock()
 
@@ -73,11 +72,13 @@ class Gateway:
 
     def start(self) -> None:
         self.worker.start()
+        self.relayer.start()
         if self.webhooks:
             self.webhooks.start()
 
     def stop(self) -> None:
         self.worker.stop()
+        self.relayer.stop()
         if self.webhooks:
             self.webhooks.stop()
 

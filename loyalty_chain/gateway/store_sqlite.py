@@ -51,6 +51,16 @@ CREATE TABLE IF NOT EXISTS redemptions (
     tx_hash TEXT, redemption_id INTEGER, points_burned INTEGER, error TEXT
 );
 CREATE INDEX IF NOT EXISTS redemptions_member ON redemptions (member, created);
+CREATE INDEX IF NOT EXISTS redemptions_created ON redemptions (created);
+CREATE TABLE IF NOT EXISTS relays (
+    redemption_id TEXT PRIMARY KEY, target TEXT NOT NULL, calldata TEXT NOT NULL, gas INTEGER NOT NULL,
+    group_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS relays_group ON relays (group_id);
+CREATE TABLE IF NOT EXISTS relay_groups (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, state TEXT NOT NULL, created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS relay_gas (day REAL PRIMARY KEY, gas INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS webhooks (
     id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, payload TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, state TEXT NOT NULL DEFAULT 'pending',

@@ -3,16 +3,16 @@ gasless redemption end to end within the relay policy."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from fastapi.testclient import TestClient
+from support.gateway_relays import store_relay
 
 from loyalty_chain.chain import Chain
-from loyalty_chain.gasless import relay_call, sign_typed_data
-from loyalty_chain.gateway import Gateway, RelayPolicy, create_app
+from loyalty_chain.gasless import sign_typed_data
+from loyalty_chain.gateway import Gateway, RelayPolicy, SqliteStore, create_app
+from loyalty_chain.gateway.relay_admission import refusal
 from loyalty_chain.records import PerkSpec
 
 
@@ -121,40 +121,38 @@ def test_relay_policy_refusals(chain: Chain, make_gateway: Callable[..., Gateway
         assert r.status_code == 403 and "ceiling" in r.json()["error"]["message"]
 
 
-def test_relays_waiting_together_go_out_in_one_group(chain: Chain, gateway: Gateway) -> None:
-    """Relays that arrive while a group is being sent wait, then leave together in the next one."""
+def test_relays_stored_together_go_out_in_one_group(chain: Chain, gateway: Gateway) -> None:
+    """Relays stored while a group is being sent wait, then leave together in the next one."""
     brand, relayer = gateway.client, gateway.relayer
     members = [chain.dev_account(i) for i in range(1, 5)]
     brand.enroll_many([(m.address, 0) for m in members])
     brand.issue_many([(m.address, 100) for m in members], "welcome")
     brand.add_perk(PerkSpec("Free latte", price=10))
-    calls = []
-    for member in members:
-        typed = brand.redemption_request(member.address, 1)
-        call = relay_call(brand.catalog, typed, sign_typed_data(member, typed), relayer=brand.sender.address)
-        calls.append((call, brand.sender.simulate(call) * 2))
-    groups: list[int] = []
-    send = relayer._send
-
-    def counted(group: list[Any]) -> None:
-        groups.append(len(group))
-        send(group)
-
-    relayer._send = counted  # type: ignore[method-assign]
-    results: dict[int, Any] = {}
-
-    def post(n: int) -> None:
-        results[n] = relayer.relay(f"r{n}", *calls[n])
-
-    with relayer._sending:  # a group "in flight": every relay posted now has to wait for it
-        threads = [threading.Thread(target=post, args=(n,)) for n in range(len(calls))]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 30
-        while len(relayer._waiting) < len(calls) and time.monotonic() < deadline:
-            time.sleep(0.01)
-    for t in threads:
-        t.join(60)
-    assert groups == [len(calls)]
-    assert all(results[n].event("PerkRedeemed").args["member"] == m.address for n, m in enumerate(members))
+    ids = [store_relay(gateway, member, 1) for member in members]
+    assert relayer.run_once() == len(members)
+    assert gateway.store.query("SELECT state, COUNT(*) FROM relay_groups GROUP BY state") == [("settled", 1)]
+    rows = gateway.store.query("SELECT status, tx_hash FROM redemptions ORDER BY id")
+    assert {s for s, _ in rows} == {"relayed"} and len({h for _, h in rows}) == len(members)
+    assert [relayer.relay(rid, wait_s=0) for rid in ids] == ["relayed"] * len(members)
     assert [brand.balance(m.address) for m in members] == [90] * len(members)
+    assert relayer.run_once() == 0  # nothing left: nothing sent again
+
+
+def test_the_relays_per_second_limit_is_counted_in_the_store(
+    chain: Chain, make_gateway: Callable[..., Gateway]
+) -> None:
+    gw = make_gateway(policy=RelayPolicy(global_per_second=2))
+    members = [chain.dev_account(i) for i in range(1, 4)]
+    gw.client.enroll_many([(m.address, 0) for m in members])
+    gw.client.issue_many([(m.address, 100) for m in members], "welcome")
+    gw.client.add_perk(PerkSpec("Free latte", price=10))
+    for member in members[:2]:
+        store_relay(gw, member, 1)
+    other = SqliteStore(gw.store.path)  # what another process on the same database sees
+    try:
+        now = time.time()
+        refused = refusal(other.query_one, gw.options.policy, members[2].address, "sig", 0, now)
+        assert refused is not None and refused.status == 429 and "per second" in refused.message
+        assert refusal(other.query_one, gw.options.policy, members[2].address, "sig", 0, now + 1.5) is None
+    finally:
+        other.close()

@@ -25,16 +25,17 @@ def start(
     log: Path,
     batch_size: int = 5,
     home: Path | None = None,
+    extra: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """A gateway for ``program`` on ``--db db`` (a URL), its output appended to ``log``; ``home`` is
-    its $LOYALTY_CHAIN_HOME (where the default operations journal is)."""
+    its $LOYALTY_CHAIN_HOME (where the default operations journal is); ``extra``: more options."""
     env = {**os.environ, "LOYALTY_CHAIN_DEPLOYMENTS": str(program.path.parent.parent)}
     if home is not None:
         env["LOYALTY_CHAIN_HOME"] = str(home)
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
         [sys.executable, "-m", "loyalty_chain.cli", "serve", program.name, "--rpc", chain.rpc_url,
-         "--db", db, "--rules", str(rules), "--port", str(port), "--batch-size", str(batch_size)],
+         "--db", db, "--rules", str(rules), "--port", str(port), "--batch-size", str(batch_size), *extra],
         env=env, stdout=out, stderr=subprocess.STDOUT,
     )  # fmt: skip
 
