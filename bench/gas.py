@@ -564,6 +564,12 @@ def run(batch: int) -> int:
             from gas_mechanics import measure_exchange
 
             rows += measure_exchange(chain, ours, admin, others[5:8], send, Row)
+        expiry_checks: list[str] = []
+        if "ExpiringPoints" in ours:  # moves the clock by five 30-day epochs
+            from gas_expiry import measure_expiry
+
+            expiry_rows, expiry_checks = measure_expiry(chain, ours, base, admin, batch, send, Row)
+            rows += expiry_rows
         if "PerkCatalog" in ours:  # last: it moves the clock past a perk's start
             from gas_mechanics import measure_early_access
 
@@ -574,7 +580,7 @@ def run(batch: int) -> int:
     print()
     from gas_mechanics import check_mechanics
 
-    checks = check_targets(rows) + check_mechanics(rows)
+    checks = check_targets(rows) + check_mechanics(rows) + expiry_checks
     for line in checks:
         print(line)
     print(
