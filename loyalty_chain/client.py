@@ -25,6 +25,7 @@ from .errors import (
     PartialBatchError,
     TransactionError,
 )
+from .expiry import ExpiryTerms, NextExpiry, next_expiry
 from .program import ProgramRecord, TransferPolicy, load_program
 from .records import Card, Enrolment
 from .signers import SignerLike, as_signer
@@ -68,13 +69,13 @@ class LoyaltyClient(PerkActions):
         self.account = as_signer(account)  # a LocalAccount, or an ape account turned into one
         w3 = chain.w3
 
-        def contract(name: str) -> Contract:
+        def contract(name: str, artifact: str | None = None) -> Contract:
             address: Any = record.addresses[name]
-            c = w3.eth.contract(address=address, abi=cast(Any, load_artifact(name).abi))
+            c = w3.eth.contract(address=address, abi=cast(Any, load_artifact(artifact or name).abi))
             assert isinstance(c, Contract)
             return c
 
-        self.points = contract("LoyaltyPoints")
+        self.points = contract("LoyaltyPoints", record.points_contract)  # ExpiringPoints if points expire
         self.card = contract("MembershipCard")
         self.catalog = contract("PerkCatalog")
         self.airdrop = contract("AirdropDistributor")
@@ -110,6 +111,18 @@ class LoyaltyClient(PerkActions):
 
     def decimals(self) -> int:
         return int(self.points.functions.decimals().call())
+
+    @property
+    def expiry(self) -> ExpiryTerms | None:
+        """How the program's points expire (epochs, validity), or None if they never do."""
+        return ExpiryTerms.from_options(self.record.options)
+
+    def next_expiry(self, holder: str) -> NextExpiry | None:
+        """``holder``'s points closest to expiry and when they expire; None if none can expire."""
+        terms = self.expiry
+        if terms is None:
+            return None
+        return next_expiry(self.points, checked_address(holder, "holder"), terms)
 
     def issue(self, to: str, amount: int, reason: str | bytes = "", *, key: str | None = None) -> TxResult:
         """Mint ``amount`` base units to ``to``, tagged with ``reason`` (e.g. "purchase").

@@ -23,6 +23,7 @@ from .client import LoyaltyClient
 from .decoding import hex_int
 from .delivery import Tx, send_from_many
 from .delivery.signing import calldata
+from .demo_expiry import ExpiryResult, run_expiry
 from .demo_mechanics import MechanicsResult, run_mechanics
 from .gasless import sign_typed_data
 from .program import ProgramOptions, deploy_program, registry_root
@@ -57,6 +58,8 @@ class DemoResult:
     rpc_url: str
     mechanics: MechanicsResult | None = None
     """Issue 12's mechanics: a donation, an early-access perk, a conversion to a partner brand."""
+    expiry: ExpiryResult | None = None
+    """Issue 12's expiring points: a second program whose points expire after their validity."""
 
 
 def _members(count: int) -> list[LocalAccount]:
@@ -156,6 +159,9 @@ def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float)
     mechanics = run_mechanics(chain, client, with_eth, dict(roster), say, root)
     gas += mechanics.gas_used
     txs += mechanics.transactions
+    expiry = run_expiry(chain, brand, members[0].address, say, root)  # last: it moves the devnet's clock
+    gas += expiry.gas_used
+    txs += expiry.transactions
 
     summary = summarize(client.events(), client.tiers(), record.addresses["LoyaltyPoints"])
     return DemoResult(
@@ -170,4 +176,5 @@ def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float)
         record_path=root / str(chain.chain_id) / f"{record.name}.json",
         rpc_url=chain.rpc_url,
         mechanics=mechanics,
+        expiry=expiry,
     )

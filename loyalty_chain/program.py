@@ -18,6 +18,7 @@ from .artifacts import load_artifact
 from .chain import Chain
 from .deploy import deploy
 from .errors import DeploymentError, InputError
+from .expiry import ExpiryTerms
 from .record_check import check_program_name
 from .registry import (
     ProgramRecord,
@@ -91,6 +92,9 @@ class ProgramOptions:
     display_name: str = ""
     """What wallets show as the token's name (the card is "<display name> Membership");
     default: the program's name."""
+    expiry: ExpiryTerms | None = None
+    """When points expire (ERC-7818: epochs and a validity); None: they never do. Chooses the points
+    contract: ``ExpiringPoints`` instead of ``LoyaltyPoints``, whose costs stay those of today."""
 
     @property
     def token_name(self) -> str:
@@ -120,6 +124,13 @@ class ProgramOptions:
             raise InputError(f"cap must not be negative, got {self.cap}")
         if len(self.token_name) > 64:
             raise InputError(f"display name must be at most 64 characters, got {len(self.token_name)}")
+        if self.expiry is not None:
+            self.expiry.validate(self.decimals)
+
+
+def points_artifact(options: ProgramOptions) -> str:
+    """The points contract a program gets: ``ExpiringPoints`` if its points expire."""
+    return "LoyaltyPoints" if options.expiry is None else "ExpiringPoints"
 
 
 def deploy_program(
@@ -140,15 +151,17 @@ def deploy_program(
             f"(recorded in {existing}); choose another name"
         )
     admin = sender.address
+    points_args: tuple[object, ...] = (options.decimals, options.cap, int(options.transfer_policy))
+    if options.expiry is not None:
+        terms = options.expiry
+        points_args += (terms.type_code, terms.epoch_length, terms.validity)
     deployed = {
         "LoyaltyPoints": deploy(
             chain,
-            "LoyaltyPoints",
+            points_artifact(options),
             options.token_name,
             options.symbol,
-            options.decimals,
-            options.cap,
-            int(options.transfer_policy),
+            *points_args,
             admin,
             sender=sender,
         ),
@@ -195,9 +208,12 @@ def deploy_program(
         block=first_block,
         deployer=str(admin),
         compiler=load_artifact("LoyaltyPoints").compiler,
-        artifact_hashes={name: load_artifact(name).bytecode_hash for name in CONTRACTS},
+        artifact_hashes={
+            name: load_artifact(points_artifact(options) if name == "LoyaltyPoints" else name).bytecode_hash
+            for name in CONTRACTS
+        },
         options={
-            **asdict(options),
+            **{k: v for k, v in asdict(options).items() if k != "expiry" or v is not None},
             "transfer_policy": options.transfer_policy.name.lower(),
             "tiers": list(options.tiers),
         },

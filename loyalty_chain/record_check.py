@@ -56,7 +56,7 @@ def verify_program(chain: Chain, record: ProgramRecord) -> None:
     w3 = chain.w3
     present = recorded_contracts(record)
     for name in present:
-        artifact = load_artifact(name)
+        artifact = load_artifact(record.points_contract if name == "LoyaltyPoints" else name)
         address = _address_of(record, name)
         if record.artifact_hashes.get(name) != artifact.bytecode_hash:
             raise DeploymentError(

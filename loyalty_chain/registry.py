@@ -67,6 +67,12 @@ class ProgramRecord:
     def path(self) -> Path:
         return record_path(self.chain_id, self.name, self.root)
 
+    @property
+    def points_contract(self) -> str:
+        """The artifact of the points token (recorded as ``LoyaltyPoints`` either way): ``ExpiringPoints``
+        when the program's points expire (its options carry ``expiry``), else ``LoyaltyPoints``."""
+        return "ExpiringPoints" if isinstance(self.options.get("expiry"), dict) else "LoyaltyPoints"
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         del data["root"]

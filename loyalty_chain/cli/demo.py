@@ -30,6 +30,8 @@ def demo(ctx: Context) -> None:
     }
     if result.mechanics is not None:
         data["mechanics"] = asdict(result.mechanics)
+    if result.expiry is not None:
+        data["expiry"] = asdict(result.expiry)
 
     def human() -> None:
         extra = [
@@ -42,6 +44,11 @@ def demo(ctx: Context) -> None:
                 (f"donated · {m.charity}", f"{m.donated:,} in {m.donations} donations"),
                 ("early-access redemptions", f"{m.early_redemptions} (refused early: {m.early_refused})"),
                 (f"converted to {m.partner}", f"{m.converted_in:,} → {m.converted_out:,}"),
+            ]
+        e = result.expiry
+        if e is not None:
+            extra[-2:-2] = [
+                (f"expired · {e.program}", f"{e.expired:,} of {e.earned:,} (breakage {e.breakage:,})")
             ]
         print_summary("Bean There loyalty program", result.summary, result.perk_titles, extra)
         click.echo(f"deployment record: {result.record_path}")

@@ -77,11 +77,25 @@ def member_enroll(
 @command_options
 @pass_ctx
 def member_show(ctx: Context, program: str, address: str) -> None:
-    """Show the card ADDRESS holds."""
+    """Show the card ADDRESS holds (and, when the program's points expire, its points and next expiry)."""
     with ctx.chain() as chain:
-        card = ctx.client(chain, program).card_of(address)
+        client = ctx.client(chain, program)
+        card = client.card_of(address)
+        points = client.balance(address) if client.expiry else None
+        upcoming = client.next_expiry(address) if client.expiry else None
+    expiring: dict[str, object] = {}
+    line = ""
+    if points is not None:
+        expiring = {
+            "points": points,
+            "next_expiry": upcoming and {"amount": upcoming.amount, "expires_at": upcoming.expires_at},
+        }
+        when = upcoming and (
+            f"block {upcoming.expires_at}" if upcoming.in_blocks else iso_time(upcoming.expires_at)
+        )
+        line = f"; {points} points, next expiry: " + (f"{upcoming.amount} on {when}" if upcoming else "none")
     if card is None:
-        ctx.emit({"address": address, "card": None}, f"{address} holds no card")
+        ctx.emit({"address": address, "card": None} | expiring, f"{address} holds no card{line}")
         return
     ctx.emit(
         {
@@ -92,9 +106,10 @@ def member_show(ctx: Context, program: str, address: str) -> None:
                 "valid_until": card.valid_until,
                 "active": card.active,
             },
-        },
+        }
+        | expiring,
         f"{card.holder}: {card.tier_name}, valid until {iso_time(card.valid_until)}, "
-        f"{'active' if card.active else 'EXPIRED'} (card {card.token_id})",
+        f"{'active' if card.active else 'EXPIRED'} (card {card.token_id}){line}",
     )
 
 

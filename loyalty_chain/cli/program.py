@@ -22,6 +22,11 @@ from .context import Context, command_options, parse_points, parse_time, pass_ct
 )
 @click.option("--soulbound", is_flag=True, help="Cards cannot be transferred (ERC-5192).")
 @click.option("--cap", default="0", help="Maximum supply in points; 0 = no cap.")
+@click.option(
+    "--expiry-epoch",
+    help="Points expire (ERC-7818): epoch length, e.g. 30d, 12h, 3600 (seconds) or 1000blocks.",
+)
+@click.option("--validity", type=int, help="With --expiry-epoch: epochs a point stays usable (e.g. 4).")
 @command_options
 @pass_ctx
 def deploy(
@@ -34,9 +39,23 @@ def deploy(
     transfer_policy: str,
     soulbound: bool,
     cap: str,
+    expiry_epoch: str | None,
+    validity: int | None,
 ) -> None:
-    """Deploy a program (points, cards, catalog, airdrop) and record it in deployments/."""
+    """Deploy a program (points, cards, catalog, airdrop) and record it in deployments/.
+
+    With --expiry-epoch and --validity its points expire: points issued in an epoch are usable for
+    VALIDITY epochs (that one included), spent oldest first everywhere.
+    """
+    from ..errors import InputError
+    from ..expiry import ExpiryTerms
     from ..program import ProgramOptions, TransferPolicy, deploy_program
+
+    if (expiry_epoch is None) != (validity is None):
+        raise InputError(
+            "--validity needs --expiry-epoch and the other way round: e.g. --expiry-epoch 30d --validity 4"
+        )
+    expiry = ExpiryTerms.parse(expiry_epoch, validity) if expiry_epoch and validity is not None else None
 
     options = ProgramOptions(
         name=program,
@@ -47,6 +66,7 @@ def deploy(
         transfer_policy=TransferPolicy.parse(transfer_policy),
         soulbound=soulbound,
         cap=0 if cap.strip() == "0" else parse_points(cap, decimals, "--cap"),
+        expiry=expiry,
     )
     options.validate()
     with ctx.chain() as chain:
@@ -57,9 +77,12 @@ def deploy(
             "chain_id": record.chain_id,
             "addresses": record.addresses,
             "record": str(record.path),
-        },
+        }
+        | ({"expiry": record.options["expiry"]} if expiry else {}),
         "\n".join(
-            [f"{name:20} {addr}" for name, addr in record.addresses.items()] + [f"recorded in {record.path}"]
+            [f"{name:20} {addr}" for name, addr in record.addresses.items()]
+            + ([f"points {expiry.describe()} (ExpiringPoints)"] if expiry else [])
+            + [f"recorded in {record.path}"]
         ),
     )
 

@@ -13,6 +13,7 @@ from ..artifacts import load_artifact
 from ..campaign_records import load_records
 from ..chain import Chain
 from ..errors import InputError
+from ..expiry import EXPIRING_CONTRACT, expired_points
 from ..indexer import EventStore, FetchSettings, open_store, sync_store
 from ..program import ProgramRecord
 from . import activity, cards, catalog, giving, points
@@ -85,9 +86,18 @@ def program_report(
         raise InputError(f"--until ({until}) is before --since ({since}); swap them")
     info = program_info(chain, record)
     known = {k: (v.leaves, v.total) for k, v in load_records(record).items()}
+    breakage = expired_points(chain, record) if record.points_contract == EXPIRING_CONTRACT else None
     with open_store(record, cache) as store:
         sync_store(chain, record, store, settings=settings)
-        return compute(store, info, since=since, until=until, value_per_point=value, known_campaigns=known)
+        return compute(
+            store,
+            info,
+            since=since,
+            until=until,
+            value_per_point=value,
+            known_campaigns=known,
+            breakage=breakage,
+        )
 
 
 def compute(
@@ -98,8 +108,12 @@ def compute(
     until: int | None = None,
     value_per_point: Decimal = Decimal(0),
     known_campaigns: dict[int, tuple[int, int]] | None = None,
+    breakage: int | None = None,
 ) -> ProgramReport:
-    """Every KPI of ``[since, until]`` (unix seconds, inclusive; open ends: all the cache holds)."""
+    """Every KPI of ``[since, until]`` (unix seconds, inclusive; open ends: all the cache holds).
+
+    ``breakage``: for a program whose points expire, the points expired unused to date (read from the
+    token, see :func:`loyalty_chain.expiry.expired_points`); counted as expired and not outstanding."""
     began = time.perf_counter()
     r = Reader(store)
     w = r.window(since, until)
@@ -107,11 +121,13 @@ def compute(
     redeemed, redemption_count = points.redemptions(r, w)
     gifts = giving.donations(r, w)
     m = cards.membership(r, w, info.tiers)
-    outstanding = f.minted_all - f.burned_all
+    outstanding = f.minted_all - f.burned_all - (breakage or 0)
     liability = (Decimal(outstanding).scaleb(-info.decimals) * value_per_point).normalize()
     notes: list[str] = []
-    if not points.BREAKAGE_EVENTS:
-        notes.append("expired points: the contracts have no expiry yet, so breakage by expiry is 0")
+    if breakage is not None:
+        notes.append("expired points: every epoch expired to date (the token's view), whatever the range")
+    elif not points.BREAKAGE_EVENTS:
+        notes.append("expired points: this program's points never expire, so breakage by expiry is 0")
     return ProgramReport(
         program=info.name,
         chain_id=info.chain_id,
@@ -133,7 +149,7 @@ def compute(
         redeemed=redeemed,
         redemptions=redemption_count,
         burned_other=f.burned - redeemed - gifts.donated,
-        expired=points.expired(r, w),
+        expired=points.expired(r, w) + (breakage or 0),
         outstanding=outstanding,
         value_per_point=str(value_per_point),
         liability=f"{liability:f}",

@@ -16,9 +16,9 @@ CLAIMED = "AirdropDistributor_Claimed"
 CREATED = "AirdropDistributor_CampaignCreated"
 
 BREAKAGE_EVENTS: dict[str, str] = {}
-"""Event tables whose rows are points that expired (breakage), and their amount column. Empty today:
-the contracts have no expiry yet; a mechanic that adds one (e.g. ``LoyaltyPoints_PointsExpired``:
-``amount``) is counted by naming it here."""
+"""Event tables whose rows are points that expired (breakage), and their amount column. Empty: ExpiringPoints
+expires points lazily, with no event; a report reads its breakage from the token instead
+(:func:`loyalty_chain.expiry.expired_points`, passed to ``compute`` as ``breakage``)."""
 
 DAY = 86_400
 

@@ -62,6 +62,13 @@ def test_demo_command_runs_the_whole_program(tmp_path: Path) -> None:
     assert (mechanics["donations"], mechanics["donated"]) == (3, 60)
     assert (mechanics["early_redemptions"], mechanics["early_refused"]) == (1, 1)
     assert (mechanics["converted_in"], mechanics["converted_out"]) == (100, 80)
+    expiry = summary["expiry"]  # a second program: 100 then 40 points, the first 100 expire
+    assert (expiry["earned"], expiry["expired"], expiry["balance_after"], expiry["breakage"]) == (
+        140,
+        100,
+        40,
+        100,
+    )
     burned = summary["points_redeemed"] + summary["points_burned_other"]
     assert summary["points_burned_other"] == 60 + 100  # the donations and the conversion burn
     assert summary["points_outstanding"] == summary["points_issued"] - burned
