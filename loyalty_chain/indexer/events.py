@@ -3,8 +3,9 @@
 Every event of every contract of a program (``LoyaltyPoints``, ``MembershipCard``, ``PerkCatalog``,
 ``AirdropDistributor``) gets its own table, named ``<Contract>_<Event>``, with one column per argument.
 Nothing is listed by hand: an event a contract gains later (a new mechanic) is indexed as soon as
-its artifact ships. Static arguments are read straight from the log's hex (no ABI codec: this is the
-hot loop of a first index); dynamic ones (``string``, ``bytes``, arrays) go through eth_abi.
+its artifact ships. Static arguments are read straight from the log's hex by a function generated
+per event (no ABI codec, no call per argument: this is the hot loop of a first index); dynamic ones
+(``string``, ``bytes``, arrays) go through eth_abi.
 
 Stored values: addresses as lowercase ``0x…`` text, booleans and integers as SQLite integers when
 they fit in 63 bits (else as decimal text, which the reports sum exactly), ``bytesN`` as ``0x…`` text.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
@@ -155,15 +156,13 @@ class LogDecoder:
         by_contract: dict[str, str] = {name: address.lower() for name, address in addresses.items()}
         self.specs = list(specs)
         self._flag = _Flag()
-        self._readers: dict[tuple[str, str], Callable[[list[str], str], tuple[Any, ...]]] = {}
-        self._tables: dict[tuple[str, str], str] = {}
+        self._readers: dict[tuple[str, str], tuple[str, Callable[[list[str], str], tuple[Any, ...]]]] = {}
         for spec in self.specs:
             address = by_contract.get(spec.contract)
             if address is None:
                 continue
             key = (address, spec.topic)
-            self._readers[key] = _reader(spec, self._flag)
-            self._tables[key] = spec.table
+            self._readers[key] = (spec.table, _reader(spec, self._flag))
 
     @property
     def big_columns(self) -> set[str]:
@@ -179,10 +178,10 @@ class LogDecoder:
             topics = [_hex(t) for t in topics]
         address, data = log["address"], log["data"]
         key = ((address if type(address) is str else _hex(address)).lower(), topics[0])
-        reader = self._readers.get(key)
-        if reader is None:
+        found = self._readers.get(key)
+        if found is None:
             return None
-        return self._tables[key], reader(topics, data if type(data) is str else _hex(data))
+        return found[0], found[1](topics, data if type(data) is str else _hex(data))
 
 
 def _reader(spec: EventSpec, flag: _Flag) -> Callable[[list[str], str], tuple[Any, ...]]:
@@ -217,25 +216,55 @@ def _reader(spec: EventSpec, flag: _Flag) -> Callable[[list[str], str], tuple[An
 
         return read_dynamic
 
-    # one small closure per argument, so a log is read with one call per argument and no branching
-    getters = [
-        _topic_getter(i, convert) if is_indexed else _data_getter(2 + 64 * i, convert)
-        for is_indexed, i, convert in plan
-    ]
-
-    def read_static(topics: list[str], data: str) -> tuple[Any, ...]:
-        return tuple([get(topics, data) for get in getters])
-
-    return read_static
+    return _compile_static(spec, flag)
 
 
-def _topic_getter(i: int, convert: Converter) -> Callable[[list[str], str], Any]:
-    return lambda topics, data: convert(topics[i][2:])
-
-
-def _data_getter(start: int, convert: Converter) -> Callable[[list[str], str], Any]:
-    end = start + 64
-    return lambda topics, data: convert(data[start:end])
+def _compile_static(spec: EventSpec, flag: _Flag) -> Callable[[list[str], str], tuple[Any, ...]]:
+    """One function per static event, its source generated from the ABI: every argument is read by an
+    inline slice of the topic or data hex, with no call per argument (the hot loop of a first index;
+    the same technique as ``dataclasses`` and ``namedtuple`` use for their generated methods). Values
+    as :func:`_converter` makes them."""
+    body: list[str] = []
+    names: list[str] = []
+    topic_i, word_i = 1, 0
+    for n, (abi_type, is_indexed, column) in enumerate(
+        zip(spec.types, spec.indexed, spec.columns, strict=True)
+    ):
+        if is_indexed:
+            src, start = f"topics[{topic_i}]", 2
+            topic_i += 1
+        else:
+            src, start = "data", 2 + 64 * word_i
+            word_i += 1
+        word = f"{src}[{start}:{start + 64}]"
+        name = f"v{n}"
+        key = repr(f"{spec.table}.{column}")
+        if abi_type == "address":
+            body.append(f"{name} = '0x' + {src}[{start + 24}:{start + 64}].lower()")
+        elif abi_type == "bool":
+            body.append(f"{name} = int({src}[{start + 63}] != '0')")
+        elif abi_type.startswith("uint"):
+            body += [
+                f"{name} = int({word}, 16)",
+                f"if {name} > {INT64_MAX}:",
+                f"    flagged({key})",
+                f"    {name} = str({name})",
+            ]
+        elif abi_type.startswith("int"):
+            body.append(f"{name} = _int({word}, flag, {key})")
+        elif abi_type.startswith("bytes"):
+            size = int(abi_type[5:])
+            body.append(f"{name} = '0x' + {src}[{start}:{start + 2 * size}].lower()")
+        else:  # an indexed dynamic value: its topic is the keccak of it
+            body.append(f"{name} = '0x' + {word}")
+        names.append(name)
+    result = "(" + "".join(f"{name}, " for name in names) + ")"
+    source = (
+        "def read(topics, data):\n" + "".join(f"    {line}\n" for line in body) + f"    return {result}\n"
+    )
+    namespace: dict[str, Any] = {"_int": _int, "flag": flag, "flagged": flag.columns.add}
+    exec(compile(source, f"<decoder {spec.signature}>", "exec"), namespace)  # our own source, from the ABI
+    return cast(Callable[[list[str], str], tuple[Any, ...]], namespace["read"])
 
 
 def _word(value: Any, abi_type: str) -> str:

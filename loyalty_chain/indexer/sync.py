@@ -143,16 +143,21 @@ def _rows(
     if missing:
         times.update(block_headers(chain, sorted(missing), opts.header_batch))
     rows: dict[str, list[tuple[Any, ...]]] = {}
+    stamps = {number: ts for number, (_, ts) in times.items()}
+    numbers: dict[Any, int] = {}  # a range's logs share few block numbers: convert each once
+    decode = decoder.decode  # the hot loop of a first index: no attribute look-ups per log
     for log in logs:
         if log.get("removed"):
             continue
-        decoded = decoder.decode(log)
+        decoded = decode(log)
         if decoded is None:
             continue
         table, values = decoded
-        number = _num(log["blockNumber"])
+        raw = log["blockNumber"]
+        known = numbers.get(raw)
+        number = known if known is not None else numbers.setdefault(raw, _num(raw))
         rows.setdefault(table, []).append(
-            (number, _num(log["logIndex"]), _hex(log["transactionHash"]), times[number][1], *values)
+            (number, _num(log["logIndex"]), _hex(log["transactionHash"]), stamps[number], *values)
         )
     blocks = [(number, block_hash, ts) for number, (block_hash, ts) in times.items()]
     return rows, blocks
