@@ -23,7 +23,7 @@ from ..errors import InputError
 from . import rollup
 from .events import ROW_COLUMNS, EventSpec
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 """Bumped when the layout changes; a cache of another version is rebuilt from the chain."""
 
 
@@ -67,6 +67,7 @@ class EventStore:
         if store.get("schema") not in (None, SCHEMA_VERSION):
             store.drop_all()
         store._create(specs)
+        store.settle_rollups()  # a sync stopped before it settled them
         return store
 
     def __enter__(self) -> EventStore:
@@ -144,18 +145,23 @@ class EventStore:
         cursor: int,
         *,
         big_columns: Iterable[str] = (),
+        rollups: bool = True,
     ) -> None:
-        """One range, atomically: its rows, its blocks, the roll-ups and the new cursor."""
+        """One range, atomically: its rows, its blocks, the new cursor and (unless ``rollups`` is
+        False: :meth:`settle_rollups` adds them later, all deferred ranges in one pass) the roll-ups."""
         c = self.conn
         c.execute("BEGIN")
         try:
             for table, values in rows.items():
                 c.executemany(self._insert_sql[table], values)
-            if rows.get(rollup.POINTS_TRANSFER):
-                rollup.apply(c, self._columns(rollup.POINTS_TRANSFER), rows[rollup.POINTS_TRANSFER], 1)
+            transfers = rows.get(rollup.POINTS_TRANSFER)
+            if transfers and self.get(rollup.PENDING) is None:
+                self.put(rollup.PENDING, min(row[0] for row in transfers))
             new = set(big_columns) - self.big_columns
             if new:
                 self.put("big_columns", json.dumps(sorted(self.big_columns | new)))
+            if rollups:
+                self._settle()
             c.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?)", list(blocks))
             self.put("cursor", cursor)
             c.execute("COMMIT")
@@ -170,6 +176,7 @@ class EventStore:
         deleted = 0
         c.execute("BEGIN")
         try:
+            self._settle()
             if rollup.POINTS_TRANSFER in self.specs:
                 gone = c.execute(
                     f"SELECT * FROM {quote(rollup.POINTS_TRANSFER)} WHERE block > ?", (block,)
@@ -184,6 +191,25 @@ class EventStore:
             c.execute("ROLLBACK")
             raise
         return deleted
+
+    def settle_rollups(self) -> None:
+        """Add the point transfers that :meth:`append` was told not to roll up to the roll-ups."""
+        if self.get(rollup.PENDING) is None:
+            return
+        c = self.conn
+        c.execute("BEGIN")
+        try:
+            self._settle()
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def _settle(self) -> None:
+        start = self.get(rollup.PENDING)
+        if start is not None:
+            rollup.settle(self.conn, int(start), exact=rollup.VALUE_COLUMN in self.big_columns)
+            self.conn.execute("DELETE FROM meta WHERE key = ?", (rollup.PENDING,))
 
     def _columns(self, table: str) -> tuple[str, ...]:
         return (*ROW_COLUMNS, *self.specs[table].columns)

@@ -103,10 +103,13 @@ def sync_store(
     for part in prefetched(fetch_ranges(chain, addresses, start, head, opts)):
         calls += 1
         rows, blocks = _rows(chain, decoder, part.logs, part.end, opts)
-        store.append(rows, blocks, part.end, big_columns=decoder.big_columns)
+        # The roll-ups are built once at the end (a first index: one grouped insert in key order, not
+        # an upsert per wallet per range); a sync stopped halfway leaves them to the next open.
+        store.append(rows, blocks, part.end, big_columns=decoder.big_columns, rollups=False)
         stored += sum(len(v) for v in rows.values())
         if on_progress is not None:
             on_progress(part.end, head)
+    store.settle_rollups()
     cursor_after = store.cursor if store.cursor is not None else start - 1
     return SyncResult(store.path, start, cursor_after, stored, calls, reorged, time.perf_counter() - began)
 

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..indexer.rollup import DAY, POSITIVE, ZERO, actor, balances_of
+from ..indexer.rollup import ACTOR, DAY, POSITIVE, ZERO, actor, balances_of
 from .query import Reader, t
 
 TRANSFER = "LoyaltyPoints_Transfer"
-
-ACTOR = f"""CASE WHEN "from" = '{ZERO}' THEN "to" ELSE "from" END"""
-"""SQL of :func:`loyalty_chain.indexer.rollup.actor` over a point transfer row."""
 
 _EMPTY: tuple[str, list[Any]] = ("SELECT NULL AS wallet, NULL AS day WHERE 0", [])
 

@@ -51,13 +51,13 @@ def chain_rows(rng: random.Random, blocks: int, big: bool, first: int = 1, ts: i
     return out
 
 
-def fill(store: EventStore, chain: list[Block], step: int) -> None:
+def fill(store: EventStore, chain: list[Block], step: int, rollups: bool = True) -> None:
     for i in range(0, len(chain), step):
         part = chain[i : i + step]
         rows = [row for *_, block_rows in part for row in block_rows]
         big = ["LoyaltyPoints_Transfer.value"] if any(isinstance(r[6], str) for r in rows) else []
         store.append({"LoyaltyPoints_Transfer": rows}, [(n, h, ts) for n, h, ts, _ in part], part[-1][0],
-                     big_columns=big)  # fmt: skip
+                     big_columns=big, rollups=rollups)  # fmt: skip
 
 
 # -- the full scans the reports ran before the roll-ups (copied from them) ------------------------
@@ -176,3 +176,62 @@ def test_a_rollback_to_before_everything_empties_the_rollups(tmp_path: Path) -> 
         fill(store, chain_rows(random.Random(6), 30, big=True), step=4)
         store.rollback_to(0)
         assert rollup_tables(store) == ([], [])
+
+
+def expected_tables(chain: list[Block]) -> tuple[list[Any], list[Any]]:
+    """The roll-ups computed here from the rows, in Python (exact integers)."""
+    days: defaultdict[tuple[str, int], int] = defaultdict(int)
+    balance: defaultdict[str, int] = defaultdict(int)
+    for *_, rows in chain:
+        for _, _, _, ts, sender, receiver, value in rows:
+            days[(receiver if sender == ZERO else sender, ts // DAY)] += 1
+            balance[sender] -= int(value)
+            balance[receiver] += int(value)
+    balance.pop(ZERO, None)
+    stored = [(w, b if -(2**63) <= b < 2**63 else str(b)) for w, b in sorted(balance.items()) if b]
+    return [(w, d, n) for (w, d), n in sorted(days.items())], stored
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_deferred_rollups_settle_to_the_same_tables(tmp_path: Path, big: bool) -> None:
+    """A sync appends its ranges without the roll-ups and settles them in one pass at the end; a sync
+    stopped before that leaves them to the next open. Either way: the tables of range-by-range."""
+    chain = chain_rows(random.Random(7), 90, big=big)
+    expected = expected_tables(chain)
+    with EventStore.open(tmp_path / "each.sqlite", program_specs()) as each:
+        fill(each, chain, step=6)
+        assert rollup_tables(each) == expected
+    with EventStore.open(tmp_path / "deferred.sqlite", program_specs()) as deferred:
+        fill(deferred, chain[:40], step=6)
+        fill(deferred, chain[40:], step=11, rollups=False)
+        assert rollup_tables(deferred) != expected  # not settled yet
+        deferred.settle_rollups()
+        assert rollup_tables(deferred) == expected
+    with EventStore.open(tmp_path / "stopped.sqlite", program_specs()) as stopped:
+        fill(stopped, chain, step=8, rollups=False)
+        assert rollup_tables(stopped) == ([], [])
+    with EventStore.open(tmp_path / "stopped.sqlite", program_specs()) as reopened:
+        assert rollup_tables(reopened) == expected
+
+
+def test_a_rollback_settles_deferred_rollups_first(tmp_path: Path) -> None:
+    kept = chain_rows(random.Random(8), 60, big=False)
+    orphaned = chain_rows(random.Random(9), 20, big=False, first=61, ts=kept[-1][2])
+    with EventStore.open(tmp_path / "c.sqlite", program_specs()) as store:
+        fill(store, kept + orphaned, step=9, rollups=False)
+        store.rollback_to(60)
+        assert rollup_tables(store) == expected_tables(kept)
+
+
+def test_sums_beyond_64_bits_of_64_bit_amounts_stay_exact(tmp_path: Path) -> None:
+    """Every amount fits SQLite's integers but a wallet's sum does not: SQLite's SUM refuses it (integer
+    overflow) and the balances are summed exactly in Python instead."""
+    wallet = "0x" + "ab" * 20
+    amounts = [2**62 + 5, 2**62 + 7, 2**62 + 11]
+    rows = [(1, i, "0x" + "01" * 32, START, ZERO, wallet, a) for i, a in enumerate(amounts)]
+    chain: list[Block] = [(1, "0x" + "cd" * 32, START, rows)]
+    with EventStore.open(tmp_path / "c.sqlite", program_specs()) as store:
+        fill(store, chain, step=1, rollups=False)
+        store.settle_rollups()
+        assert rollup_tables(store)[1] == [(wallet, str(sum(amounts)))]
+        assert rollup_tables(store) == expected_tables(chain)
