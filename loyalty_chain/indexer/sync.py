@@ -93,8 +93,9 @@ def sync_store(
     """:func:`sync` on an open store."""
     began = time.perf_counter()
     opts = settings or FetchSettings()
-    head = latest_block(chain) if to_block is None else to_block
-    reorged = _undo_reorg(chain, record, store, opts)
+    latest = latest_block(chain)
+    head = latest if to_block is None else to_block
+    reorged = _undo_reorg(chain, record, store, opts, latest)
     cursor = store.cursor
     start = record.block if cursor is None else cursor + 1
     decoder = LogDecoder(store.specs.values(), record.addresses)
@@ -166,15 +167,21 @@ def _rows(
     return rows, blocks
 
 
-def _undo_reorg(chain: Chain, record: ProgramRecord, store: EventStore, opts: FetchSettings) -> int:
-    """Compare the stored hashes of recent blocks with the chain's; forget from the first that changed."""
+def _undo_reorg(
+    chain: Chain, record: ProgramRecord, store: EventStore, opts: FetchSettings, head: int
+) -> int:
+    """Compare the stored hashes of recent blocks with the chain's; forget from the first that changed.
+    The newest stored block is asked for alone first: when it is unchanged (every sync but a reorg's),
+    so is everything below it, and that one header is the whole check."""
     cursor = store.cursor
     if cursor is None:
         return 0
     recent = store.recent_blocks(cursor - REORG_DEPTH)
     if not recent:
         return 0
-    head = latest_block(chain)
+    newest, newest_hash = recent[0]
+    if newest <= head and block_headers(chain, [newest], 1)[newest][0] == newest_hash:
+        return 0
     known = [(n, h) for n, h in recent if n <= head]
     current = block_headers(chain, [n for n, _ in known], opts.header_batch) if known else {}
     good = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -36,8 +37,34 @@ class ProgramInfo:
     symbol: str
 
 
-def program_info(chain: Chain, record: ProgramRecord) -> ProgramInfo:
-    """Tier names, decimals and symbol, read from the program's contracts."""
+INFO_KEY = "program_info"
+"""The cache's ``meta`` key holding the tier names, decimals and symbol (JSON)."""
+
+
+def program_info(chain: Chain, record: ProgramRecord, store: EventStore | None = None) -> ProgramInfo:
+    """Tier names, decimals and symbol, read from the program's contracts, or from ``store`` when it
+    has them. The contracts set them when they are deployed and have no function to change them, and
+    the cache is emptied when it is opened for other contracts, so they are read once per cache."""
+    kept = store.get(INFO_KEY) if store is not None else None
+    if kept is not None:
+        fields = json.loads(kept)
+        return ProgramInfo(
+            record.name,
+            record.chain_id,
+            record.addresses["AirdropDistributor"],
+            tuple(str(t) for t in fields["tiers"]),
+            int(fields["decimals"]),
+            str(fields["symbol"]),
+        )
+    info = _read_info(chain, record)
+    if store is not None:
+        store.put(
+            INFO_KEY, json.dumps({"tiers": info.tiers, "decimals": info.decimals, "symbol": info.symbol})
+        )
+    return info
+
+
+def _read_info(chain: Chain, record: ProgramRecord) -> ProgramInfo:
     points_c = chain.w3.eth.contract(
         address=cast(Any, record.addresses["LoyaltyPoints"]),
         abi=cast(Any, load_artifact("LoyaltyPoints").abi),
@@ -84,10 +111,10 @@ def program_report(
     value = parse_value(value_per_point)
     if since is not None and until is not None and until < since:
         raise InputError(f"--until ({until}) is before --since ({since}); swap them")
-    info = program_info(chain, record)
     known = {k: (v.leaves, v.total) for k, v in load_records(record).items()}
     breakage = expired_points(chain, record) if record.points_contract == EXPIRING_CONTRACT else None
     with open_store(record, cache) as store:
+        info = program_info(chain, record, store)
         sync_store(chain, record, store, settings=settings)
         return compute(
             store,

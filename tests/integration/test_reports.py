@@ -121,6 +121,23 @@ def test_sync_is_incremental(
         assert store.count("LoyaltyPoints_Transfer") == 6
 
 
+def test_an_incremental_report_asks_the_node_little(
+    chain: Chain, program: ProgramRecord, brand: LoyaltyClient, tmp_path: Path
+) -> None:
+    """After the first report: no contract read (tier names, decimals and symbol are kept in the cache)
+    and one block header for the reorg check (the newest stored block: unchanged, so is all below it)."""
+    cache = tmp_path / "c.sqlite"
+    brand.issue(chain.dev_account(1).address, 4, "first")
+    program_report(chain, program, cache=cache)
+    brand.issue(chain.dev_account(2).address, 6, "second")
+    before = chain.rpc_stats
+    report = program_report(chain, program, cache=cache)
+    calls = {k: v - before.get(k, 0) for k, v in chain.rpc_stats.items() if v != before.get(k, 0)}
+    assert report.issued == 10 and report.members_per_tier == {"Bronze": 0, "Silver": 0, "Gold": 0}
+    assert calls.get("eth_call", 0) == 0, calls
+    assert calls.get("eth_getBlockByNumber", 0) == 1, calls
+
+
 def test_small_ranges_still_read_everything(
     chain: Chain, program: ProgramRecord, brand: LoyaltyClient, tmp_path: Path
 ) -> None:
