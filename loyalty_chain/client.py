@@ -21,6 +21,7 @@ from .client_perks import DEFAULT_REDEMPTION_TTL_S, PerkActions
 from .decoding import ErrorDecoder, Event
 from .delivery import DeliveryOptions, Sender, TxResult
 from .errors import (
+    ChainError,
     InputError,
     PartialBatchError,
     TransactionError,
@@ -105,6 +106,30 @@ class LoyaltyClient(PerkActions):
 
     def balance(self, holder: str) -> int:
         return int(self.points.functions.balanceOf(checked_address(holder, "holder")).call())
+
+    def balances(self, holders: Sequence[str], *, block: int | None = None) -> dict[str, int]:
+        """Many holders' balances read at one block, in JSON-RPC batches instead of a call each.
+
+        Keys are the checksummed addresses (a holder given twice appears once); ``block`` defaults
+        to the latest block, read once, so every balance is from the same block.
+        """
+        checked = [checked_address(holder, f"holders[{i}]") for i, holder in enumerate(holders)]
+        if block is None:
+            block = int(self.chain.batch([("eth_blockNumber", [])])[0]["result"], 16)
+        token = str(self.points.address)
+        calls = [
+            ("eth_call", [{"to": token, "data": self.points.encode_abi("balanceOf", [holder])}, hex(block)])
+            for holder in checked
+        ]
+        out: dict[str, int] = {}
+        for holder, answer in zip(checked, self.chain.batch(calls), strict=True):
+            if "error" in answer:
+                raise ChainError(
+                    f"balanceOf({holder}) at block {block} failed: {answer['error']}; "
+                    "check that the node still has that block (an archive node for an old one)"
+                )
+            out[holder] = int(answer["result"], 16)
+        return out
 
     def total_supply(self) -> int:
         return int(self.points.functions.totalSupply().call())

@@ -11,6 +11,7 @@ from loyalty_chain.analytics import summarize
 from loyalty_chain.chain import Chain, connect, free_port
 from loyalty_chain.client import MAX_BATCH, LoyaltyClient
 from loyalty_chain.errors import (
+    ChainError,
     ContractRevertError,
     DeploymentError,
     InputError,
@@ -80,6 +81,19 @@ def test_issue_transfer_burn_balance(chain: Chain, program: ProgramRecord, brand
     assert brand.balance(alice.address) == 50
     assert brand.balance(bob.address) == 30
     assert brand.total_supply() == 80
+
+
+def test_balances_of_many_holders_at_one_block(chain: Chain, brand: LoyaltyClient) -> None:
+    alice, bob, carol = (chain.dev_account(i).address for i in (1, 2, 3))
+    first = brand.issue(alice, 7, "purchase")
+    brand.issue(bob, 11, "purchase")
+    assert brand.balances([alice.lower(), bob, carol, alice]) == {alice: 7, bob: 11, carol: 0}
+    assert brand.balances([alice, bob], block=first.block) == {alice: 7, bob: 0}
+    assert brand.balances([]) == {}
+    with pytest.raises(InputError, match=r"holders\[1\]"):
+        brand.balances([alice, "0xnot-an-address"])
+    with pytest.raises(ChainError, match="balanceOf"):
+        brand.balances([alice], block=first.block + 10_000)
 
 
 def test_issue_many_batches_and_tags_reason(chain: Chain, brand: LoyaltyClient) -> None:

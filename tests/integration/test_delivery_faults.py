@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 from support.faultproxy import FaultProxy
 
 from loyalty_chain.airdrop import AirdropOptions, airdrop_points
@@ -53,7 +54,9 @@ def brand(proxied_chain: Chain, program: ProgramRecord) -> LoyaltyClient:
 
 
 def balances(client: LoyaltyClient, who: list[str]) -> dict[str, int]:
-    return {a: client.balance(a) for a in who}
+    """Keyed as given (the test's lowercase addresses), read in JSON-RPC batches."""
+    found = client.balances(who)
+    return {a: found[to_checksum_address(a)] for a in who}
 
 
 def retry_until_success(action: object, attempts: int = 20) -> int:
