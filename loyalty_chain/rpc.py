@@ -146,11 +146,20 @@ class ResilientHTTPProvider(HTTPProvider):
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._rng = random.Random()
+        self._chain_id: Any = None
 
     # -- web3's provider interface ------------------------------------------------------------
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        # web3's validation middleware asks eth_chainId before every eth_call and eth_estimateGas:
+        # two round trips of three per contract read. The first answer is remembered. A node that
+        # changes chain id behind the same URL is still caught: the delivery layer's identity
+        # check asks in a batch (make_batch_request / batch), which is never answered from memory.
+        if method == "eth_chainId" and self._chain_id is not None:
+            return {"jsonrpc": "2.0", "id": 0, "result": self._chain_id}
         (response,) = self._calls([(str(method), params)])
+        if method == "eth_chainId" and "result" in response:
+            self._chain_id = response["result"]
         return response
 
     def make_batch_request(self, requests_: list[tuple[RPCEndpoint, Any]]) -> list[RPCResponse]:

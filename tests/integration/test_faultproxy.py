@@ -91,6 +91,23 @@ def test_proxied_chain_fixture_goes_through_the_proxy(proxied_chain: Chain, faul
     assert fault_proxy.counters.methods["eth_blockNumber"] == 1
 
 
+def test_a_contract_read_is_one_round_trip_and_identity_checks_still_ask(
+    proxied_chain: Chain, fault_proxy: FaultProxy, tmp_path: Path
+) -> None:
+    """web3 asks eth_chainId before every eth_call; the transport answers it from memory after the
+    first time, but a batch (the delivery layer's identity check) always reaches the node."""
+    record = deploy_program(
+        proxied_chain, ProgramOptions("reads"), proxied_chain.dev_account(0), root=tmp_path
+    )
+    brand = LoyaltyClient(proxied_chain, record, proxied_chain.dev_account(0))
+    fault_proxy.reset_counters()
+    for i in range(5):
+        brand.balance(proxied_chain.dev_account(i).address)
+    assert fault_proxy.counters.methods == {"eth_call": 5}
+    assert proxied_chain.batch([("eth_chainId", [])])[0]["result"] == hex(31337)
+    assert fault_proxy.counters.methods["eth_chainId"] == 1
+
+
 @pytest.mark.parametrize("kind", ["reset", "502"])
 def test_lost_send_answer_the_node_has_the_transaction(
     fault_proxy: FaultProxy, fresh_anvil: Chain, kind: str
