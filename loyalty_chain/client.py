@@ -47,6 +47,9 @@ ISSUE_GAS = 100_000
 MAX_BATCH = (TX_GAS_CAP - BATCH_GAS_OVERHEAD) // BATCH_GAS_PER_RECIPIENT
 """Most recipients one batch may carry and stay under the EIP-7825 per-transaction cap."""
 
+BALANCE_OF = "0x70a08231"
+"""The selector of ERC-20 ``balanceOf(address)``."""
+
 __all__ = ["DEFAULT_REDEMPTION_TTL_S", "LoyaltyClient"]
 
 
@@ -116,11 +119,10 @@ class LoyaltyClient(PerkActions):
         checked = [checked_address(holder, f"holders[{i}]") for i, holder in enumerate(holders)]
         if block is None:
             block = int(self.chain.batch([("eth_blockNumber", [])])[0]["result"], 16)
-        token = str(self.points.address)
-        calls = [
-            ("eth_call", [{"to": token, "data": self.points.encode_abi("balanceOf", [holder])}, hex(block)])
-            for holder in checked
-        ]
+        token, at = str(self.points.address), hex(block)
+        # calldata by hand: web3's encode_abi costs ~1 ms of CPU per call, a 100,000-holder read 100 s
+        calls = [("eth_call", [{"to": token, "data": BALANCE_OF + holder[2:].lower().rjust(64, "0")}, at])
+                 for holder in checked]  # fmt: skip
         out: dict[str, int] = {}
         for holder, answer in zip(checked, self.chain.batch(calls), strict=True):
             if "error" in answer:

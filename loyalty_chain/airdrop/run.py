@@ -67,7 +67,8 @@ def run_airdrop(
         identity.check(chain)
         paid_before = journal.paid()
         reconciled = reconcile_journal(target, sender, journal)
-        paid_before = {a: h for a, h in paid_before.items() if a in journal.paid()}
+        paid_now = journal.paid()  # once: asked per address, a resume of n paid rows was O(n²)
+        paid_before = {a: h for a, h in paid_before.items() if a in paid_now}
         covered = journal.covered()
         todo = [r for r in recipients if r.address not in covered]
         skipped = _skips(chain, record, target, todo, opts)

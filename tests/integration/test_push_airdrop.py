@@ -44,6 +44,7 @@ from loyalty_chain.airdrop.journal import Journal, JournalBatch
 from loyalty_chain.artifacts import load_artifact
 from loyalty_chain.chain import TX_GAS_CAP, Chain, launch_devnet
 from loyalty_chain.cli import main
+from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.errors import JournalMismatchError, TransactionError
 from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program, role
 
@@ -93,15 +94,9 @@ def contract(chain: Chain, program: ProgramRecord, name: str) -> Contract:
 
 
 def balances(chain: Chain, program: ProgramRecord, who: list[str]) -> dict[str, int]:
-    points = contract(chain, program, "LoyaltyPoints")
-    out: dict[str, int] = {}
-    for start in range(0, len(who), 500):
-        chunk = who[start : start + 500]
-        with chain.w3.batch_requests() as batch:
-            for holder in chunk:
-                batch.add(points.functions.balanceOf(holder))
-            out.update(zip(chunk, (int(v) for v in batch.execute()), strict=True))  # type: ignore[arg-type]
-    return out
+    """Keyed as given. web3's batch_requests of contract functions took 163 s of a 197-s test."""
+    found = LoyaltyClient(chain, program, chain.dev_account(0)).balances(who)
+    return {a: found[to_checksum_address(a)] for a in who}
 
 
 def assert_paid_exactly_once(chain: Chain, program: ProgramRecord, rows: dict[str, int]) -> None:
