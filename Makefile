@@ -25,9 +25,12 @@ typecheck:
 # In parallel (pytest-xdist): each worker has its own devnet. Slow tests are collected first and
 # handed out one at a time (--maxschedchunk 1: xdist otherwise gives each worker a block of ~40
 # consecutive tests, which put every slow test on the first worker).
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set (this machine's shells set it):
+# otherwise every worker and every CLI subprocess the tests start compiles our modules again, and
+# pytest rewrites the asserts of every test module again (~2 s of CPU per process).
 PYTEST_WORKERS ?= 4
 pytest:
-	@$(VENV)/pytest -p no:ape_test -q -n $(PYTEST_WORKERS) --maxschedchunk 1; rc=$$?; \
+	@env -u PYTHONDONTWRITEBYTECODE $(VENV)/pytest -p no:ape_test -q -n $(PYTEST_WORKERS) --maxschedchunk 1; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; fi; exit $$rc
 
 # ape's own compiler (ape-solidity + the solc shim) and runner (ape-foundry's anvil) over tests/ape

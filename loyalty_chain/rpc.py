@@ -131,6 +131,19 @@ def _retry_after(response: requests.Response) -> float | None:
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
+def _session_for(url: str) -> requests.Session:
+    """A session that read the environment's proxy, CA bundle and .netrc settings for ``url``
+    once. requests otherwise reads them again for every request (os.environ scans and a .netrc
+    lookup: ~0.2 of the ~1.9 ms of CPU a request costs here)."""
+    session = requests.Session()
+    settings = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies.update(settings["proxies"])
+    session.verify = settings["verify"]
+    session.auth = requests.utils.get_netrc_auth(url)
+    session.trust_env = False
+    return session
+
+
 class ResilientHTTPProvider(HTTPProvider):
     """web3's HTTP provider with retries, backoff, batch splitting and our errors (module docstring)."""
 
@@ -142,7 +155,7 @@ class ResilientHTTPProvider(HTTPProvider):
         self.stats: Counter[str] = Counter()
         self.on_wait: Callable[[str], None] | None = None
         """Told why the transport is waiting (rate limited, node unreachable), for progress lines."""
-        self._session = requests.Session()
+        self._session = _session_for(self.url)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._rng = random.Random()

@@ -194,3 +194,15 @@ def test_fast_signer_is_byte_identical_to_eth_account() -> None:
             }
         ).raw_transaction
         assert ours == bytes(theirs)
+
+
+def test_the_transport_reads_proxy_settings_once_per_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from loyalty_chain.rpc import ResilientHTTPProvider
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    remote = ResilientHTTPProvider("https://rpc.example/v1")._session
+    assert remote.proxies.get("https") == "http://proxy.example:3128"
+    assert not remote.trust_env  # requests no longer re-reads the environment per request
+    local = ResilientHTTPProvider("http://127.0.0.1:8545")._session
+    assert not local.proxies.get("http") and not local.proxies.get("https")
