@@ -125,36 +125,44 @@ def test_keystore_account_signs_a_deploy(
     assert record["deployer"] == info.address
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("points", "balance", "nope", ALICE), "no program named 'nope'"),
-        (("points", "issue", "cafe", ALICE.lower()[:-1] + "C", "5"), "bad checksum"),
-        (("points", "issue", "cafe", ALICE, "--", "-5"), "negative"),
-        (("points", "issue", "cafe", ALICE, "1.5"), "has a fractional part"),
-        (("points", "transfer", "cafe", BOB, "5", "--account", "dev:3"), "ERC20InsufficientBalance"),
-        (("member", "enroll", "cafe", ALICE, "--tier", "Platinum"), "unknown tier 'Platinum'"),
-        (("perk", "redeem", "cafe", "9", "--account", "dev:1"), "CatalogUnknownPerk"),
-        (("perk", "redeem", "cafe", "1", "--gasless", "--relayer", "dev:99"), "out of range"),
-        (("--account", "nobody", "points", "issue", "cafe", ALICE, "1"), "nobody"),
-    ],
-)
+FAILURES = [
+    (("points", "balance", "nope", ALICE), "no program named 'nope'"),
+    (("points", "issue", "cafe", ALICE.lower()[:-1] + "C", "5"), "bad checksum"),
+    (("points", "issue", "cafe", ALICE, "--", "-5"), "negative"),
+    (("points", "issue", "cafe", ALICE, "1.5"), "has a fractional part"),
+    (("points", "transfer", "cafe", BOB, "5", "--account", "dev:3"), "ERC20InsufficientBalance"),
+    (("member", "enroll", "cafe", ALICE, "--tier", "Platinum"), "unknown tier 'Platinum'"),
+    (("perk", "redeem", "cafe", "9", "--account", "dev:1"), "CatalogUnknownPerk"),
+    (("perk", "redeem", "cafe", "1", "--gasless", "--relayer", "dev:99"), "out of range"),
+    (("--account", "nobody", "points", "issue", "cafe", ALICE, "1"), "nobody"),
+]
+"""Each: the arguments and what the one-line reason must say."""
+
+AS_A_PROCESS = (0, 1, 4)
+"""The cases also run as a real process (no traceback on stderr, exit status 1): an unknown
+program, bad input, a decoded revert. The rest run in-process: a process each costs ~1.5 s of CPU."""
+
+
 def test_failures_exit_non_zero_with_one_line_reason(
-    env: dict[str, str], args: tuple[str, ...], message: str
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from loyalty_chain.cli import main
 
     run("deploy", "cafe")
-    out = subprocess.run(
-        [sys.executable, "-m", "loyalty_chain.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-    )
-    assert out.returncode == 1, out.stdout + out.stderr
-    assert message in out.stderr
-    assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1
-    assert main(list(args)) == 1
+    for args, message in FAILURES:
+        assert main(list(args)) == 1, args
+        err = capsys.readouterr().err
+        assert message in err and err.startswith("error: ") and err.count("\n") == 1, (args, err)
+    for args, message in (FAILURES[i] for i in AS_A_PROCESS):
+        out = subprocess.run(
+            [sys.executable, "-m", "loyalty_chain.cli", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+        )
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert message in out.stderr
+        assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1
 
 
 def test_rpc_down_is_reported(tmp_path: Path) -> None:
