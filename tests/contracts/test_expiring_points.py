@@ -499,3 +499,40 @@ def test_partner_conversion_spends_oldest_first(
     send(exchange.functions.convert(150), alice)
     assert lanes(miles, alice.address, two_epochs, 2) == [0, 50]
     assert lanes(other, alice.address, two_epochs + 1, 1) == [120]  # issued in B's current epoch
+
+
+def test_admin_reverts(miles: Contract, alice: LocalAccount, admin: LocalAccount) -> None:
+    admin_role = b"\0" * 32
+    pauser = keccak(text="PAUSER_ROLE")
+    for fn, role in (
+        (miles.functions.setTransferPolicy(1), admin_role),
+        (miles.functions.setRecipientAllowed(alice.address, True), admin_role),
+        (miles.functions.setRedemptionCatalog(alice.address), admin_role),
+        (miles.functions.pause(), pauser),
+        (miles.functions.unpause(), pauser),
+    ):
+        reverts(miles, fn, alice, "AccessControlUnauthorizedAccount", alice.address, role)
+    reverts(
+        miles,
+        miles.functions.setRecipientAllowed(ZERO_ADDRESS, True),
+        admin,
+        "ERC20InvalidReceiver",
+        ZERO_ADDRESS,
+    )
+    reverts(miles, miles.functions.unpause(), admin, "ExpectedPause")
+
+
+def test_a_clock_past_the_last_epoch_a_slot_can_name_is_refused(
+    fresh_anvil: Chain, loyalty_artifacts: dict[str, Artifact]
+) -> None:
+    """1-second epochs name 2**32 - 1 as the last base epoch (the year 2106): past it every call refuses
+    rather than truncating the base. On an anvil of its own: its clock cannot be set back."""
+    admin = fresh_anvil.dev_account(0)
+    token = deploy_contract(
+        fresh_anvil, loyalty_artifacts["ExpiringPoints"], "M", "M", 0, 0, 0, TIME_BASED, 1, 1, admin.address,
+        sender=admin,
+    )  # fmt: skip
+    mine(fresh_anvil.w3, 2**32 + 10)
+    reverts(
+        token, token.functions.issue(admin.address, 1, PURCHASE), admin, "ExpiryClockOverflow", 2**32 + 10
+    )
