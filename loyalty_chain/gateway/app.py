@@ -50,7 +50,11 @@ def create_app(gateway: Gateway, *, background: bool = True) -> FastAPI:
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"],
     )
-    app.add_middleware(BodyLimit, limit=gateway.options.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        limit=gateway.options.max_body_bytes,
+        per_path={"/v1/events/batch": gateway.options.max_batch_body_bytes},
+    )
     _errors(app)
 
     @app.get("/healthz", tags=["service"])

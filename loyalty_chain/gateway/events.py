@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
+from ..errors import InputError
 from .earn import Decision, ShopEvent, decide
 from .http import ApiError, gateway, require
-from .models import EventIn
+from .models import EventBatchIn, EventIn
 from .service import Gateway
 from .store import Conn, Store
 
@@ -33,7 +36,61 @@ def post_event(body: EventIn, gw: Gateway = Depends(gateway)) -> JSONResponse:  
     earlier = gw.store.query("SELECT body, answer FROM events WHERE id = ?", (body.id,))
     if earlier:
         return _replay(body.id, canonical, earlier[0])
-    event = ShopEvent(
+    event = _shop_event(body)
+    decide_it, write = _steps(gw, event, canonical)
+    new, stored = gw.store.accept_event(event.id, decide_it, write)
+    if not new:  # another request stored the same id first
+        row = gw.store.query("SELECT body, answer FROM events WHERE id = ?", (body.id,))[0]
+        return _replay(body.id, canonical, row)
+    gw.count(f"events_{stored.status}")
+    return JSONResponse(stored.answer, status_code=_status(stored.answer))
+
+
+@router.post("/v1/events/batch", dependencies=[Depends(require("events:write"))])
+def post_events(body: EventBatchIn, gw: Gateway = Depends(gateway)) -> dict[str, Any]:  # noqa: B008
+    """Several shop events in one request (e.g. a shop's order batch), stored in one transaction.
+
+    Each event is what ``POST /v1/events`` takes, with its own id as idempotency key, and gets its
+    own answer, in order: ``{"status": <the HTTP status POST /v1/events would answer>, "body":
+    <its body>}`` (202 accepted, 200 rejected by the rules, 409 id reused with another body, 422
+    invalid, naming the field). One bad event does not stop the others."""
+    results: list[dict[str, Any] | None] = [None] * len(body.events)
+    todo: list[tuple[int, EventIn, str]] = []
+    for n, raw in enumerate(body.events):
+        try:
+            event_in = EventIn.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "event"
+            results[n] = _error(422, f"events.{n}.{field}", str(first["msg"]))
+            continue
+        todo.append((n, event_in, event_in.model_dump_json()))
+    known = _stored(gw, [e.id for _, e, _ in todo])
+    steps = []
+    for n, event_in, canonical in todo:
+        if event_in.id in known:
+            results[n] = _replayed(event_in.id, canonical, known[event_in.id])
+            continue
+        event = _shop_event(event_in)
+        steps.append((n, event_in, canonical, (event.id, *_steps(gw, event, canonical))))
+    accepted = gw.store.accept_events([step for *_, step in steps])
+    stored = _stored(gw, [event_in.id for _, event_in, _, _ in steps])
+    for (n, event_in, canonical, _), item in zip(steps, accepted, strict=True):
+        if isinstance(item.error, InputError):
+            results[n] = _error(422, f"events.{n}", str(item.error))
+        elif item.error is not None:
+            results[n] = _error(500, None, f"the event could not be stored ({item.error}); post it again")
+        elif not item.new:
+            results[n] = _replayed(event_in.id, canonical, stored[event_in.id])
+        else:
+            answer = json.loads(stored[event_in.id][1])
+            gw.count(f"events_{answer['status']}")
+            results[n] = {"status": _status(answer), "body": answer}
+    return {"results": results}
+
+
+def _shop_event(body: EventIn) -> ShopEvent:
+    return ShopEvent(
         id=body.id,
         type=body.type,
         member=body.member,
@@ -44,17 +101,47 @@ def post_event(body: EventIn, gw: Gateway = Depends(gateway)) -> JSONResponse:  
         points=body.points,
         reason=body.reason,
     )
+
+
+def _steps(
+    gw: Gateway, event: ShopEvent, canonical: str
+) -> tuple[Callable[[Conn], Decision], Callable[[Conn, Decision], None]]:
+    """What the store runs for the event in its transaction: the rules' decision, then the writes."""
     tier = gw.tier_of(event.member) if event.type == "purchase" and gw.rules.tier_multipliers else None
+
+    def decide_it(conn: Conn) -> Decision:
+        return decide(gw.rules, event, tier, conn)
 
     def write(conn: Conn, d: Decision) -> None:
         _write(conn, event, canonical, d)
 
-    new, stored = gw.store.accept_event(event.id, lambda conn: decide(gw.rules, event, tier, conn), write)
-    if not new:  # another request stored the same id first
-        row = gw.store.query("SELECT body, answer FROM events WHERE id = ?", (body.id,))[0]
-        return _replay(body.id, canonical, row)
-    gw.count(f"events_{stored.status}")
-    return JSONResponse(stored.answer, status_code=_status(stored.answer))
+    return decide_it, write
+
+
+def _stored(gw: Gateway, ids: list[str]) -> dict[str, tuple[Any, ...]]:
+    """id → (body, answer) of those of ``ids`` already stored."""
+    found: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        marks = ", ".join("?" * len(part))
+        for event_id, body, answer in gw.store.query(
+            f"SELECT id, body, answer FROM events WHERE id IN ({marks})",  # only placeholders added
+            tuple(part),
+        ):
+            found[str(event_id)] = (body, answer)
+    return found
+
+
+def _replayed(event_id: str, canonical: str, row: tuple[Any, ...]) -> dict[str, Any]:
+    """What ``_replay`` answers, as one result of a batch."""
+    if row[0] != canonical:
+        return _error(409, "id", f"event id {event_id!r} was first posted with a different body")
+    answer = json.loads(row[1])
+    return {"status": _status(answer), "body": answer, "replayed": True}
+
+
+def _error(status: int, field: str | None, message: str) -> dict[str, Any]:
+    return {"status": status, "body": {"error": {"status": status, "field": field, "message": message}}}
 
 
 @router.get("/v1/events/{event_id}", dependencies=[Depends(require("events:read"))])

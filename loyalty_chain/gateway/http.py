@@ -69,17 +69,20 @@ def require(scope: str) -> Callable[..., None]:
 class BodyLimit:
     """Refuses request bodies over ``limit`` bytes with 413, declared or streamed."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, per_path: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.per_path = per_path or {}
+        """Paths with a limit of their own (a batch of events)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope.get("path", ""), self.limit)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        too_big = error_response(413, "body", f"the request body is over {self.limit} bytes")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        too_big = error_response(413, "body", f"the request body is over {limit} bytes")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await too_big(scope, receive, send)
             return
         seen = 0
@@ -88,7 +91,7 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
+            if seen > limit:
                 raise _TooBig
             return message
 

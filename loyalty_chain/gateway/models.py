@@ -63,6 +63,15 @@ class EventIn(Strict):
         return self
 
 
+MAX_BATCH_EVENTS = 1000
+
+
+class EventBatchIn(Strict):
+    """Several events, each as ``POST /v1/events`` takes it (each checked on its own)."""
+
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+
+
 class RedemptionRequestIn(Strict):
     member: Address
     perk_id: int = Field(ge=1, le=2**32)

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Header, Path
 from fastapi.responses import JSONResponse
 
 from ..chain import TX_GAS_CAP
@@ -54,10 +54,15 @@ def request_redemption(body: RedemptionRequestIn, gw: Gateway = Depends(gateway)
         502: {"description": "the relay failed on chain (error says why)"},
     },
 )
-def post_redemption(body: RedemptionIn, gw: Gateway = Depends(gateway)) -> JSONResponse:  # noqa: B008
+def post_redemption(
+    body: RedemptionIn,
+    prefer: str | None = Header(default=None, description="`respond-async`: answer 202 once stored"),
+    gw: Gateway = Depends(gateway),  # noqa: B008
+) -> JSONResponse:
     """Simulate, then relay the member's signed request (the brand pays the gas): 201 once mined,
     202 if it is stored but not mined within the wait (it will be, exactly once, even across a
-    restart of the gateway)."""
+    restart of the gateway). With ``Prefer: respond-async`` (RFC 7240) the answer is 202 as soon as
+    the relay is stored; ``GET /v1/redemptions/{id}`` tells when it is relayed."""
     policy = gw.options.policy
     try:
         request = parse_request(body.typed_data)
@@ -97,6 +102,10 @@ def post_redemption(body: RedemptionIn, gw: Gateway = Depends(gateway)) -> JSONR
             now=time.time(),
         )
     _refuse(gw, refused)
+    if prefer is not None and "respond-async" in prefer.lower():
+        gw.relayer.wake()
+        headers = {"Preference-Applied": "respond-async", "Location": f"/v1/redemptions/{rid}"}
+        return JSONResponse(redemption_json(gw.store, rid), status_code=202, headers=headers)
     status = gw.relayer.relay(rid)
     return JSONResponse(redemption_json(gw.store, rid), status_code=ANSWERS[status])
 

@@ -45,8 +45,9 @@ from .worker import RETRY_LATER
 
 log = logging.getLogger("loyalty_chain.gateway")
 
-MAX_GROUP = 200
-"""Most relays in one group (a redemption takes ~100-150k gas: about a 30M-gas block's worth)."""
+MAX_GROUP = 500
+"""Most relays in one group (a redemption takes ~100-150k gas, so a group spans a few blocks: the
+outbox keeps one block's gas in flight and sends the rest as blocks are mined)."""
 WAIT_S = 60.0
 """How long ``POST /v1/redemptions`` waits for its relay to be mined before answering 202 (relaying)."""
 INTERVAL_S = 0.5
@@ -70,6 +71,7 @@ class Relayer:
         """Told ``("relayed" | "failed", count)`` after each group (metrics)."""
         self._sending = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- the background thread --------------------------------------------------------------
@@ -80,11 +82,17 @@ class Relayer:
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def wake(self) -> None:
+        """A relay was stored that no request waits for: the background thread sends it now."""
+        self._wake.set()
+
     def _loop(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()
             try:
                 with self._sending:
                     busy = self.run_once()
@@ -92,7 +100,7 @@ class Relayer:
                 log.exception("the relayer's round failed; retrying")
                 busy = 0
             if not busy:
-                self._stop.wait(INTERVAL_S)
+                self._wake.wait(INTERVAL_S)
 
     # -- one request's wait -----------------------------------------------------------------
 

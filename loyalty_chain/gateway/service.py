@@ -31,6 +31,8 @@ class GatewayOptions:
     webhook: WebhookOptions | None = None
     max_body_bytes: int = 64 * 1024
     """Larger request bodies are refused with 413."""
+    max_batch_body_bytes: int = 1024 * 1024
+    """The same for ``POST /v1/events/batch`` (up to 1,000 events)."""
     cors_origins: tuple[str, ...] = ("*",)
     """Origins allowed to call the public (member) endpoints from a browser."""
 

@@ -124,19 +124,28 @@ class Store(ABC):
         Group commit: events posted at the same time are stored in one transaction (one fsync),
         each in a savepoint of its own, so one that fails is rolled back alone. Whoever finds the
         queue waiting when the previous commit is done commits everything in it."""
-        item = _Accept(event_id, decide, write)
-        with self._queue_lock:
-            self._queue.append(item)
-        with self._commit_lock:
-            if not item.done:
-                with self._queue_lock:
-                    group, self._queue = self._queue, []
-                self._commit(group)
+        (item,) = self.accept_events([(event_id, decide, write)])
         if item.error is not None:
             raise item.error
         found = self.event(event_id)
         assert found is not None
         return item.new, found
+
+    def accept_events(
+        self, events: Sequence[tuple[str, Callable[[Conn], Any], Callable[[Conn, Any], None]]]
+    ) -> list[_Accept]:
+        """Several events (id, decide, write) stored in the same group commit as :meth:`accept_event`
+        stores one; each item says whether it was new, or its own error. The same id twice: the
+        second is seen as stored before."""
+        items = [_Accept(event_id, decide, write) for event_id, decide, write in events]
+        with self._queue_lock:
+            self._queue.extend(items)  # together: one group commit takes all of them
+        with self._commit_lock:
+            if items and not items[0].done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit(group)
+        return items
 
     def _commit(self, group: list[_Accept]) -> None:
         try:

@@ -181,3 +181,33 @@ def test_health_metrics_and_openapi(http: TestClient, api_key: dict[str, str], c
         "/v1/redemptions/{redemption_id}",
     } <= set(paths)
     assert http.get("/docs").status_code == 200
+
+
+def test_a_batch_of_events_each_with_its_own_answer(
+    chain: Chain, gateway: Gateway, http: TestClient, api_key: dict[str, str]
+) -> None:
+    alice, bob = chain.dev_account(1).address, chain.dev_account(2).address
+    assert http.post("/v1/events", json=purchase("order-1", alice), headers=api_key).status_code == 202
+    events = [
+        purchase("order-2", alice),
+        purchase("order-1", alice),  # posted before, same body: replayed
+        purchase("order-1", alice, value="99"),  # posted before, another body
+        purchase("order-3", bad_checksum(bob)),
+        purchase("order-4", bob, value="1"),
+        purchase("order-4", bob, value="1"),  # twice in one batch: stored once
+        {"id": "signup-bob", "type": "signup", "member": bob},
+    ]
+    answer = http.post("/v1/events/batch", json={"events": events}, headers=api_key)
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == [202, 202, 409, 422, 202, 202, 202]
+    assert results[0]["body"]["points"] == 125 and results[0]["body"]["url"] == "/v1/events/order-2"
+    assert results[1].get("replayed") and results[5].get("replayed") and not results[4].get("replayed")
+    assert results[2]["body"]["error"]["field"] == "id"
+    assert results[3]["body"]["error"]["field"] == "events.3.member"
+    assert gateway.worker.run_once() == 4  # order-1, order-2, order-4, signup-bob
+    assert gateway.client.balance(alice) == 250 and gateway.client.balance(bob) == 10 + 50
+    assert http.post("/v1/events/batch", json={"events": []}, headers=api_key).status_code == 422
+    assert http.post("/v1/events/batch", json={"events": events}).status_code == 401
+    many = {"events": [purchase(f"o-{i}", alice) for i in range(1001)]}
+    assert http.post("/v1/events/batch", json=many, headers=api_key).status_code in (413, 422)

@@ -156,3 +156,19 @@ def test_the_relays_per_second_limit_is_counted_in_the_store(
         assert refusal(other.query_one, gw.options.policy, members[2].address, "sig", 0, now + 1.5) is None
     finally:
         other.close()
+
+
+def test_prefer_respond_async_answers_once_the_relay_is_stored(
+    chain: Chain, gateway: Gateway, http: TestClient
+) -> None:
+    alice = setup_member(chain, gateway)
+    typed = http.post("/v1/redemptions/requests", json={"member": alice, "perk_id": 1}).json()["typed_data"]
+    body = {"typed_data": typed, "signature": sign_typed_data(chain.dev_account(5), typed)}
+    stored = http.post("/v1/redemptions", json=body, headers={"Prefer": "respond-async"})
+    assert stored.status_code == 202, stored.text
+    assert stored.json()["status"] == "relaying" and stored.headers["Preference-Applied"] == "respond-async"
+    assert gateway.client.balance(alice) == 300  # not sent yet (no background thread in this test)
+    assert gateway.relayer.run_once() == 1
+    done = http.get(stored.headers["Location"]).json()
+    assert done["status"] == "relayed" and done["points_burned"] == 120
+    assert gateway.client.balance(alice) == 180
