@@ -174,7 +174,8 @@ async def post_events(url: str, headers: dict[str, str], members: list[str], run
 
 
 def event_body(run: Run, i: int, member: str) -> dict[str, str]:
-    return {"id": f"{run.name}-{i}", "type": "purchase", "member": member, "value": "1", "currency": "EUR"}
+    event_id = f"{run.name.replace(' ', '-')}-{i}"
+    return {"id": event_id, "type": "purchase", "member": member, "value": "1", "currency": "EUR"}
 
 
 async def post_batches(url: str, headers: dict[str, str], members: list[str], run: Run, args: Any) -> None:
@@ -546,9 +547,9 @@ def report(runs: list[Run], relays: Relays, args: Any) -> int:
         f"{pct(relays.on_chain, 0.5):.2f} / {pct(relays.on_chain, 0.99):.2f} |"
     )
     best = max(runs[1:], key=lambda r: r.end_to_end)
-    complete = all(len(r.issued) == len(r.posted) for r in runs) and len(relays.on_chain) == len(
-        relays.posted
-    )
+    # the naive handler's own losses are its result (its row shows them), not a gateway failure
+    complete = all(len(r.issued) == len(r.posted) for r in runs[1:])
+    complete = complete and len(relays.on_chain) == len(relays.posted)
     verdicts = [
         (
             best.end_to_end >= TARGET_EVENTS_PER_S,
@@ -562,7 +563,7 @@ def report(runs: list[Run], relays: Relays, args: Any) -> int:
             relays.per_s >= TARGET_RELAYS_PER_S,
             f"{relays.per_s:,.1f} relayed redemptions/s (target ≥ {TARGET_RELAYS_PER_S:.0f})",
         ),
-        (complete, "every accepted event's points and every accepted relay seen on chain"),
+        (complete, "every event and relay the gateway accepted seen on chain"),
     ]
     print()
     for ok, text in verdicts:

@@ -1,10 +1,13 @@
 """The brand gateway: one HTTP service for the shop's back-end and for members' wallets.
 
-    events      POST /v1/events (idempotent by the shop's event id), GET /v1/events/{id}
+    events      POST /v1/events and /v1/events/batch (idempotent by the shop's event id), GET
+                /v1/events/{id}
     earn        what an event earns under the rules (rules.py reads the brand's TOML file)
     worker      accepted grants → batched issuances through the delivery layer, exactly once
     members     GET /v1/members/{address}, GET /v1/perks: cards, balances, eligibility reasons
-    redemptions EIP-712 requests, relayed within the relay policy (policy.py)
+    redemptions EIP-712 requests, relayed within the relay policy (policy.py; its limits counted
+                in the store: relay_admission.py); relayer: stored relays sent in groups, exactly once
+    chain_id    the gateway's web3 answers eth_chainId itself
     webhooks    HMAC-signed deliveries, retried with backoff
     store       the durable state (store_sqlite: SQLite by default; store_postgres: PostgreSQL for
                 several processes); auth: hashed API keys with scopes
