@@ -7,7 +7,6 @@
     members     GET /v1/members/{address}, GET /v1/perks: cards, balances, eligibility reasons
     redemptions EIP-712 requests, relayed within the relay policy (policy.py; its limits counted
                 in the store: relay_admission.py); relayer: stored relays sent in groups, exactly once
-    chain_id    the gateway's web3 answers eth_chainId itself
     webhooks    HMAC-signed deliveries, retried with backoff
     store       the durable state (store_sqlite: SQLite by default; store_postgres: PostgreSQL for
                 several processes); auth: hashed API keys with scopes

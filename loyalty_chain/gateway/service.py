@@ -13,7 +13,6 @@ from ..client import LoyaltyClient
 from ..delivery import DeliveryOptions
 from ..program import ProgramRecord
 from ..signers import SignerLike
-from .chain_id import answer_chain_id_locally
 from .policy import RelayPolicy
 from .relayer import Relayer
 from .rules import Rules
@@ -59,7 +58,6 @@ class Gateway:
         # account sends everything, its writes (batches, relays) one at a time: store.write_lock()
         delivery = delivery or DeliveryOptions()
         delivery = replace(delivery, journal=store.journal or delivery.journal)
-        answer_chain_id_locally(chain)
         self.client = LoyaltyClient(chain, record, account, delivery)
         self.metrics: Counter[str] = Counter()
         self.relayer = Relayer(store, self.client, on_settled=lambda s, n: self.count(f"relays_{s}", n))
