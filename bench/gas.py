@@ -35,10 +35,10 @@ from web3 import Web3
 from web3.contract import Contract
 
 from loyalty_chain.artifacts import Artifact
+from loyalty_chain.campaigns.merkle import StandardMerkleTree
 from loyalty_chain.chain import TX_GAS_CAP, Chain, start_devnet
 from loyalty_chain.compile import compile_contracts
 from loyalty_chain.deploy import deploy_contract
-from loyalty_chain.merkle import StandardMerkleTree
 
 BENCH_DIR = Path(__file__).resolve().parent
 BASELINE_DIR = BENCH_DIR / "contracts"

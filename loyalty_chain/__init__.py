@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .airdrop import AirdropOptions, AirdropReport, airdrop_cards, airdrop_points
     from .analytics import ProgramSummary, summarize
     from .artifacts import Artifact, load_artifact
+    from .campaigns.merkle import StandardMerkleTree
     from .chain import Chain, connect, embedded_chain, launch_devnet, start_devnet
     from .client import LoyaltyClient
     from .decoding import Event
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
         WrongChainError,
     )
     from .gasless import parse_request, redemption_typed_data, sign_typed_data
-    from .merkle import StandardMerkleTree
     from .program import ProgramOptions, ProgramRecord, TransferPolicy, deploy_program, load_program
     from .recipients import read_cards_csv, read_points_csv
     from .records import Card, Enrolment, Perk, PerkSpec, Redemption
@@ -93,7 +93,7 @@ _EXPORTS = {
     "parse_request": "gasless",
     "redemption_typed_data": "gasless",
     "sign_typed_data": "gasless",
-    "StandardMerkleTree": "merkle",
+    "StandardMerkleTree": "campaigns.merkle",
     "ProgramOptions": "program",
     "ProgramRecord": "program",
     "TransferPolicy": "program",

@@ -1,6 +1,6 @@
 """``loyalty-chain merkle build | publish | proof | claim | list | status | close | sweep``: Merkle campaigns.
 
-Each command is a few lines over :mod:`loyalty_chain.campaign`; the tree JSON is exactly what
+Each command is a few lines over :mod:`loyalty_chain.campaigns.campaign`; the tree JSON is exactly what
 @openzeppelin/merkle-tree's ``StandardMerkleTree.dump()`` writes.
 """
 
@@ -15,7 +15,7 @@ from .airdrop import column_map, csv_options
 from .context import Context, command_options, iso_time, parse_time, pass_ctx, show_csv_problems
 
 if TYPE_CHECKING:
-    from ..campaign_admin import CampaignStatus
+    from ..campaigns.admin import CampaignStatus
 
 
 @click.group("merkle")
@@ -52,7 +52,7 @@ def merkle_build(
     see --address-column …; other columns are ignored).
     """
     from ..airdrop import open_target
-    from ..campaign import build_campaign_tree, csv_kind, write_tree
+    from ..campaigns.campaign import build_campaign_tree, csv_kind, write_tree
     from ..csv_columns import default_rejects_path, write_rejects
     from ..errors import CsvValidationError
     from ..program import DEFAULT_TIERS
@@ -109,7 +109,7 @@ def merkle_publish(
     card_valid_until: str | None,
 ) -> None:
     """Open a campaign of PROGRAM's AirdropDistributor with TREE_FILE's root; prints its id."""
-    from ..campaign import load_tree, publish_campaign
+    from ..campaigns.campaign import load_tree, publish_campaign
 
     tree = load_tree(tree_file)
     closes = parse_time(end, "--end", end_of_day=True)
@@ -148,7 +148,7 @@ def merkle_publish(
 @pass_ctx
 def merkle_proof(ctx: Context, tree_file: Path, address: str) -> None:
     """Print ADDRESS's leaf (index, amount or tier) and its proof."""
-    from ..campaign import leaves_for, load_tree, tree_kind
+    from ..campaigns.campaign import leaves_for, load_tree, tree_kind
 
     tree = load_tree(tree_file)
     kind = tree_kind(tree)
@@ -177,7 +177,7 @@ def merkle_claim(
     ctx: Context, program: str, campaign_id: int, tree_file: Path, beneficiary: str | None
 ) -> None:
     """Claim from campaign CAMPAIGN_ID as the --account (or for --for ADDRESS)."""
-    from ..campaign import claim, load_tree
+    from ..campaigns.campaign import claim, load_tree
 
     tree = load_tree(tree_file)
     with ctx.chain() as chain:
@@ -209,7 +209,7 @@ def merkle_claim(
 @pass_ctx
 def merkle_list(ctx: Context, program: str, cache: Path | None) -> None:
     """Every campaign of PROGRAM: state, window, claims (and claim rate when its tree was published here)."""
-    from ..campaign_admin import campaign_statuses
+    from ..campaigns.admin import campaign_statuses
 
     with ctx.chain() as chain:
         statuses = campaign_statuses(chain, program, cache=cache)
@@ -252,7 +252,7 @@ def merkle_status(
     ctx: Context, program: str, campaign_id: int, tree_file: Path | None, cache: Path | None
 ) -> None:
     """One campaign: claimed vs unclaimed, and every unclaimed leaf when its tree is known."""
-    from ..campaign_admin import campaign_statuses
+    from ..campaigns.admin import campaign_statuses
 
     with ctx.chain() as chain:
         (s,) = campaign_statuses(chain, program, campaign_id=campaign_id, tree_file=tree_file, cache=cache)
@@ -277,7 +277,7 @@ def merkle_status(
 @pass_ctx
 def merkle_close(ctx: Context, program: str, campaign_id: int) -> None:
     """Close campaign CAMPAIGN_ID now: no claim is accepted from the next block on."""
-    from ..campaign_admin import close_campaign
+    from ..campaigns.admin import close_campaign
 
     with ctx.chain() as chain:
         end = close_campaign(chain, program, campaign_id, ctx.signer(chain))
@@ -301,7 +301,7 @@ def merkle_sweep(ctx: Context, program: str, campaign_id: int, out: Path, tree_f
     Campaign points are minted only when claimed, so nothing is left in a contract to sweep: the CSV
     is what was not claimed, for a push airdrop, a new campaign, or the books.
     """
-    from ..campaign_admin import sweep_campaign
+    from ..campaigns.admin import sweep_campaign
 
     with ctx.chain() as chain:
         s = sweep_campaign(chain, program, campaign_id, out, tree_file=tree_file)

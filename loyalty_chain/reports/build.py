@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
 from ..artifacts import load_artifact
-from ..campaign_records import load_records
+from ..campaigns.records import load_records
 from ..chain import Chain
 from ..errors import InputError
 from ..expiry import EXPIRING_CONTRACT, expired_points

@@ -1,7 +1,8 @@
 """AirdropDistributor: campaigns, roots, Merkle claims of points and cards, the claimed bitmap.
 
-Trees come from ``loyalty_chain.merkle.StandardMerkleTree`` (a port of ``@openzeppelin/merkle-tree``),
-so every accepted claim also shows that the contract builds leaves exactly as that package does.
+Trees come from ``loyalty_chain.campaigns.merkle.StandardMerkleTree`` (a port of
+``@openzeppelin/merkle-tree``), so every accepted claim also shows that the contract builds leaves
+exactly as that package does.
 Runs on the session anvil (``chain``: evm_snapshot before, evm_revert after each test) with the
 ``points`` and ``card`` fixtures; dev account 0 is the admin of everything.
 """
@@ -29,9 +30,9 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from loyalty_chain.artifacts import Artifact
+from loyalty_chain.campaigns.merkle import StandardMerkleTree
 from loyalty_chain.chain import Chain
 from loyalty_chain.deploy import deploy_contract
-from loyalty_chain.merkle import StandardMerkleTree
 
 CAMPAIGN_MANAGER_ROLE = keccak(text="CAMPAIGN_MANAGER_ROLE")
 POINTS, CARDS = 0, 1

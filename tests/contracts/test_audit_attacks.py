@@ -33,9 +33,9 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from loyalty_chain.artifacts import Artifact
+from loyalty_chain.campaigns.merkle import StandardMerkleTree
 from loyalty_chain.chain import Chain
 from loyalty_chain.deploy import deploy_contract
-from loyalty_chain.merkle import StandardMerkleTree
 
 BRONZE, SILVER, GOLD = 0, 1, 2
 UNLIMITED = 2**32 - 1

@@ -15,11 +15,11 @@ from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
 from loyalty_chain.artifacts import load_artifact
-from loyalty_chain.campaign import CARDS_LEAF_ENCODING, POINTS_LEAF_ENCODING, build_tree, csv_kind
+from loyalty_chain.campaigns.campaign import CARDS_LEAF_ENCODING, POINTS_LEAF_ENCODING, build_tree, csv_kind
+from loyalty_chain.campaigns.merkle import StandardMerkleTree
 from loyalty_chain.chain import Chain
 from loyalty_chain.cli import main
 from loyalty_chain.errors import CsvValidationError
-from loyalty_chain.merkle import StandardMerkleTree
 from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,5 @@
-"""loyalty_chain.merkle and the npm @openzeppelin/merkle-tree, run live, build and read the same trees.
+"""loyalty_chain.campaigns.merkle and the npm @openzeppelin/merkle-tree, run live, build and read the same
+trees.
 
 Each test runs ``node toolchain/merkle-interop.js`` from the repository root (so node_modules
 resolves): Python builds and Node loads, verifies and proves, or Node builds and Python does.
@@ -17,8 +18,8 @@ import pytest
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from loyalty_chain.campaigns.merkle import MultiProof, StandardMerkleTree
 from loyalty_chain.errors import MerkleError
-from loyalty_chain.merkle import MultiProof, StandardMerkleTree
 from loyalty_chain.recipients import parse_points_csv
 
 REPO = Path(__file__).resolve().parents[2]

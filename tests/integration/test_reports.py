@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from loyalty_chain.campaign import publish_campaign
+from loyalty_chain.campaigns.campaign import publish_campaign
+from loyalty_chain.campaigns.merkle import StandardMerkleTree
 from loyalty_chain.chain import Chain
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.indexer import FetchSettings, open_store, sync
-from loyalty_chain.merkle import StandardMerkleTree
 from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program
 from loyalty_chain.records import PerkSpec
 from loyalty_chain.reports import program_report
@@ -192,7 +192,7 @@ def test_amounts_too_large_for_sqlite_are_summed_exactly(chain: Chain, tmp_path:
 def test_merkle_claims_count_under_their_campaign_reason(
     chain: Chain, program: ProgramRecord, brand: LoyaltyClient, tmp_path: Path
 ) -> None:
-    from loyalty_chain.campaign import claim
+    from loyalty_chain.campaigns.campaign import claim
 
     a, b = chain.dev_account(1), chain.dev_account(2)
     tree = StandardMerkleTree.of([[0, a.address, 70], [1, b.address, 30]], ["uint256", "address", "uint256"])

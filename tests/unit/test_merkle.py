@@ -1,4 +1,4 @@
-"""loyalty_chain.merkle against vectors pinned from @openzeppelin/merkle-tree 1.0.8.
+"""loyalty_chain.campaigns.merkle against vectors pinned from @openzeppelin/merkle-tree 1.0.8.
 
 The JSON files in tests/data/merkle/ were written by the npm package (``JSON.stringify(tree.dump(),
 null, 2)``); the roots, proofs and multi-proof below were printed by it for the same values.
@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from loyalty_chain.errors import InputError, MerkleError
-from loyalty_chain.merkle import (
+from loyalty_chain.campaigns.merkle import (
     MultiProof,
     StandardMerkleTree,
     process_proof,
@@ -23,6 +22,7 @@ from loyalty_chain.merkle import (
     verify_multi_proof,
     verify_proof,
 )
+from loyalty_chain.errors import InputError, MerkleError
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "merkle"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from loyalty_chain.campaign import Leaf
-from loyalty_chain.campaign_admin import CampaignStatus, _write_leaves
-from loyalty_chain.campaign_records import CampaignRecord, records_path, save_record
+from loyalty_chain.campaigns.admin import CampaignStatus, _write_leaves
+from loyalty_chain.campaigns.campaign import Leaf
+from loyalty_chain.campaigns.records import CampaignRecord, records_path, save_record
 from loyalty_chain.csv_columns import Reject, write_rejects
 from loyalty_chain.files import FORMULA_PREFIXES
 from loyalty_chain.registry import ProgramRecord

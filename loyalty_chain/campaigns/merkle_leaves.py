@@ -1,7 +1,7 @@
 """Leaf values of a StandardMerkleTree: ABI types, canonical JSON values and the double leaf hash.
 
 The part of the @openzeppelin/merkle-tree port that knows about Solidity types (see
-:mod:`loyalty_chain.merkle` for the tree itself and the deliberate differences from the JS package).
+:mod:`loyalty_chain.campaigns.merkle` for the tree itself and the deliberate differences from the JS package).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TypeAlias
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
-from .errors import MerkleError
+from ..errors import MerkleError
 
 JsonValue: TypeAlias = "str | int | bool | list[JsonValue]"
 """One item of a leaf value as it appears in a dump."""

@@ -41,7 +41,7 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from .errors import MerkleError
+from ..errors import MerkleError
 from .merkle_leaves import LeafValue, canonical_type, json_value, leaf_hash
 
 FORMAT = "standard-v1"

@@ -8,8 +8,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .files import write_atomic
-from .program import ProgramRecord
+from ..files import write_atomic
+from ..program import ProgramRecord
 
 
 @dataclass(frozen=True)

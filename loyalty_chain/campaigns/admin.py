@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .airdrop import open_target
+from ..airdrop import open_target
+from ..chain import Chain
+from ..errors import InputError, MerkleError
+from ..files import write_csv_atomic
+from ..indexer import open_store, quote, sync_store
+from ..program import ProgramRecord, load_program
+from ..sender import Sender
+from ..signers import SignerLike, as_signer
 from .campaign import Leaf, leaves, load_tree
-from .campaign_records import load_records
-from .chain import Chain
-from .errors import InputError, MerkleError
-from .files import write_csv_atomic
-from .indexer import open_store, quote, sync_store
-from .program import ProgramRecord, load_program
-from .sender import Sender
-from .signers import SignerLike, as_signer
+from .records import load_records
 
 KIND_NAMES = {0: "points", 1: "cards"}
 

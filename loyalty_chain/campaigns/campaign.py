@@ -1,7 +1,7 @@
 """Pull airdrops: Merkle campaigns of the AirdropDistributor, built from the same CSVs as push airdrops.
 
 A campaign's tree is an ``@openzeppelin/merkle-tree`` StandardMerkleTree (see
-:mod:`loyalty_chain.merkle`) whose leaves are what ``AirdropDistributor`` hashes:
+:mod:`loyalty_chain.campaigns.merkle`) whose leaves are what ``AirdropDistributor`` hashes:
 
 * points: ``[index, account, amount]`` encoded ``["uint256", "address", "uint256"]``;
 * cards:  ``[index, account, tier]`` encoded ``["uint256", "address", "uint8"]``.
@@ -26,20 +26,20 @@ from typing import Any, cast
 from eth_utils.address import to_checksum_address
 from web3.exceptions import ContractLogicError
 
-from .airdrop import open_target
-from .airdrop.plan import Kind
-from .campaign_records import CampaignRecord, save_record
-from .chain import Chain
-from .csv_columns import ColumnMap, delimiter_of
-from .decoding import revert_data
-from .errors import ContractRevertError, CsvValidationError, InputError, MerkleError
-from .files import write_atomic
+from ..airdrop import open_target
+from ..airdrop.plan import Kind
+from ..chain import Chain
+from ..csv_columns import ColumnMap, delimiter_of
+from ..decoding import revert_data
+from ..errors import ContractRevertError, CsvValidationError, InputError, MerkleError
+from ..files import write_atomic
+from ..program import DEFAULT_TIERS, ProgramRecord, load_program
+from ..recipients import RecipientFile, read_cards, read_points
+from ..sender import Sender, TxResult
+from ..signers import SignerLike, as_signer
+from ..values import checked_address, reason_code
 from .merkle import StandardMerkleTree
-from .program import DEFAULT_TIERS, ProgramRecord, load_program
-from .recipients import RecipientFile, read_cards, read_points
-from .sender import Sender, TxResult
-from .signers import SignerLike, as_signer
-from .values import checked_address, reason_code
+from .records import CampaignRecord, save_record
 
 POINTS_LEAF_ENCODING = ("uint256", "address", "uint256")
 """Leaf types of a points campaign: (index, account, amount in base units)."""
@@ -242,7 +242,7 @@ def publish_campaign(
 
     The window is inclusive, unix seconds. Needs CAMPAIGN_MANAGER_ROLE (the program admin has it).
     A root is published once: a tree already published is refused (MerkleError). The tree's size and
-    total, and ``tree_path``, are recorded beside the program (see :mod:`loyalty_chain.campaign_records`).
+    total, and ``tree_path``, are recorded beside the program (see :mod:`loyalty_chain.campaigns.records`).
     ``budget`` is the most the campaign may mint, default exactly what its leaves add up to (points,
     or one card per leaf); a manager who is not the admin draws it from the admin's allowance.
     """
