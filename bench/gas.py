@@ -570,6 +570,10 @@ def run(batch: int) -> int:
 
             expiry_rows, expiry_checks = measure_expiry(chain, ours, base, admin, batch, send, Row)
             rows += expiry_rows
+        if "configureTiers" in {e.get("name") for e in ours["LoyaltyPoints"].abi}:
+            from gas_tiers import measure_tiers
+
+            rows += measure_tiers(chain, ours, admin, send, Row, batch)
         if "PerkCatalog" in ours:  # last: it moves the clock past a perk's start
             from gas_mechanics import measure_early_access
 
@@ -579,8 +583,9 @@ def run(batch: int) -> int:
     print(render(rows))
     print()
     from gas_mechanics import check_mechanics
+    from gas_tiers import check_tiers
 
-    checks = check_targets(rows) + check_mechanics(rows) + expiry_checks
+    checks = check_targets(rows) + check_mechanics(rows) + expiry_checks + check_tiers(rows)
     for line in checks:
         print(line)
     print(

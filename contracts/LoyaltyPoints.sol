@@ -9,13 +9,20 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+
 import {ILoyaltyPoints} from "./interfaces/ILoyaltyPoints.sol";
+import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
+import {TierQualification} from "./TierQualification.sol";
 
 /**
  * @title LoyaltyPoints
  * @notice The points of a loyalty program: an ERC-20 token with role-gated issue (one recipient or many in
  * one call, each call tagged with a bytes32 reason code), holder burn, redemption burn by the perk catalog,
- * an admin-chosen transfer policy, EIP-2612 permit, pause and an optional supply cap.
+ * an admin-chosen transfer policy, EIP-2612 permit, pause and an optional supply cap; optionally tiers that
+ * follow activity ({configureTiers}): points issued for chosen reasons count towards tier thresholds over a
+ * calendar or rolling qualification period; crossing a threshold upgrades the member's card in the same
+ * transaction, and a permissionless review ({reviewTiers}) applies downgrades at period boundaries.
  *
  * @dev Note (deliberate choices):
  * - The ERC-20 core is our own (solmate-like) rather than OpenZeppelin's ERC20: OZ keeps `_balances` private
@@ -31,8 +38,26 @@ import {ILoyaltyPoints} from "./interfaces/ILoyaltyPoints.sol";
  *   slot, so the usual `redeemBurn` caller is recognised without the role's cold SLOAD (2,100 gas). It always
  *   holds REDEEMER_ROLE (setting it grants the role; revoking or renouncing the role clears it), so
  *   REDEEMER_ROLE alone still decides who may burn on redemption.
+ * - Balances and the total supply stay below 2**120 (2**120 - 1 is the cap when none is given): each holder's
+ *   balance shares its storage word with the holder's tier qualification (qualifying points, period end and
+ *   status tier; see {TierQualification}), and the total supply's word holds the tier schedule. So an issue that counts towards a
+ *   tier reads and writes no slot besides those an issue writes anyway, except the qualifying reason's
+ *   thresholds (one cold read, 2,100 gas); a program without tiers pays for neither (see bench/gas.py).
+ * - Tiers that follow activity (see {configureTiers}): a member's *status tier* is the tier earned by
+ *   qualifying points. It rises as soon as an issue crosses a threshold; at a period boundary it becomes the
+ *   tier the ended period earned (so it falls only there); the card follows through
+ *   {IMembershipCard-syncTiers}, which leaves a tier given by hand alone unless activity rises above it.
  */
-contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessControl, EIP712, Nonces, Pausable {
+contract LoyaltyPoints is
+    TierQualification,
+    ILoyaltyPoints,
+    IERC20Permit,
+    IERC20Errors,
+    AccessControl,
+    EIP712,
+    Nonces,
+    Pausable
+{
     /// @notice Who may move points between holders.
     enum TransferPolicy {
         Open,
@@ -56,8 +81,23 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
     /// @dev A packed issue word's recipient sits above the amount.
     uint256 private constant _RECIPIENT_SHIFT = 96;
 
+    /// @dev The most points that may ever exist (2**120 - 1 base units): the width of a balance in its word.
+    uint256 private constant _MAX_SUPPLY = _BALANCE_MASK;
+    /// @dev The total supply's word: bits 0-119 the supply | 120-255 the tier schedule (0: no tiers; mode,
+    /// length and the calendar period running now, see {TierQualification}). An issue reads and writes this
+    /// word anyway, so learning whether the program has tiers costs it nothing, and keeping the calendar
+    /// period current costs no extra write; the supply field stays below 2**120 (checked) and never carries.
+    uint256 private constant _SCHEDULE_SHIFT = 120;
+    /// @dev keccak256("TIER_SYNC_ROLE"): what the card must grant this token ({IMembershipCard-syncTiers}).
+    bytes32 private constant _TIER_SYNC_ROLE = keccak256("TIER_SYNC_ROLE");
+    /// @dev A {IMembershipCard-syncTiers} word: member | from << 160 | to << 168.
+    uint256 private constant _SYNC_FROM_SHIFT = 160;
+    uint256 private constant _SYNC_TO_SHIFT = 168;
+
     uint8 private immutable _decimals;
     uint256 private immutable _cap;
+    /// @dev `_cap`, or 2**120 - 1 when there is none: one comparison checks both.
+    uint256 private immutable _supplyLimit;
 
     /// @dev Declared first and with {Pausable} last among the bases, so it shares Pausable's `_paused` slot:
     /// a transfer reads both for one cold SLOAD (saves 2,000 gas per transfer; see bench/gas.py).
@@ -66,14 +106,25 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
     /// and skips the REDEEMER_ROLE lookup when the caller is this address (see {setRedemptionCatalog}).
     address private _redemptionCatalog;
 
+    /// @dev A holder's balance and tier qualification, packed (see the constants above).
     mapping(address account => uint256) private _balances;
     mapping(address account => mapping(address spender => uint256)) private _allowances;
-    uint256 private _totalSupply;
+    /// @dev The total supply and the tier schedule, packed (see `_SCHEDULE_SHIFT`).
+    uint256 private _supply;
 
     string private _name;
     string private _symbol;
 
     mapping(address account => bool) private _allowedRecipients;
+
+    /// @dev The membership card whose tiers follow activity (called only when a status tier changes).
+    IMembershipCard private _tierCard;
+    /// @dev The tier thresholds, packed (see {TierQualification}); 0 when tiers are off.
+    uint256 private _thresholds;
+    /// @dev For each qualifying reason a copy of `_thresholds` (0 for any other reason): an issue learns
+    /// whether its reason counts and the thresholds from one slot, one cold read instead of two.
+    mapping(bytes32 reason => uint256 thresholds) private _qualifyingThresholds;
+    bytes32[] private _qualifyingReasons;
 
     /**
      * @notice Points were issued by `issuer` for `reason`: `recipients` credits adding up to `total`.
@@ -93,6 +144,25 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
      * by {setRedemptionCatalog} or because the catalog lost REDEEMER_ROLE.
      */
     event RedemptionCatalogUpdated(address indexed previousCatalog, address indexed newCatalog);
+
+    /// @notice Tiers follow activity on `card`, over `mode` periods (1: calendar, `length` months; 2: rolling,
+    /// `length` seconds).
+    event TiersConfigured(address indexed card, uint8 mode, uint32 length);
+
+    /// @notice Tiers no longer follow activity (statuses and qualifying points stop changing).
+    event TiersDisabled();
+
+    /// @notice The thresholds are now `thresholds` (whole points; the first opens tier 1).
+    event TierThresholdsUpdated(uint32[] thresholds);
+
+    /// @notice Points issued for `reason` now count (`qualifies` true) or no longer count towards tiers.
+    event QualifyingReasonUpdated(bytes32 indexed reason, bool qualifies);
+
+    /**
+     * @notice `member`'s status tier went from `previousTier` to `newTier`: up when an issue crossed a
+     * threshold, down (or up) at a period boundary. The card follows ({IMembershipCard-syncTiers}).
+     */
+    event TierStatusChanged(address indexed member, uint8 previousTier, uint8 newTier);
 
     /**
      * @dev An issue, burn or redemption of zero points.
@@ -144,6 +214,33 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
     error PointsInvalidBatchEntry(uint256 index, address to, uint256 amount);
 
     /**
+     * @dev The constructor was given a cap above 2**120 - 1.
+     * @param cap The cap given.
+     * @param maxSupply 2**120 - 1, the most points that may exist.
+     */
+    error PointsInvalidCap(uint256 cap, uint256 maxSupply);
+
+    /// @dev A tier function while tiers do not follow activity ({configureTiers} first).
+    error PointsTiersOff();
+
+    /// @dev {configureTiers} while tiers already follow activity ({disableTiers} first).
+    error PointsTiersAlreadyOn();
+
+    /**
+     * @dev The card cannot follow these tiers: it is not a contract, has too few tiers for the thresholds, or
+     * has not granted this token TIER_SYNC_ROLE.
+     * @param card The card given.
+     * @param thresholds The number of thresholds (tiers above tier 0 it needs).
+     */
+    error PointsTierCardInvalid(address card, uint256 thresholds);
+
+    /**
+     * @dev A qualifying reason that is zero, repeated, or one too many (at most 8).
+     * @param reason The reason.
+     */
+    error PointsTierReasonInvalid(bytes32 reason);
+
+    /**
      * @dev A permit used after its deadline.
      * @param deadline The permit's deadline.
      */
@@ -160,7 +257,7 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
      * @param name_ Token name (also the EIP-712 domain name, version "1").
      * @param symbol_ Token symbol.
      * @param decimals_ Decimals shown by wallets.
-     * @param cap_ Supply cap; 0 means no cap.
+     * @param cap_ Supply cap, at most 2**120 - 1; 0 means no cap but that bound.
      * @param transferPolicy_ 0 open, 1 locked, 2 allowlist.
      * @param admin Receives DEFAULT_ADMIN_ROLE, ISSUER_ROLE and PAUSER_ROLE.
      */
@@ -171,13 +268,15 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
         uint256 cap_,
         uint8 transferPolicy_,
         address admin
-    ) EIP712(name_, "1") {
+    ) TierQualification(decimals_) EIP712(name_, "1") {
         if (admin == address(0)) revert PointsInvalidAdmin(address(0));
         if (transferPolicy_ > uint8(TransferPolicy.Allowlist)) revert PointsInvalidTransferPolicy(transferPolicy_);
+        if (cap_ > _MAX_SUPPLY) revert PointsInvalidCap(cap_, _MAX_SUPPLY);
         _name = name_;
         _symbol = symbol_;
         _decimals = decimals_;
         _cap = cap_;
+        _supplyLimit = cap_ == 0 ? _MAX_SUPPLY : cap_;
         _transferPolicy = TransferPolicy(transferPolicy_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(ISSUER_ROLE, admin);
@@ -193,22 +292,48 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
      * - the caller has ISSUER_ROLE;
      * - the token is not paused;
      * - `to` is not the zero address ({ERC20InvalidReceiver}) and `amount` is not zero ({PointsZeroAmount});
-     * - the new total supply does not exceed the cap, if any ({PointsCapExceeded}).
+     * - the new total supply does not exceed the cap, or 2**120 - 1 without one ({PointsCapExceeded}).
      *
-     * Emits a {Transfer} event from the zero address and a {PointsIssued} event with `recipients` 1.
+     * With tiers and a qualifying `reason`, the points count towards `to`'s tier; crossing a threshold (or the
+     * first qualifying issue after a period boundary nobody reviewed yet) changes its status tier and card.
+     *
+     * Emits a {Transfer} event from the zero address and a {PointsIssued} event with `recipients` 1; on a
+     * status change, a {TierStatusChanged} event here and the card's {TierChanged} and {MetadataUpdate}.
      */
     function issue(address to, uint256 amount, bytes32 reason) external onlyRole(ISSUER_ROLE) whenNotPaused {
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
         if (amount == 0) revert PointsZeroAmount(to);
-        uint256 newSupply = _totalSupply + amount;
-        _checkCap(newSupply);
-        _totalSupply = newSupply;
-        // Cannot overflow: the balance is at most the total supply, whose checked sum just succeeded.
+        uint256 supplyWord = _supply;
+        _checkCap((supplyWord & _BALANCE_MASK) + amount);
+        uint256 schedule = supplyWord >> _SCHEDULE_SHIFT;
+        // Cannot overflow: the supply field plus `amount` was just checked to stay below 2**120, so the sum
+        // neither carries into the schedule bits nor lets a balance (at most the supply) reach them.
         unchecked {
-            _balances[to] += amount;
+            _supply = supplyWord + amount;
+            if (schedule == 0) {
+                // A program without tiers: today's issue, returning early so it pays for nothing else.
+                _balances[to] += amount;
+                emit Transfer(address(0), to, amount);
+                emit PointsIssued(msg.sender, reason, 1, amount);
+                return;
+            }
         }
+        // slither-disable-next-line timestamp (see {TierQualification-_counted})
+        if (uint8(schedule) == _CALENDAR && block.timestamp >= (schedule >> _CALENDAR_END_SHIFT) & _END_MASK) {
+            // The first issue of a calendar period brings the cached period up to date: a second write of a
+            // warm slot (100 gas), once per period for the whole program.
+            schedule = _withCalendarNow(schedule);
+            _supply = ((supplyWord & _BALANCE_MASK) + amount) | (schedule << _SCHEDULE_SHIFT);
+        }
+        uint256 change = _credit(to, amount, schedule, _qualifyingThresholds[reason]);
         emit Transfer(address(0), to, amount);
         emit PointsIssued(msg.sender, reason, 1, amount);
+        if (change != 0) {
+            uint256[] memory changes = new uint256[](1);
+            changes[0] = change;
+            // Last, after every write: the card is the one the admin configured.
+            _tierCard.syncTiers(changes);
+        }
     }
 
     /**
@@ -222,13 +347,25 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
      * - the token is not paused;
      * - `packed` is not empty ({PointsEmptyBatch});
      * - no entry has a zero recipient or a zero amount ({PointsInvalidBatchEntry});
-     * - the new total supply does not exceed the cap, if any ({PointsCapExceeded}).
+     * - the new total supply does not exceed the cap, or 2**120 - 1 without one ({PointsCapExceeded}).
      *
-     * Emits one {Transfer} event from the zero address per entry and one {PointsIssued} event.
+     * With tiers and a qualifying `reason`, every entry counts as an {issue} would, in order (a recipient
+     * listed twice may cross two thresholds); the cards of all status changes move in one call at the end.
+     *
+     * Emits one {Transfer} event from the zero address per entry and one {PointsIssued} event; per status
+     * change, a {TierStatusChanged} event here and the card's {TierChanged} and {MetadataUpdate}.
      */
     function issueBatch(uint256[] calldata packed, bytes32 reason) external onlyRole(ISSUER_ROLE) whenNotPaused {
         uint256 count = packed.length;
         if (count == 0) revert PointsEmptyBatch();
+        // Read before the loop (today's issueBatch read it after: the same one cold read): its schedule
+        // decides whether entries count towards tiers.
+        uint256 supplyWord = _supply;
+        uint256 schedule = _withCalendarNow(supplyWord >> _SCHEDULE_SHIFT);
+        uint256 thresholds = schedule == 0 ? 0 : _qualifyingThresholds[reason];
+        uint256[] memory changes;
+        uint256 changed = 0;
+        if (thresholds != 0) changes = new uint256[](count);
         uint256 total = 0;
         for (uint256 i; i < count; ) {
             uint256 word = packed[i];
@@ -236,19 +373,34 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
             uint256 amount = word & _AMOUNT_MASK;
             if (to == address(0) || amount == 0) revert PointsInvalidBatchEntry(i, to, amount);
             // Cannot overflow: each amount is below 2**96 and a batch has far fewer than 2**160 entries, so
-            // `total` stays below 2**256; a balance can only wrap if `_totalSupply + total` below does, and
-            // that checked sum reverts the whole call. `i < count` bounds the increment.
+            // `total` stays below 2**256; a balance can only pass 2**120 (into its word's tier fields) if the
+            // supply does, and the checked cap below reverts the whole call then. `i < count` bounds `i`
+            // and `changed`.
             unchecked {
-                _balances[to] += amount;
+                if (thresholds == 0) {
+                    _balances[to] += amount;
+                } else {
+                    uint256 change = _credit(to, amount, schedule, thresholds);
+                    if (change != 0) changes[changed++] = change;
+                }
                 total += amount;
                 ++i;
             }
             emit Transfer(address(0), to, amount);
         }
-        uint256 newSupply = _totalSupply + total;
+        uint256 newSupply = (supplyWord & _BALANCE_MASK) + total;
         _checkCap(newSupply);
-        _totalSupply = newSupply;
+        // The schedule with its calendar cache brought up to date (the same word: no extra write).
+        _supply = newSupply | (schedule << _SCHEDULE_SHIFT);
         emit PointsIssued(msg.sender, reason, count, total);
+        if (changed != 0) {
+            // Shortens the array to the changes made (it was allocated for one per entry): a memory array's
+            // first word is its length, and `changed <= count`.
+            assembly ("memory-safe") {
+                mstore(changes, changed)
+            }
+            _tierCard.syncTiers(changes);
+        }
     }
 
     /**
@@ -331,6 +483,164 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
         // `_redemptionCatalog` is already `catalog`, so this revocation does not clear it again.
         if (previous != address(0) && previous != catalog) _revokeRole(REDEEMER_ROLE, previous);
         if (catalog != address(0)) _grantRole(REDEEMER_ROLE, catalog);
+    }
+
+    // ------------------------------------------------------------------ tiers that follow activity
+
+    /**
+     * @notice Makes `card`'s tiers follow activity: points issued for one of `reasons` count towards
+     * `thresholds` (whole points; the first opens tier 1, the next tier 2 …) over qualification periods;
+     * crossing a threshold upgrades the member at once, a period boundary sets the status to what the ended
+     * period earned ({reviewTiers}). Transfers, burns and other reasons never count.
+     * @dev Before calling, `card`'s admin grants this token TIER_SYNC_ROLE on it. The period cannot change
+     * while tiers are on (periods already counted would change meaning): {disableTiers} first.
+     *
+     * Requirements:
+     * - the caller has DEFAULT_ADMIN_ROLE; tiers are off ({PointsTiersAlreadyOn});
+     * - `mode` is 1 (calendar) with `length` 1, 2, 3, 4, 6 or 12 (months), or 2 (rolling) with `length` at
+     *   least 1 (seconds) ({PointsTierPeriodInvalid});
+     * - `thresholds` are 1 to 8, non-zero, strictly increasing ({PointsTierThresholdInvalid});
+     * - `card` has more tiers than thresholds and granted this token TIER_SYNC_ROLE ({PointsTierCardInvalid});
+     * - `reasons` are 1 to 8, non-zero and distinct ({PointsTierReasonInvalid}).
+     *
+     * Emits {TiersConfigured}, {TierThresholdsUpdated} and one {QualifyingReasonUpdated} per reason.
+     * @param card The program's membership card.
+     * @param mode 1: calendar periods of `length` months aligned to January (12: calendar years); 2: rolling
+     * periods of `length` seconds, each member's own from its first qualifying points.
+     * @param length Months per calendar period, or seconds per rolling period.
+     * @param thresholds Whole points to reach tiers 1, 2 … in one period.
+     * @param reasons The issue reasons that count (e.g. "purchase").
+     */
+    function configureTiers(
+        IMembershipCard card,
+        uint8 mode,
+        uint32 length,
+        uint32[] calldata thresholds,
+        bytes32[] calldata reasons
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint256 supplyWord = _supply;
+        if (supplyWord >> _SCHEDULE_SHIFT != 0) revert PointsTiersAlreadyOn();
+        uint256 schedule = _schedule(mode, length);
+        uint256 packed = _packThresholds(thresholds);
+        _checkTierCard(card, thresholds.length);
+        uint256 reasonCount = reasons.length;
+        if (reasonCount == 0) revert PointsTierReasonInvalid(bytes32(0));
+        _tierCard = card;
+        _thresholds = packed;
+        // The supply field is kept; the schedule goes above it.
+        _supply = (supplyWord & _BALANCE_MASK) | (schedule << _SCHEDULE_SHIFT);
+        emit TiersConfigured(address(card), mode, length);
+        emit TierThresholdsUpdated(thresholds);
+        for (uint256 i; i < reasonCount; ++i) _setQualifyingReason(reasons[i], true, packed);
+    }
+
+    /**
+     * @notice Changes the thresholds (whole points; the first opens tier 1). Upgrades use them at once (a
+     * member already past a lowered threshold moves up at its next qualifying issue); a raised threshold
+     * lowers nobody before the next period boundary, whose review uses the thresholds of that moment.
+     *
+     * Requirements:
+     * - the caller has DEFAULT_ADMIN_ROLE; tiers are on ({PointsTiersOff});
+     * - the rules of {configureTiers} for `thresholds` and the card's tier count.
+     *
+     * Emits a {TierThresholdsUpdated} event.
+     */
+    function setTierThresholds(uint32[] calldata thresholds) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _requireTiers();
+        uint256 packed = _packThresholds(thresholds);
+        _checkTierCard(_tierCard, thresholds.length);
+        _thresholds = packed;
+        // The per-reason copies must stay equal to `_thresholds` (see `_qualifyingThresholds`).
+        uint256 count = _qualifyingReasons.length;
+        for (uint256 i; i < count; ++i) _qualifyingThresholds[_qualifyingReasons[i]] = packed;
+        emit TierThresholdsUpdated(thresholds);
+    }
+
+    /**
+     * @notice Makes points issued for `reason` count (`qualifies` true) or stop counting towards tiers from
+     * now on; points already counted stay. Asking for what already holds changes nothing and emits nothing.
+     *
+     * Requirements:
+     * - the caller has DEFAULT_ADMIN_ROLE; tiers are on ({PointsTiersOff});
+     * - `reason` is not zero, and adding it keeps at most 8 ({PointsTierReasonInvalid}).
+     *
+     * Emits a {QualifyingReasonUpdated} event when it changes something.
+     */
+    function setQualifyingReason(bytes32 reason, bool qualifies) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _requireTiers();
+        if (reason == bytes32(0)) revert PointsTierReasonInvalid(reason);
+        if ((_qualifyingThresholds[reason] != 0) == qualifies) return;
+        if (qualifies) {
+            _setQualifyingReason(reason, true, _thresholds);
+        } else {
+            _setQualifyingReason(reason, false, 0);
+        }
+    }
+
+    /**
+     * @notice Stops tiers following activity: issues no longer count and cards no longer move by activity
+     * (cards keep their tiers; {MembershipCard-setTier} still works). Members' qualifying points stay in
+     * their words and count again only if the same schedule is configured again.
+     *
+     * Requirements:
+     * - the caller has DEFAULT_ADMIN_ROLE; tiers are on ({PointsTiersOff}).
+     *
+     * Emits a {TiersDisabled} event and a {QualifyingReasonUpdated} event per reason removed.
+     */
+    function disableTiers() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _requireTiers();
+        _supply &= _BALANCE_MASK;
+        delete _thresholds;
+        delete _tierCard;
+        while (_qualifyingReasons.length != 0) {
+            _setQualifyingReason(_qualifyingReasons[_qualifyingReasons.length - 1], false, 0);
+        }
+        emit TiersDisabled();
+    }
+
+    /**
+     * @notice Applies period boundaries to `members`: for each whose period has ended since its last
+     * qualifying issue or review, the status tier becomes what the ended period earned (0 if that period
+     * was not the one just before now) and qualifying points start again from 0; its card follows. Anyone
+     * may call it (a keeper, the brand's CLI: `loyalty-chain member review`); running it twice in a period
+     * changes nothing the second time. Members whose period has not ended, or who have nothing to lose
+     * (no points counted and tier 0), are skipped without a write.
+     * @dev About 5,000 gas per member whose period rolled, plus ~9,000 per card moved: keep a batch under
+     * the EIP-7825 cap of 2**24 gas (the CLI sends 1,000 per transaction).
+     *
+     * Requirements:
+     * - tiers are on ({PointsTiersOff}).
+     *
+     * Emits, per status change, a {TierStatusChanged} event here and the card's {TierChanged} and
+     * {MetadataUpdate}.
+     * @return changed How many members' status tiers changed.
+     */
+    function reviewTiers(address[] calldata members) external returns (uint256 changed) {
+        uint256 schedule = _withCalendarNow(_requireTiers());
+        uint256 thresholds = _thresholds;
+        uint256 count = members.length;
+        uint256[] memory changes = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            address member = members[i];
+            uint256 word = _balances[member];
+            // Nothing to decide: no points counted this period and tier 0 (whatever the period).
+            if (word & _DECIDING == 0) continue;
+            uint256 rolled = _current(word, schedule, thresholds);
+            if (rolled == word) continue; // its period has not ended
+            _balances[member] = rolled;
+            uint256 change = _statusChange(member, word, rolled);
+            // Cannot overflow: at most one change per member, `changed < count`.
+            unchecked {
+                if (change != 0) changes[changed++] = change;
+            }
+        }
+        if (changed != 0) {
+            // Shortens the array to the changes made (see {issueBatch}).
+            assembly ("memory-safe") {
+                mstore(changes, changed)
+            }
+            _tierCard.syncTiers(changes);
+        }
     }
 
     /**
@@ -451,12 +761,12 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
 
     /// @notice Points in existence.
     function totalSupply() external view returns (uint256) {
-        return _totalSupply;
+        return _supply & _BALANCE_MASK;
     }
 
     /// @notice Points held by `account`.
     function balanceOf(address account) external view returns (uint256) {
-        return _balances[account];
+        return _balances[account] & _BALANCE_MASK;
     }
 
     /// @notice Points `spender` may still move from `owner`.
@@ -482,6 +792,67 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
     /// @notice Whether holders may send to `account` under the allowlist policy.
     function isAllowedRecipient(address account) external view returns (bool) {
         return _allowedRecipients[account];
+    }
+
+    /**
+     * @notice How tiers follow activity: the card, the period (`mode` 0 when tiers are off, 1 calendar in
+     * months, 2 rolling in seconds; `length`), the thresholds in whole points and the qualifying reasons.
+     */
+    function tierSettings()
+        external
+        view
+        returns (address card, uint8 mode, uint32 length, uint32[] memory thresholds, bytes32[] memory reasons)
+    {
+        uint256 schedule = _supply >> _SCHEDULE_SHIFT;
+        return (
+            address(_tierCard),
+            uint8(schedule),
+            uint32(schedule >> _LENGTH_SHIFT),
+            _unpackThresholds(_thresholds),
+            _qualifyingReasons
+        );
+    }
+
+    /**
+     * @notice `member`'s progress now: points counted this period, its status tier, the next tier and the
+     * points still needed for it (`nextTier == tier` and 0 at the top, or when a lowered threshold is already
+     * passed and the next qualifying issue will upgrade), and when the period ends (unix seconds; 0 for a
+     * rolling period that starts with the member's first qualifying points). As of this block: a period that
+     * ended shows the next one, as a review would make it.
+     *
+     * Requirements:
+     * - tiers are on ({PointsTiersOff}).
+     */
+    function tierProgress(address member)
+        external
+        view
+        returns (uint256 qualifyingPoints, uint8 tier, uint8 nextTier, uint256 pointsNeeded, uint64 periodEnd)
+    {
+        uint256 schedule = _withCalendarNow(_requireTiers());
+        uint256 thresholds = _thresholds;
+        uint256 stored = _balances[member];
+        uint256 word = _current(stored, schedule, thresholds);
+        qualifyingPoints = (word >> _QUALIFYING_SHIFT) & _QUALIFYING_MAX;
+        tier = uint8(word >> _STATUS_SHIFT);
+        uint256 next;
+        (next, pointsNeeded) = _nextTier(qualifyingPoints, tier, thresholds);
+        nextTier = uint8(next);
+        // A rolling period starts with the member's first qualifying points: none yet, no end yet.
+        if (uint8(schedule) == _CALENDAR || stored & (_END_MASK << _END_SHIFT) != 0) {
+            periodEnd = uint64((word >> _END_SHIFT) & _END_MASK);
+        }
+    }
+
+    /// @notice Which of `members` a {reviewTiers} call would change now (their period ended with something to
+    /// decide): what the CLI asks before sending a review.
+    function tierReviewDue(address[] calldata members) external view returns (bool[] memory due) {
+        uint256 schedule = _withCalendarNow(_requireTiers());
+        uint256 thresholds = _thresholds;
+        due = new bool[](members.length);
+        for (uint256 i; i < members.length; ++i) {
+            uint256 word = _balances[members[i]];
+            if (word & _DECIDING != 0) due[i] = _current(word, schedule, thresholds) != word;
+        }
     }
 
     /// @notice The current permit nonce of `owner`.
@@ -512,11 +883,13 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
         TransferPolicy policy = _transferPolicy;
         if (policy == TransferPolicy.Locked) revert PointsTransfersLocked(from, to);
         if (policy == TransferPolicy.Allowlist && !_allowedRecipients[to]) revert PointsRecipientNotAllowed(to);
-        uint256 fromBalance = _balances[from];
+        uint256 fromWord = _balances[from];
+        uint256 fromBalance = fromWord & _BALANCE_MASK;
         if (fromBalance < value) revert ERC20InsufficientBalance(from, fromBalance, value);
-        // Cannot underflow: checked just above. Cannot overflow: the sum of all balances is the total supply.
+        // Cannot underflow: checked just above (so the balance field, the word's lowest, does not borrow from
+        // the tier fields). Cannot overflow: the sum of all balances is the total supply, below 2**120.
         unchecked {
-            _balances[from] = fromBalance - value;
+            _balances[from] = fromWord - value;
             _balances[to] += value;
         }
         emit Transfer(from, to, value);
@@ -525,12 +898,14 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
     function _burn(address from, uint256 amount) private {
         if (from == address(0)) revert ERC20InvalidSender(address(0));
         if (amount == 0) revert PointsZeroAmount(from);
-        uint256 fromBalance = _balances[from];
+        uint256 fromWord = _balances[from];
+        uint256 fromBalance = fromWord & _BALANCE_MASK;
         if (fromBalance < amount) revert ERC20InsufficientBalance(from, fromBalance, amount);
-        // Cannot underflow: the balance was checked just above and the total supply is at least any balance.
+        // Cannot underflow: the balance was checked just above and the total supply is at least any balance;
+        // both are their words' lowest fields, so nothing above them changes.
         unchecked {
-            _balances[from] = fromBalance - amount;
-            _totalSupply -= amount;
+            _balances[from] = fromWord - amount;
+            _supply -= amount;
         }
         emit Transfer(from, address(0), amount);
     }
@@ -554,7 +929,87 @@ contract LoyaltyPoints is ILoyaltyPoints, IERC20Permit, IERC20Errors, AccessCont
     }
 
     function _checkCap(uint256 newSupply) private view {
-        uint256 supplyCap = _cap;
-        if (supplyCap != 0 && newSupply > supplyCap) revert PointsCapExceeded(newSupply, supplyCap);
+        if (newSupply > _supplyLimit) revert PointsCapExceeded(newSupply, _supplyLimit);
+    }
+
+    /// @dev The tier schedule (mode | length << 8), or {PointsTiersOff} when there is none.
+    function _requireTiers() private view returns (uint256 schedule) {
+        schedule = _supply >> _SCHEDULE_SHIFT;
+        if (schedule == 0) revert PointsTiersOff();
+    }
+
+    /**
+     * @dev Credits `amount` to `to` (tiers are on): a plain balance credit unless the reason qualifies
+     * (`thresholds` non-zero); then the points also count in `to`'s period ({TierQualification-_counted}).
+     * Returns the {IMembershipCard-syncTiers} word of a status change, or 0.
+     */
+    function _credit(address to, uint256 amount, uint256 schedule, uint256 thresholds) private returns (uint256) {
+        if (thresholds == 0) {
+            // Cannot overflow: the balance stays below 2**120 (the caller checks the supply), no carry.
+            unchecked {
+                _balances[to] += amount;
+            }
+            return 0;
+        }
+        // `_balances[to]` read and written through its slot, hashed once: Solidity hashes the key again for
+        // the write when a call (here {_counted}) separates it from the read (~60 gas on every issue).
+        uint256 slot;
+        uint256 word;
+        assembly ("memory-safe") {
+            mstore(0x00, to)
+            mstore(0x20, _balances.slot)
+            slot := keccak256(0x00, 0x40)
+            word := sload(slot)
+        }
+        uint256 updated = _counted(word, amount, schedule, thresholds);
+        assembly ("memory-safe") {
+            sstore(slot, updated)
+        }
+        // slither-disable-next-line incorrect-equality (tier fields compared, not balances)
+        if ((word ^ updated) >> _STATUS_SHIFT == 0) return 0; // the common case: no status change
+        return _statusChange(to, word, updated);
+    }
+
+    /// @dev Emits {TierStatusChanged} for `member` going from `before`'s status to `afterwards`'s; returns the
+    /// {IMembershipCard-syncTiers} word (0 when the status did not change).
+    function _statusChange(address member, uint256 before, uint256 afterwards) private returns (uint256) {
+        uint256 from = before >> _STATUS_SHIFT;
+        uint256 to = afterwards >> _STATUS_SHIFT;
+        // slither-disable-next-line incorrect-equality (tiers compared, not balances)
+        if (from == to) return 0;
+        emit TierStatusChanged(member, uint8(from), uint8(to));
+        return uint256(uint160(member)) | (from << _SYNC_FROM_SHIFT) | (to << _SYNC_TO_SHIFT);
+    }
+
+    /// @dev `card` can show `thresholds` tiers above tier 0 and lets this token move them.
+    function _checkTierCard(IMembershipCard card, uint256 thresholds) private view {
+        if (
+            address(card).code.length == 0 ||
+            card.tierCount() <= thresholds ||
+            !IAccessControl(address(card)).hasRole(_TIER_SYNC_ROLE, address(this))
+        ) revert PointsTierCardInvalid(address(card), thresholds);
+    }
+
+    /// @dev Adds `reason` (with the current thresholds `packed`) or removes it (`packed` 0).
+    function _setQualifyingReason(bytes32 reason, bool qualifies, uint256 packed) private {
+        if (qualifies) {
+            if (
+                reason == bytes32(0) ||
+                _qualifyingThresholds[reason] != 0 ||
+                _qualifyingReasons.length >= _MAX_REASONS
+            ) revert PointsTierReasonInvalid(reason);
+            _qualifyingReasons.push(reason);
+        } else {
+            uint256 count = _qualifyingReasons.length;
+            for (uint256 i; i < count; ++i) {
+                if (_qualifyingReasons[i] == reason) {
+                    _qualifyingReasons[i] = _qualifyingReasons[count - 1];
+                    _qualifyingReasons.pop();
+                    break;
+                }
+            }
+        }
+        _qualifyingThresholds[reason] = packed;
+        emit QualifyingReasonUpdated(reason, qualifies);
     }
 }

@@ -51,12 +51,18 @@ import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
  * - ERC-5192 is advertised through ERC-165 only in soulbound mode (marketplaces read it as "soulbound
  *   collection"); {locked} answers in both modes.
  * - {tokenURI} is `baseURI` followed by the decimal tier number (empty if no base URI is set).
+ * - Tiers that follow activity: the program's points token (holding TIER_SYNC_ROLE) moves tiers through
+ *   {syncTiers} as qualifying points decide; a tier set by hand ({setTier}) stays unless activity rises
+ *   above it (upgrades) or it is still the tier activity gave (downgrades at a period boundary).
  */
 contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192, IERC721Errors, AccessControl {
     using Strings for uint256;
 
     /// @notice keccak256("ISSUER_ROLE"): may enrol members, change tiers and expiries, revoke cards.
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
+    /// @notice keccak256("TIER_SYNC_ROLE"): may move tiers as qualifying activity decides ({syncTiers}); the
+    /// program's points token when it runs tiers that follow activity.
+    bytes32 public constant TIER_SYNC_ROLE = keccak256("TIER_SYNC_ROLE");
 
     /// @dev ERC-165 id of ERC-5192.
     bytes4 private constant _INTERFACE_ID_ERC5192 = 0xb45a3c0e;
@@ -80,6 +86,9 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
     uint256 private constant _ADDRESS_FLAGS = _HOLDS_ELSEWHERE | _ACCEPTS_TRANSFER;
     /// @dev Bits of a packed enrol word that must be zero (above validUntil).
     uint256 private constant _ENROLL_UNUSED = ~uint256(0) << 232;
+    /// @dev A {syncTiers} word: member (0-159) | from tier (160-167) | to tier (168-175); nothing above.
+    uint256 private constant _SYNC_TO_SHIFT = 168;
+    uint256 private constant _SYNC_UNUSED_SHIFT = 176;
 
     /// @notice The holding period a new program starts with: 7 days.
     uint64 public constant DEFAULT_HOLD_PERIOD = 7 days;
@@ -296,6 +305,38 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
             uint256 word = packed[i];
             if (word >> _VALID_UNTIL_SHIFT != 0) revert MembershipInvalidBatchEntry(i, word);
             _setTier(address(uint160(word)), word >> _TIER_SHIFT);
+            // Cannot overflow: i < count.
+            unchecked {
+                ++i;
+            }
+        }
+    }
+
+    /**
+     * @notice Moves cards as qualifying activity decided (called by the points token, see
+     * {LoyaltyPoints-configureTiers}). Each word of `changes` is
+     * `uint256(uint160(member)) | (uint256(from) << 160) | (uint256(to) << 168)`: the member's status tier
+     * went from `from` to `to`. A tier set by hand ({setTier}) is an exception activity respects:
+     * - an upgrade (`to > from`) raises the card to `to` only if it is below `to` (a higher tier given by
+     *   hand stays);
+     * - a downgrade (`to < from`) lowers the card to `to` only if it is still at `from` (a tier changed by
+     *   hand since is left alone).
+     * A member without a card is skipped: its status lives in the points token until it has one.
+     *
+     * Requirements:
+     * - the caller has TIER_SYNC_ROLE;
+     * - `changes` is not empty ({MembershipEmptyBatch}), has no stray bits above bit 175
+     *   ({MembershipInvalidBatchEntry}) and every `to` is below {tierCount} ({MembershipInvalidTier}).
+     *
+     * Emits a {TierChanged} and a {MetadataUpdate} event per card moved.
+     */
+    function syncTiers(uint256[] calldata changes) external onlyRole(TIER_SYNC_ROLE) {
+        uint256 count = changes.length;
+        if (count == 0) revert MembershipEmptyBatch();
+        for (uint256 i; i < count; ) {
+            uint256 word = changes[i];
+            if (word >> _SYNC_UNUSED_SHIFT != 0) revert MembershipInvalidBatchEntry(i, word);
+            _syncTier(address(uint160(word)), (word >> _TIER_SHIFT) & 0xff, word >> _SYNC_TO_SHIFT);
             // Cannot overflow: i < count.
             unchecked {
                 ++i;
@@ -689,6 +730,19 @@ contract MembershipCard is IMembershipCard, IERC721Metadata, IERC4906, IERC5192,
         if (record == 0) revert MembershipNotMember(member);
         _records[tokenId] = (record & ~_TIER_FIELD) | (tier << _TIER_SHIFT);
         emit TierChanged(tokenId, member, uint8(record >> _TIER_SHIFT), uint8(tier));
+        emit MetadataUpdate(tokenId);
+    }
+
+    /// @dev {syncTiers} for one member: see there for when the card moves.
+    function _syncTier(address member, uint256 from, uint256 to) private {
+        if (to >= _tierCount) revert MembershipInvalidTier(to, _tierCount);
+        (uint256 tokenId, uint256 record) = _cardOf(member);
+        // slither-disable-next-line incorrect-equality (a stored word, not a balance: its hold bits come from a timestamp)
+        if (record == 0) return;
+        uint256 current = (record >> _TIER_SHIFT) & 0xff;
+        if (to > from ? current >= to : current != from) return;
+        _records[tokenId] = (record & ~_TIER_FIELD) | (to << _TIER_SHIFT);
+        emit TierChanged(tokenId, member, uint8(current), uint8(to));
         emit MetadataUpdate(tokenId);
     }
 

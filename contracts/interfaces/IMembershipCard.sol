@@ -6,7 +6,8 @@ pragma solidity ^0.8.24;
  * @notice What other loyalty_chain contracts (the perk catalog, the airdrop distributor) ask of the
  * membership card: who is an active member and at what tier. At most one card per wallet.
  *
- * Roles (AccessControl): DEFAULT_ADMIN_ROLE (0x00), ISSUER_ROLE = keccak256("ISSUER_ROLE").
+ * Roles (AccessControl): DEFAULT_ADMIN_ROLE (0x00), ISSUER_ROLE = keccak256("ISSUER_ROLE"),
+ * TIER_SYNC_ROLE = keccak256("TIER_SYNC_ROLE").
  * Tiers are ordered, lowest first: tier 0 is the lowest, `tierCount() - 1` the highest.
  */
 interface IMembershipCard {
@@ -44,6 +45,19 @@ interface IMembershipCard {
 
     /// @notice Whether `account` holds a card that has not expired; same as `activeTierOf(account).active`.
     function isActiveMember(address account) external view returns (bool);
+
+    /**
+     * @notice Moves cards as qualifying activity decided: each word of `changes` is
+     * `uint256(uint160(member)) | (uint256(from) << 160) | (uint256(to) << 168)`. An upgrade raises a card
+     * below `to`; a downgrade lowers a card still at `from`; a tier set by hand otherwise stays; a member
+     * without a card is skipped.
+     *
+     * Requirements: the caller has TIER_SYNC_ROLE = keccak256("TIER_SYNC_ROLE"); `changes` is not empty;
+     * every `to` is below `tierCount()`.
+     *
+     * Emits a `TierChanged` and an ERC-4906 `MetadataUpdate` event per card moved.
+     */
+    function syncTiers(uint256[] calldata changes) external;
 
     /// @notice The number of tiers named at deploy (1..255).
     function tierCount() external view returns (uint8);

@@ -144,11 +144,52 @@ def test_issue_respects_cap(deploy_points: Any, admin: LocalAccount, alice: Loca
     assert token.functions.totalSupply().call() == 1_000
 
 
-def test_issue_overflowing_total_supply_panics(
+MAX_SUPPLY = 2**120 - 1  # balances share their word with tier qualification (see LoyaltyPoints)
+
+
+def test_supply_without_a_cap_is_bounded_at_2_120(
     points: Contract, admin: LocalAccount, alice: LocalAccount
 ) -> None:
-    send(points.functions.issue(alice.address, 2**256 - 1, PURCHASE), admin)
-    expect_panic(points.functions.issue(alice.address, 1, PURCHASE), admin)
+    expect_revert(
+        points.functions.issue(alice.address, 2**256 - 1, PURCHASE),
+        admin,
+        "PointsCapExceeded",
+        2**256 - 1,
+        MAX_SUPPLY,
+    )
+    send(points.functions.issue(alice.address, MAX_SUPPLY, PURCHASE), admin)
+    assert points.functions.totalSupply().call() == MAX_SUPPLY == balance(points, alice)
+    expect_revert(
+        points.functions.issue(alice.address, 1, PURCHASE), admin, "PointsCapExceeded", 2**120, MAX_SUPPLY
+    )
+    words = [pack_issue(alice.address, 1)]
+    expect_revert(
+        points.functions.issueBatch(words, PURCHASE), admin, "PointsCapExceeded", 2**120, MAX_SUPPLY
+    )
+    # A full balance moves and burns without touching the bits above it.
+    send(points.functions.transfer(admin.address, MAX_SUPPLY), alice)
+    assert (balance(points, alice), balance(points, admin)) == (0, MAX_SUPPLY)
+    send(points.functions.burn(MAX_SUPPLY), admin)
+    assert points.functions.totalSupply().call() == 0
+
+
+def test_issue_whose_sum_overflows_uint256_panics(
+    deploy_points: Any, admin: LocalAccount, alice: LocalAccount
+) -> None:
+    token = deploy_points(cap=MAX_SUPPLY)
+    send(token.functions.issue(alice.address, 1, PURCHASE), admin)
+    expect_panic(token.functions.issue(alice.address, 2**256 - 1, PURCHASE), admin)
+
+
+def test_deploy_refuses_a_cap_above_2_120(
+    chain: Chain, loyalty_artifacts: dict[str, Artifact], admin: LocalAccount
+) -> None:
+    art = loyalty_artifacts["LoyaltyPoints"]
+    args = ("P", "P", 0, MAX_SUPPLY + 1, 0, admin.address)
+    assert deploy_revert_of(chain.w3, art.abi, art.bytecode, *args) == (
+        "PointsInvalidCap",
+        (MAX_SUPPLY + 1, MAX_SUPPLY),
+    )
 
 
 # ------------------------------------------------------------------ issueBatch
