@@ -95,6 +95,15 @@ def measure_tiers(
         w3.provider.make_request("evm_setNextBlockTimestamp", [moment])  # type: ignore[arg-type]
         reviews[key] = send(calendar.functions.reviewTiers([member]), admin)
     reviews["again"] = send(calendar.functions.reviewTiers([f]), admin)
+    # One review transaction for a batch of members, every one lowered from Silver with its card moved
+    # (the costliest case): what sizes the CLI's review batches under the EIP-7825 cap.
+    crowd = _addresses(batch, "tier-review")
+    send(calendar_card.functions.enrollBatch([int(m, 16) for m in crowd]), admin)
+    send(calendar.functions.issueBatch([(int(m, 16) << 96) | 1_000 for m in crowd], PURCHASE), admin)
+    w3.provider.make_request(
+        "evm_setNextBlockTimestamp", [int(datetime(year + 4, 1, 15, tzinfo=UTC).timestamp())]
+    )  # type: ignore[arg-type]
+    reviews["batch"] = send(calendar.functions.reviewTiers(crowd), admin)
     g_review_keep, g_review_lower, g_review_again = reviews["keep"], reviews["lower"], reviews["again"]
     base_cross = g_today + g_set_tier
     today, today_fresh, today_batch = "today's issue", "today's issue, fresh holder", "today's batch"
@@ -117,7 +126,12 @@ def measure_tiers(
         ("review of one member, status lowered, card moved", g_review_lower, "today's setTier", g_set_tier),
     ]
     out = [row(f"tiers: {what} (baseline: {label})", ours, base) for what, ours, label, base in rows]
-    return [*out, row("tiers: the same review again (nothing due)", g_review_again)]
+    per_member = reviews["batch"] / batch
+    return [
+        *out,
+        row("tiers: the same review again (nothing due)", g_review_again),
+        row(f"tiers: review, per member lowered with its card moved (batch of {batch})", per_member),
+    ]
 
 
 def check_tiers(rows: list[Any]) -> list[str]:

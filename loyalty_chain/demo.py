@@ -2,7 +2,8 @@
 
 Deploy the program, enrol 1,000 members across three tiers, issue welcome points in batches, add
 perks, have 100 members redeem (a share of them gasless, relayed by the brand), run issue 12's
-mechanics (a donation, an early-access perk, a conversion to a partner brand), then summarise it
+mechanics (a donation, an early-access perk, a conversion to a partner brand, a member crossing into
+Gold by purchases once tiers follow activity), then summarise it
 from the contracts' events the way a brand manager reads it.
 """
 
@@ -25,6 +26,7 @@ from .delivery import Tx, send_from_many
 from .delivery.signing import calldata
 from .demo_expiry import ExpiryResult, run_expiry
 from .demo_mechanics import MechanicsResult, run_mechanics
+from .demo_tiers import TiersDemo, run_tiers
 from .gasless import sign_typed_data
 from .program import ProgramOptions, deploy_program, registry_root
 from .records import PerkSpec
@@ -60,6 +62,8 @@ class DemoResult:
     """Issue 12's mechanics: a donation, an early-access perk, a conversion to a partner brand."""
     expiry: ExpiryResult | None = None
     """Issue 12's expiring points: a second program whose points expire after their validity."""
+    tiers: TiersDemo | None = None
+    """Issue 12's tiers that follow activity: a member crossing into Gold by purchases."""
 
 
 def _members(count: int) -> list[LocalAccount]:
@@ -159,6 +163,9 @@ def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float)
     mechanics = run_mechanics(chain, client, with_eth, dict(roster), say, root)
     gas += mechanics.gas_used
     txs += mechanics.transactions
+    tiers_demo = run_tiers(client, roster, say)
+    gas += tiers_demo.gas_used
+    txs += tiers_demo.transactions
     expiry = run_expiry(chain, brand, members[0].address, say, root)  # last: it moves the devnet's clock
     gas += expiry.gas_used
     txs += expiry.transactions
@@ -177,4 +184,5 @@ def _run(chain: Chain, say: Say, progress: Progress, root: Path, started: float)
         rpc_url=chain.rpc_url,
         mechanics=mechanics,
         expiry=expiry,
+        tiers=tiers_demo,
     )

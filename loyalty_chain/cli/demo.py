@@ -32,6 +32,8 @@ def demo(ctx: Context) -> None:
         data["mechanics"] = asdict(result.mechanics)
     if result.expiry is not None:
         data["expiry"] = asdict(result.expiry)
+    if result.tiers is not None:
+        data["tiers"] = asdict(result.tiers)
 
     def human() -> None:
         extra = [
@@ -49,6 +51,14 @@ def demo(ctx: Context) -> None:
         if e is not None:
             extra[-2:-2] = [
                 (f"expired · {e.program}", f"{e.expired:,} of {e.earned:,} (breakage {e.breakage:,})")
+            ]
+        t = result.tiers
+        if t is not None:
+            extra[-2:-2] = [
+                (
+                    "crossed into Gold by purchases",
+                    f"{t.start_tier} → {t.end_tier} at purchase {t.crossing_purchase}",
+                ),
             ]
         print_summary("Bean There loyalty program", result.summary, result.perk_titles, extra)
         click.echo(f"deployment record: {result.record_path}")

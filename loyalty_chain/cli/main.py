@@ -20,6 +20,7 @@ from . import (
     perk,
     points,
     program,
+    tiers,
 )
 from .context import Context, fail, pass_ctx
 
@@ -71,6 +72,7 @@ def _register_commands() -> None:
         points,
         member,
         perk,
+        tiers,
         giving,
         exchange,
         airdrop,

@@ -1,13 +1,18 @@
-"""``loyalty-chain member enroll | show | tier | renew | revoke``."""
+"""``loyalty-chain member enroll | show | progress | review | tier | renew | revoke``."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import InputError
 from .context import Context, command_options, iso_time, parse_time, pass_ctx
+
+if TYPE_CHECKING:
+    from ..client import LoyaltyClient
+    from ..mechanics.tiers import TierProgress
 
 
 @click.group()
@@ -71,18 +76,58 @@ def member_enroll(
     )
 
 
+def _progress_data(progress: TierProgress, decimals: int) -> dict[str, Any]:
+    from decimal import Decimal
+
+    def points(value: int) -> str:
+        return str(Decimal(value).scaleb(-decimals))
+
+    return {
+        "qualifying_points": points(progress.qualifying),
+        "tier": progress.tier_name,
+        "card_tier": progress.card_tier_name,
+        "next_tier": progress.next_tier_name,
+        "points_needed": points(progress.points_needed),
+        "period_ends": iso_time(progress.period_end) if progress.period_end else None,
+    }
+
+
+def _progress_line(data: dict[str, Any]) -> str:
+    from decimal import Decimal
+
+    ends = f"the period ends {data['period_ends']}" if data["period_ends"] else "no period yet"
+    if data["tier"] == data["next_tier"]:
+        ahead = "the top tier"
+    else:
+        ahead = f"{Decimal(data['points_needed']):,} more to {data['next_tier']}"
+    counted = f"{data['qualifying_points']} qualifying points this period"
+    return f"{counted}, {data['tier']} by activity, {ahead}; {ends}"
+
+
+def _progress_or_none(client: LoyaltyClient, address: str) -> dict[str, Any] | None:
+    """The member's tier progress when the program's tiers follow activity, else None."""
+    from ..mechanics.tiers import Tiers
+
+    tiers = Tiers(client)
+    if not tiers.rules().enabled:
+        return None
+    return _progress_data(tiers.progress(address), client.decimals())
+
+
 @member.command("show")
 @click.argument("program")
 @click.argument("address")
 @command_options
 @pass_ctx
 def member_show(ctx: Context, program: str, address: str) -> None:
-    """Show the card ADDRESS holds (and, when the program's points expire, its points and next expiry)."""
+    """Show the card ADDRESS holds (with its points and next expiry when the program's points expire, its
+    tier progress when tiers follow activity)."""
     with ctx.chain() as chain:
         client = ctx.client(chain, program)
         card = client.card_of(address)
         points = client.balance(address) if client.expiry else None
         upcoming = client.next_expiry(address) if client.expiry else None
+        progress = None if client.expiry else _progress_or_none(client, address)
     expiring: dict[str, object] = {}
     line = ""
     if points is not None:
@@ -97,19 +142,72 @@ def member_show(ctx: Context, program: str, address: str) -> None:
     if card is None:
         ctx.emit({"address": address, "card": None} | expiring, f"{address} holds no card{line}")
         return
-    ctx.emit(
-        {
-            "address": card.holder,
-            "card": {
-                "token_id": str(card.token_id),
-                "tier": card.tier_name,
-                "valid_until": card.valid_until,
-                "active": card.active,
-            },
-        }
-        | expiring,
+    data: dict[str, Any] = {
+        "address": card.holder,
+        "card": {
+            "token_id": str(card.token_id),
+            "tier": card.tier_name,
+            "valid_until": card.valid_until,
+            "active": card.active,
+        },
+    } | expiring
+    line = (
         f"{card.holder}: {card.tier_name}, valid until {iso_time(card.valid_until)}, "
-        f"{'active' if card.active else 'EXPIRED'} (card {card.token_id}){line}",
+        f"{'active' if card.active else 'EXPIRED'} (card {card.token_id}){line}"
+    )
+    if progress is not None:
+        data["progress"] = progress
+        line += "\n  " + _progress_line(progress)
+    ctx.emit(data, line)
+
+
+@member.command("progress")
+@click.argument("program")
+@click.argument("address")
+@command_options
+@pass_ctx
+def member_progress(ctx: Context, program: str, address: str) -> None:
+    """ADDRESS's progress towards the next tier: qualifying points, tier, points needed, period end."""
+    from ..mechanics.tiers import Tiers
+
+    with ctx.chain() as chain:
+        client = ctx.client(chain, program)
+        data = _progress_data(Tiers(client).progress(address), client.decimals())
+    ctx.emit({"address": address, **data}, f"{address}: {_progress_line(data)}")
+
+
+@member.command("review")
+@click.argument("program")
+@click.option("--batch-size", type=click.IntRange(1, 500), default=500, show_default=True,
+              help="Members per transaction (under the gas cap even if every card moves).")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Only count the members whose period ended; send nothing.")
+@command_options
+@pass_ctx
+def member_review(ctx: Context, program: str, batch_size: int, dry_run: bool) -> None:
+    """Apply period boundaries to every member of PROGRAM: whoever earned less in the period that ended
+    drops to the tier it earned. Anyone may run it; a second run in the same period sends nothing."""
+    from ..mechanics.tiers import Tiers
+
+    with ctx.chain() as chain:
+        client = ctx.client(chain, program)
+        result = Tiers(client).review(batch_size=batch_size, dry_run=dry_run)
+        names = client.tiers()
+    changes = [{"member": m, "from": names[a], "to": names[b]} for m, a, b in result.changes]
+    data = {
+        "program": program,
+        "checked": result.checked,
+        "due": result.due,
+        "changes": changes,
+        "transactions": [tx.tx_hash for tx in result.transactions],
+        "gas_used": result.gas_used,
+        "dry_run": dry_run,
+    }
+    verb = "would review" if dry_run else "reviewed"
+    moved = "".join(f"\n  {c['member']}: {c['from']} -> {c['to']}" for c in changes)
+    ctx.emit(
+        data,
+        f"{verb} {result.due} of {result.checked} members whose period ended "
+        f"({len(changes)} tiers changed, {len(result.transactions)} transactions){moved}",
     )
 
 

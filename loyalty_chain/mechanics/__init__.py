@@ -2,6 +2,7 @@
 
 * :class:`Giving` (``giving``): charities per program; members donate points (burned, running totals).
 * :func:`set_early_access` (``early_access``): a perk opens early for holders of a collection or a tier.
+* :class:`Tiers` (``tiers``): tiers that follow activity (thresholds on qualifying points per period).
 
 Each mechanic that needs a contract of its own adds it to the program's record
 (:mod:`loyalty_chain.mechanics.addons`). Importing this package loads nothing until a name is used.
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .early_access import EarlyAccess, clear_early_access, read_early_access, set_early_access
     from .giving import Charity, Donation, Giving
+    from .tiers import TierPeriod, TierProgress, TierRules, Tiers
 
 _EXPORTS = {
     "Charity": "giving",
@@ -24,6 +26,10 @@ _EXPORTS = {
     "clear_early_access": "early_access",
     "read_early_access": "early_access",
     "set_early_access": "early_access",
+    "TierPeriod": "tiers",
+    "TierProgress": "tiers",
+    "TierRules": "tiers",
+    "Tiers": "tiers",
 }
 
 __all__ = [
@@ -31,6 +37,10 @@ __all__ = [
     "Donation",
     "EarlyAccess",
     "Giving",
+    "TierPeriod",
+    "TierProgress",
+    "TierRules",
+    "Tiers",
     "clear_early_access",
     "read_early_access",
     "set_early_access",

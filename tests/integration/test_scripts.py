@@ -69,6 +69,8 @@ def test_demo_command_runs_the_whole_program(tmp_path: Path) -> None:
         40,
         100,
     )
+    tiers = summary["tiers"]  # a Silver member crosses into Gold by its third purchase
+    assert (tiers["start_tier"], tiers["end_tier"], tiers["crossing_purchase"]) == ("Silver", "Gold", 3)
     burned = summary["points_redeemed"] + summary["points_burned_other"]
     assert summary["points_burned_other"] == 60 + 100  # the donations and the conversion burn
     assert summary["points_outstanding"] == summary["points_issued"] - burned
