@@ -365,28 +365,41 @@ contract LoyaltyPoints is
         uint256 thresholds = schedule == 0 ? 0 : _qualifyingThresholds[reason];
         uint256[] memory changes;
         uint256 changed = 0;
-        if (thresholds != 0) changes = new uint256[](count);
         uint256 total = 0;
-        for (uint256 i; i < count; ) {
-            uint256 word = packed[i];
-            address to = address(uint160(word >> _RECIPIENT_SHIFT));
-            uint256 amount = word & _AMOUNT_MASK;
-            if (to == address(0) || amount == 0) revert PointsInvalidBatchEntry(i, to, amount);
-            // Cannot overflow: each amount is below 2**96 and a batch has far fewer than 2**160 entries, so
-            // `total` stays below 2**256; a balance can only pass 2**120 (into its word's tier fields) if the
-            // supply does, and the checked cap below reverts the whole call then. `i < count` bounds `i`
-            // and `changed`.
-            unchecked {
-                if (thresholds == 0) {
+        // Two loops, so that a batch that counts towards no tier (no tiers, or a reason that does not qualify)
+        // runs today's loop and pays for no per-entry branch.
+        if (thresholds == 0) {
+            for (uint256 i; i < count; ) {
+                uint256 word = packed[i];
+                address to = address(uint160(word >> _RECIPIENT_SHIFT));
+                uint256 amount = word & _AMOUNT_MASK;
+                if (to == address(0) || amount == 0) revert PointsInvalidBatchEntry(i, to, amount);
+                // Cannot overflow: each amount is below 2**96 and a batch has far fewer than 2**160 entries, so
+                // `total` stays below 2**256; a balance can only pass 2**120 (into its word's tier fields) if
+                // the supply does, and the checked cap below reverts the whole call then. `i < count`.
+                unchecked {
                     _balances[to] += amount;
-                } else {
-                    uint256 change = _credit(to, amount, schedule, thresholds);
-                    if (change != 0) changes[changed++] = change;
+                    total += amount;
+                    ++i;
                 }
-                total += amount;
-                ++i;
+                emit Transfer(address(0), to, amount);
             }
-            emit Transfer(address(0), to, amount);
+        } else {
+            changes = new uint256[](count);
+            for (uint256 i; i < count; ) {
+                uint256 word = packed[i];
+                address to = address(uint160(word >> _RECIPIENT_SHIFT));
+                uint256 amount = word & _AMOUNT_MASK;
+                if (to == address(0) || amount == 0) revert PointsInvalidBatchEntry(i, to, amount);
+                uint256 change = _credit(to, amount, schedule, thresholds);
+                // Cannot overflow: as in the loop above; `changed <= i < count`.
+                unchecked {
+                    if (change != 0) changes[changed++] = change;
+                    total += amount;
+                    ++i;
+                }
+                emit Transfer(address(0), to, amount);
+            }
         }
         uint256 newSupply = (supplyWord & _BALANCE_MASK) + total;
         _checkCap(newSupply);
