@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 import {ILoyaltyPoints} from "./interfaces/ILoyaltyPoints.sol";
@@ -44,6 +45,12 @@ import {IMembershipCard} from "./interfaces/IMembershipCard.sol";
  *   ({setCampaignAllowance}); the admin's own campaigns draw nothing. The budget left sits in the settings
  *   slot a claim reads anyway, so enforcing it costs a claim one warm write (2,900 gas).
  * - Times are kept as uint40 (good until the year 36812) to make room for the budget in that slot.
+ * - Early access (issue 12, as {PerkCatalog-setEarlyAccess}): a campaign may open at `earlyStart`, before its
+ *   `start`, to claims for accounts that hold an ERC-721 collection now (a loyalty_chain card collection is
+ *   asked through `memberCard`: a card on hold after a transfer does not count) or whose own card of this
+ *   program is active, not on hold and of a minimum tier. Checked live at the claim, no snapshot: a holder
+ *   who sells mid-window loses early access, the buyer gains it. Its slot is read only before `start`, so
+ *   claims in the public window cost what they did.
  */
 contract AirdropDistributor is AccessControl {
     /// @notice Role allowed to create campaigns and set their roots. Preimage: keccak256("CAMPAIGN_MANAGER_ROLE").
@@ -65,6 +72,22 @@ contract AirdropDistributor is AccessControl {
         uint8 kind; // KIND_POINTS or KIND_CARDS
         bool claimsStarted; // set by the first claim; freezes the root and the card expiry
         uint120 budgetLeft; // points (points campaign) or cards (card campaign) still claimable
+    }
+
+    /// @notice How an early-access collection is asked whether an account holds it.
+    enum EarlyAccessKind {
+        None, // no collection: the tier route only
+        ERC721, // any ERC-721: balanceOf(account) > 0
+        LoyaltyCard // a loyalty_chain MembershipCard: a card not on hold (its expiry does not matter)
+    }
+
+    /// @dev A campaign's early access: one slot, read only by claims before the campaign's start.
+    struct EarlyAccess {
+        uint40 earlyStart; // first second early claims are accepted (0 = no early access)
+        address collection; // whose holders claim early (zero = none)
+        EarlyAccessKind kind; // how the collection is asked
+        bool byTier; // accounts whose card of this program is of `minTier` or above claim early
+        uint8 minTier; // the tier route's lowest tier
     }
 
     // ---------------------------------------------------------------- events
@@ -90,6 +113,19 @@ contract AirdropDistributor is AccessControl {
 
     /// @notice Emitted when campaign `campaignId` is closed early: its claim window now ends at `end`.
     event CampaignClosed(uint256 indexed campaignId, uint64 end);
+
+    /**
+     * @notice Campaign `campaignId` opens at `earlyStart` for holders of `collection` (asked as `kind`) and, if
+     * `byTier`, for members of `minTier` or above; everyone else waits for its start. `earlyStart` 0: removed.
+     */
+    event EarlyAccessSet(
+        uint256 indexed campaignId,
+        uint40 earlyStart,
+        address collection,
+        EarlyAccessKind kind,
+        bool byTier,
+        uint8 minTier
+    );
 
     /// @notice Emitted when leaf `index` of campaign `campaignId` is claimed; `amount` is the points, or the card tier.
     event Claimed(uint256 indexed campaignId, uint256 indexed index, address indexed account, uint256 amount);
@@ -212,6 +248,25 @@ contract AirdropDistributor is AccessControl {
      */
     error AirdropCardExpiryInWindow(uint256 campaignId, uint64 validUntil, uint64 end);
 
+    /**
+     * @notice An early-access setting that cannot work: `earlyStart` not before the campaign's start, no route
+     * in (no collection and not by tier), a collection without its kind (or the reverse), values given with
+     * `earlyStart` 0, or a tier the card does not have.
+     * @param campaignId The campaign.
+     * @param earlyStart The early start given.
+     * @param start The campaign's start.
+     */
+    error AirdropInvalidEarlyAccess(uint256 campaignId, uint256 earlyStart, uint256 start);
+
+    /**
+     * @notice A claim for `account` in campaign `campaignId`'s early window, but `account` neither holds the
+     * collection nor has the tier.
+     * @param campaignId The campaign.
+     * @param account The leaf's account.
+     * @param start When everyone may claim.
+     */
+    error AirdropNotEarlyEligible(uint256 campaignId, address account, uint256 start);
+
     // ---------------------------------------------------------------- storage
 
     ILoyaltyPoints private immutable _points;
@@ -225,6 +280,7 @@ contract AirdropDistributor is AccessControl {
     mapping(uint256 campaignId => mapping(uint256 wordIndex => uint256 bits)) private _claimedBitmap;
     uint256 private _campaignCount;
     mapping(uint8 kind => uint256) private _allowances;
+    mapping(uint256 campaignId => EarlyAccess) private _early;
 
     // ---------------------------------------------------------------- constructor
 
@@ -381,6 +437,44 @@ contract AirdropDistributor is AccessControl {
         emit CampaignClosed(campaignId, closedAt);
     }
 
+    /**
+     * @notice Opens campaign `campaignId` early, from `earlyStart`, to claims for holders of `collection` and/or
+     * for members of `minTier` or above (`byTier`: their card of this program, active and not on hold);
+     * everyone else from the campaign's start. Checked live at each claim (no snapshot). `earlyStart` 0
+     * removes early access (the other values must then be empty too).
+     *
+     * Requirements:
+     * - the caller has CAMPAIGN_MANAGER_ROLE;
+     * - campaign `campaignId` exists ({AirdropUnknownCampaign});
+     * - unless removing: `earlyStart` is before the campaign's start, there is a route in, `collection` is
+     *   zero exactly when `kind` is `None`, and `minTier` is one of the card's tiers
+     *   ({AirdropInvalidEarlyAccess}).
+     *
+     * Emits an {EarlyAccessSet} event.
+     */
+    function setEarlyAccess(
+        uint256 campaignId,
+        uint40 earlyStart,
+        address collection,
+        EarlyAccessKind kind,
+        bool byTier,
+        uint8 minTier
+    ) external onlyRole(CAMPAIGN_MANAGER_ROLE) {
+        uint40 start = _existingCampaign(_roots[campaignId], campaignId).start;
+        bool removing = earlyStart == 0;
+        bool noCollection = collection == address(0);
+        if (
+            removing
+                ? (!noCollection || kind != EarlyAccessKind.None || byTier || minTier != 0)
+                : (earlyStart >= start ||
+                    (noCollection && !byTier) ||
+                    noCollection != (kind == EarlyAccessKind.None) ||
+                    minTier >= _card.tierCount())
+        ) revert AirdropInvalidEarlyAccess(campaignId, earlyStart, start);
+        _early[campaignId] = EarlyAccess(earlyStart, collection, kind, byTier, minTier);
+        emit EarlyAccessSet(campaignId, earlyStart, collection, kind, byTier, minTier);
+    }
+
     // ---------------------------------------------------------------- claims
 
     /**
@@ -432,6 +526,19 @@ contract AirdropDistributor is AccessControl {
     }
 
     // ---------------------------------------------------------------- views
+
+    /**
+     * @notice Campaign `campaignId`'s early access: from `earlyStart` (0: none) for holders of `collection`
+     * (asked as `kind`) and, if `byTier`, for members of `minTier` or above.
+     */
+    function earlyAccess(uint256 campaignId)
+        external
+        view
+        returns (uint40 earlyStart, address collection, EarlyAccessKind kind, bool byTier, uint8 minTier)
+    {
+        EarlyAccess memory a = _early[campaignId];
+        return (a.earlyStart, a.collection, a.kind, a.byTier, a.minTier);
+    }
 
     /// @notice Whether leaf `index` of campaign `campaignId` has been claimed.
     function isClaimed(uint256 campaignId, uint256 index) external view returns (bool) {
@@ -508,8 +615,9 @@ contract AirdropDistributor is AccessControl {
         Settings storage stored = _provenSettings(campaignId, index, account, leaf, proof);
         Settings memory settings = stored;
         if (settings.kind != kind) revert AirdropWrongKind(campaignId, settings.kind, kind);
+        // Only before the start is the early-access slot read: claims in the window cost what they did.
         // slither-disable-next-line timestamp (claim windows are in seconds; miners' leeway is irrelevant)
-        if (block.timestamp < settings.start) revert AirdropNotStarted(campaignId, settings.start, block.timestamp);
+        if (block.timestamp < settings.start) _requireEarly(campaignId, account, settings.start);
         // slither-disable-next-line timestamp
         if (block.timestamp > settings.end) revert AirdropEnded(campaignId, settings.end, block.timestamp);
         if (amount > settings.budgetLeft) revert AirdropBudgetExceeded(campaignId, amount, settings.budgetLeft);
@@ -538,6 +646,33 @@ contract AirdropDistributor is AccessControl {
         bytes32 provenRoot = MerkleProof.processProofCalldata(proof, leaf);
         stored = _settings[provenRoot][campaignId];
         if (provenRoot == bytes32(0) || stored.end == 0) _revertUnproven(campaignId, index, account);
+    }
+
+    /**
+     * @dev A claim for `account` before the campaign's `start`: accepted only in its early window and for an
+     * eligible account, asked now: by tier (its card of this program active, not on hold, of `minTier` or
+     * above), or holding the collection (a loyalty card collection: a card not on hold).
+     */
+    function _requireEarly(uint256 campaignId, address account, uint40 start) private view {
+        EarlyAccess memory access = _early[campaignId];
+        // slither-disable-next-line timestamp
+        if (access.earlyStart == 0 || block.timestamp < access.earlyStart) {
+            revert AirdropNotStarted(campaignId, start, block.timestamp);
+        }
+        if (access.byTier) {
+            (uint256 tokenId, uint8 tier, bool active, uint64 holdUntil) = _card.memberCard(account);
+            // slither-disable-next-line timestamp
+            if (tokenId != 0 && active && holdUntil <= block.timestamp && tier >= access.minTier) return;
+        }
+        if (access.kind == EarlyAccessKind.ERC721) {
+            if (IERC721(access.collection).balanceOf(account) > 0) return;
+        } else if (access.kind == EarlyAccessKind.LoyaltyCard) {
+            // slither-disable-next-line unused-return (the tier and the expiry do not matter here)
+            (uint256 tokenId, , , uint64 holdUntil) = IMembershipCard(access.collection).memberCard(account);
+            // slither-disable-next-line timestamp
+            if (tokenId != 0 && holdUntil <= block.timestamp) return;
+        }
+        revert AirdropNotEarlyEligible(campaignId, account, start);
     }
 
     /// @dev Sets the claimed flag of leaf `index`, refusing a second claim.

@@ -17,6 +17,7 @@ from . import (
     giving,
     member,
     merkle,
+    merkle_early,
     perk,
     points,
     program,
@@ -84,6 +85,8 @@ def _register_commands() -> None:
             cli.add_command(command)
     for command in early.COMMANDS:  # perk early: its own module, a command of the perk group
         perk.perk.add_command(command)
+    for command in merkle_early.COMMANDS:  # merkle early: a command of the merkle group
+        merkle.merkle_group.add_command(command)
 
 
 _register_commands()

@@ -14,7 +14,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .early_access import EarlyAccess, clear_early_access, read_early_access, set_early_access
+    from .early_access import (
+        CampaignEarlyAccess,
+        EarlyAccess,
+        clear_campaign_early_access,
+        clear_early_access,
+        read_campaign_early_access,
+        read_early_access,
+        set_campaign_early_access,
+        set_early_access,
+    )
     from .giving import Charity, Donation, Giving
     from .tiers import TierPeriod, TierProgress, TierRules, Tiers
 
@@ -23,6 +32,10 @@ _EXPORTS = {
     "Donation": "giving",
     "Giving": "giving",
     "EarlyAccess": "early_access",
+    "CampaignEarlyAccess": "early_access",
+    "clear_campaign_early_access": "early_access",
+    "read_campaign_early_access": "early_access",
+    "set_campaign_early_access": "early_access",
     "clear_early_access": "early_access",
     "read_early_access": "early_access",
     "set_early_access": "early_access",
@@ -33,6 +46,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "CampaignEarlyAccess",
     "Charity",
     "Donation",
     "EarlyAccess",
@@ -41,8 +55,11 @@ __all__ = [
     "TierProgress",
     "TierRules",
     "Tiers",
+    "clear_campaign_early_access",
     "clear_early_access",
+    "read_campaign_early_access",
     "read_early_access",
+    "set_campaign_early_access",
     "set_early_access",
 ]
 

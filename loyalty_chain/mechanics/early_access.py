@@ -8,6 +8,11 @@ does not open the window: the lending rule of the hardened contracts applies to 
 
     set_early_access(brand, perk_id, start - 86_400, collection=last_season_card, card_collection=True)
     set_early_access(brand, perk_id, start - 3_600, min_tier="Gold")
+
+A Merkle campaign (``AirdropDistributor.setEarlyAccess``) opens early the same way, to claims for accounts
+that hold the collection or whose card of the program has the tier (active, not on hold):
+
+    set_campaign_early_access(brand, campaign_id, start - 86_400, collection=partner_nft)
 """
 
 from __future__ import annotations
@@ -102,6 +107,74 @@ def read_early_access(client: LoyaltyClient, perk_id: int) -> EarlyAccess:
     ).call()
     return EarlyAccess(
         perk_id,
+        int(start),
+        None if int(collection, 16) == 0 else str(collection),
+        CollectionKind(int(kind)),
+        client.tiers()[int(tier)] if by_tier else None,
+    )
+
+
+@dataclass(frozen=True)
+class CampaignEarlyAccess:
+    """A Merkle campaign's early access; ``early_start`` 0 means none."""
+
+    campaign_id: int
+    early_start: int
+    collection: str | None
+    kind: CollectionKind
+    min_tier: str | None
+
+    @property
+    def enabled(self) -> bool:
+        return self.early_start != 0
+
+
+def set_campaign_early_access(
+    client: LoyaltyClient,
+    campaign_id: int,
+    early_start: int,
+    *,
+    collection: str | None = None,
+    card_collection: bool = False,
+    min_tier: int | str | None = None,
+    key: str | None = None,
+) -> TxResult:
+    """Open Merkle campaign ``campaign_id`` from ``early_start`` (before its start) to claims for holders of
+    ``collection`` and/or members of ``min_tier`` or above (campaign manager). Checked live at each claim."""
+    checked_amount(early_start, "early start", bits=40)
+    if collection is None and min_tier is None:
+        raise InputError("early access needs holders of a collection, a minimum tier, or both; give one")
+    if card_collection and collection is None:
+        raise InputError("card_collection needs the collection's address")
+    start = int(client.airdrop.functions.campaign(checked_amount(campaign_id, "campaign id")).call()[2])
+    if early_start >= start:
+        raise InputError(f"early start {early_start} must be before the campaign's start {start}")
+    address = checked_address(collection, "collection") if collection is not None else ZERO_ADDRESS
+    kind = CollectionKind.NONE
+    if collection is not None:
+        kind = CollectionKind.LOYALTY_CARD if card_collection else CollectionKind.ERC721
+    tier = client.tier_index(min_tier) if min_tier is not None else 0
+    call = client.airdrop.functions.setEarlyAccess(
+        campaign_id, early_start, address, int(kind), min_tier is not None, tier
+    )
+    return client.sender.send(call, key=key)
+
+
+def clear_campaign_early_access(client: LoyaltyClient, campaign_id: int) -> TxResult:
+    """Remove Merkle campaign ``campaign_id``'s early access: every claim waits for its start."""
+    call = client.airdrop.functions.setEarlyAccess(
+        checked_amount(campaign_id, "campaign id"), 0, ZERO_ADDRESS, 0, False, 0
+    )
+    return client.sender.send(call)
+
+
+def read_campaign_early_access(client: LoyaltyClient, campaign_id: int) -> CampaignEarlyAccess:
+    """Merkle campaign ``campaign_id``'s early access as the distributor holds it."""
+    start, collection, kind, by_tier, tier = client.airdrop.functions.earlyAccess(
+        checked_amount(campaign_id, "campaign id")
+    ).call()
+    return CampaignEarlyAccess(
+        campaign_id,
         int(start),
         None if int(collection, 16) == 0 else str(collection),
         CollectionKind(int(kind)),
