@@ -18,10 +18,10 @@ from web3.contract.contract import ContractFunction
 from .artifacts import load_artifact
 from .chain import TX_GAS_CAP, Chain
 from .client_perks import DEFAULT_REDEMPTION_TTL_S, PerkActions
+from .client_reads import BulkReads
 from .decoding import ErrorDecoder, Event
 from .delivery import DeliveryOptions, Sender, TxResult
 from .errors import (
-    ChainError,
     InputError,
     PartialBatchError,
     TransactionError,
@@ -47,16 +47,13 @@ ISSUE_GAS = 100_000
 MAX_BATCH = (TX_GAS_CAP - BATCH_GAS_OVERHEAD) // BATCH_GAS_PER_RECIPIENT
 """Most recipients one batch may carry and stay under the EIP-7825 per-transaction cap."""
 
-BALANCE_OF = "0x70a08231"
-"""The selector of ERC-20 ``balanceOf(address)``."""
-
 __all__ = ["DEFAULT_REDEMPTION_TTL_S", "LoyaltyClient"]
 
 
 # -- the client ---------------------------------------------------------------------------------
 
 
-class LoyaltyClient(PerkActions):
+class LoyaltyClient(PerkActions, BulkReads):
     """One program on one chain, acting as one account."""
 
     def __init__(
@@ -109,29 +106,6 @@ class LoyaltyClient(PerkActions):
 
     def balance(self, holder: str) -> int:
         return int(self.points.functions.balanceOf(checked_address(holder, "holder")).call())
-
-    def balances(self, holders: Sequence[str], *, block: int | None = None) -> dict[str, int]:
-        """Many holders' balances read at one block, in JSON-RPC batches instead of a call each.
-
-        Keys are the checksummed addresses (a holder given twice appears once); ``block`` defaults
-        to the latest block, read once, so every balance is from the same block.
-        """
-        checked = [checked_address(holder, f"holders[{i}]") for i, holder in enumerate(holders)]
-        if block is None:
-            block = int(self.chain.batch([("eth_blockNumber", [])])[0]["result"], 16)
-        token, at = str(self.points.address), hex(block)
-        # calldata by hand: web3's encode_abi costs ~1 ms of CPU per call, a 100,000-holder read 100 s
-        calls = [("eth_call", [{"to": token, "data": BALANCE_OF + holder[2:].lower().rjust(64, "0")}, at])
-                 for holder in checked]  # fmt: skip
-        out: dict[str, int] = {}
-        for holder, answer in zip(checked, self.chain.batch(calls), strict=True):
-            if "error" in answer:
-                raise ChainError(
-                    f"balanceOf({holder}) at block {block} failed: {answer['error']}; "
-                    "check that the node still has that block (an archive node for an old one)"
-                )
-            out[holder] = int(answer["result"], 16)
-        return out
 
     def total_supply(self) -> int:
         return int(self.points.functions.totalSupply().call())
