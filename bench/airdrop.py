@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import naive_issue_loop, recipient, write_airdrop_csv
+from _common import naive_issue_loop, recipient, tutorial_web3, write_airdrop_csv
 
 from loyalty_chain.airdrop import airdrop_points
 from loyalty_chain.airdrop.journal import Journal
@@ -55,7 +55,7 @@ def main() -> int:
         # -- naive, first (on the fresher chain): one issue() transaction per recipient
         naive_rows = [(recipient(i, b"naive"), 1 + i % 500) for i in range(args.naive)]
         naive_s, hashes = naive_issue_loop(
-            chain, naive_record, admin.address, naive_rows, b"\0" * 32, every_receipt=False
+            tutorial_web3(chain), naive_record, admin.address, naive_rows, b"\0" * 32, every_receipt=False
         )
         naive_gas = sum(int(chain.w3.eth.get_transaction_receipt(h)["gasUsed"]) for h in hashes)
 

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import naive_issue_loop, recipients
+from _common import naive_issue_loop, recipients, tutorial_web3
 
 from loyalty_chain.chain import start_devnet
 from loyalty_chain.client import LoyaltyClient
@@ -43,7 +43,8 @@ def main() -> None:
         # Naive: the loop most web3.py tutorials show; anvil signs (unlocked account), and
         # web3 estimates gas and fills the nonce for every transaction.
         naive_rows = [(to, 10) for to in recipients(args.count, b"client/naive")]
-        naive_s, _ = naive_issue_loop(chain, record, admin.address, naive_rows, reason_code("bench"))
+        naive_w3 = tutorial_web3(chain)
+        naive_s, _ = naive_issue_loop(naive_w3, record, admin.address, naive_rows, reason_code("bench"))
 
         # Ours: validated locally, signed locally with a known gas limit, sent in JSON-RPC batches,
         # receipts collected together.
