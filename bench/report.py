@@ -9,22 +9,31 @@ points; every recipient is one ``Transfer`` log), then, in the same run:
 2. an incremental report after 1,000 new events (sync + every KPI);
 3. the full KPI report on the whole cache (no sync).
 
-Run: ``.venv/bin/python bench/report.py [--members N] [--events N] [--no-get-logs]`` (defaults: the
-issue's 100,000 members and 1,000,000 events; ``--no-get-logs`` leaves out the web3.py comparison).
+Run: ``.venv/bin/python bench/report.py [--members N] [--events N] [--get-logs both|paged|none]
+[--state FILE [--build-only]]`` (defaults: the issue's 100,000 members and 1,000,000 events, both
+web3.py comparisons). ``--state FILE`` keeps the built chain in an anvil state file (the program's
+record beside it, in ``FILE.program/``): the first run builds and saves it, later runs load it
+(minutes instead of half an hour at full size) after checking that the loaded anvil still answers
+``eth_getLogs`` for the old blocks; anvil is killed, not stopped, after a run on a loaded state, so
+the incremental report's new events never reach the file. ``--build-only`` builds and saves only.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from loyalty_chain.chain import TX_GAS_CAP, start_devnet
+from loyalty_chain.chain import TX_GAS_CAP, Chain, launch_devnet
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.indexer import open_store, sync
-from loyalty_chain.program import CONTRACTS, ProgramOptions, deploy_program
+from loyalty_chain.program import CONTRACTS, ProgramOptions, ProgramRecord, deploy_program
+from loyalty_chain.registry import load_program
 from loyalty_chain.reports import compute, program_info, program_report
 from loyalty_chain.values import reason_code
 
@@ -34,6 +43,8 @@ FRESH_PER_TX = 600
 """Fresh holders per ``issueBatch`` (~25k gas each)."""
 EXISTING_PER_TX = 1_700
 """Existing holders per ``issueBatch`` (~8k gas each)."""
+LOAD_TIMEOUT_S = 1_800.0
+"""How long anvil may take to write (on SIGINT) or read a saved state (~1 GB at full size)."""
 TARGETS = {"first index (events/s)": 20_000, "incremental report (s)": 2.0, "full report (s)": 10.0}
 
 
@@ -81,73 +92,155 @@ def send(client: LoyaltyClient, calls: list[Any], what: str) -> None:
     print(f"  {what}: {len(calls):,} transactions in {time.perf_counter() - began:.1f} s", flush=True)
 
 
+def saved_chain(state: Path | None, members: int, events: int) -> tuple[Chain, ProgramRecord]:
+    """A devnet with the built program: loaded from ``state`` when it holds this size, else built
+    (and, with ``state``, saved there first, then loaded back, so every run measures a loaded anvil)."""
+    if state is None:
+        chain = launch_devnet()
+        return chain, build_program(chain, Path(tempfile.mkdtemp()), members, events)
+    folder, meta = state.with_name(state.name + ".program"), {"members": members, "events": events}
+    if state.is_file() and (folder / "built.json").is_file():
+        if json.loads((folder / "built.json").read_text()) == meta:
+            loaded = load_saved(state, folder)
+            if loaded is not None:
+                return loaded
+        print(f"{state} holds another size or lost its logs: building it again", flush=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    state.unlink(missing_ok=True)
+    folder.mkdir(parents=True)
+    chain = launch_devnet(state=state)
+    try:
+        build_program(chain, folder, members, events)
+        began = time.perf_counter()
+        chain.process.send_signal(signal.SIGINT)  # anvil writes --state as it exits
+        chain.process.wait(timeout=LOAD_TIMEOUT_S)
+    finally:
+        chain.close()
+    size = state.stat().st_size / 1e6
+    print(f"  saved: {state} ({size:,.0f} MB) in {time.perf_counter() - began:.1f} s", flush=True)
+    (folder / "built.json").write_text(json.dumps(meta))
+    loaded = load_saved(state, folder)
+    if loaded is None:
+        raise SystemExit(f"anvil does not answer eth_getLogs for the blocks it loaded from {state}")
+    return loaded
+
+
+def load_saved(state: Path, folder: Path) -> tuple[Chain, ProgramRecord] | None:
+    """anvil on the saved state and the program's record; None when the old blocks' logs are gone."""
+    began = time.perf_counter()
+    chain = launch_devnet(state=state, startup_timeout_s=LOAD_TIMEOUT_S)
+    print(f"  loaded {state} in {time.perf_counter() - began:.1f} s", flush=True)
+    record = load_program(chain, "bench", root=folder)
+    query = {"address": record.addresses["MembershipCard"], "fromBlock": hex(record.block)}
+    first = chain.w3.provider.make_request("eth_getLogs", [query])  # type: ignore[union-attr]
+    if not first.get("result"):
+        kill(chain)
+        return None
+    return chain, record
+
+
+def build_program(chain: Chain, folder: Path, members: int, events: int) -> ProgramRecord:
+    admin = chain.dev_account(0)
+    record = deploy_program(chain, ProgramOptions("bench"), admin, root=folder)
+    print(f"building {members:,} members / ~{events:,} events on anvil …", flush=True)
+    build(LoyaltyClient(chain, record, admin), members, events)
+    return record
+
+
+def kill(chain: Chain) -> None:
+    """Stop anvil without letting it write its state (a loaded state stays as it was built)."""
+    if chain.process is not None and chain.process.poll() is None:
+        chain.process.kill()
+        chain.process.wait()
+    chain.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument(
-        "--no-get-logs",
-        action="store_true",
-        help="skip the web3.py get_logs comparison (on a loaded machine most of the run's time)",
+        "--get-logs",
+        choices=["both", "paged", "none"],
+        default="both",
+        help="web3.py get_logs beside the index: in one call and per 1,000 blocks (both), only per "
+        "1,000 blocks (paged: one call of 1,000,000 logs needs minutes and GBs), or not at all",
     )
+    parser.add_argument("--no-get-logs", action="store_true", help="the same as --get-logs none")
+    parser.add_argument("--state", type=Path, help="anvil state file: load the built chain, or save it")
+    parser.add_argument("--build-only", action="store_true", help="with --state: build and save, no runs")
     args = parser.parse_args()
+    if args.build_only and args.state is None:
+        parser.error("--build-only needs --state FILE")
+    get_logs = "none" if args.no_get_logs else args.get_logs
+    chain, record = saved_chain(args.state, args.members, args.events)
+    try:
+        if not args.build_only:
+            measure(chain, record, args.members, get_logs)
+    finally:
+        kill(chain)
+
+
+def measure(chain: Chain, record: ProgramRecord, members: int, get_logs: str) -> None:
+    """Every measurement, printed as BENCHMARKS.md's table."""
+    admin = chain.dev_account(0)
+    client = LoyaltyClient(chain, record, admin)
     folder = Path(tempfile.mkdtemp())
-    with start_devnet() as chain:
-        admin = chain.dev_account(0)
-        record = deploy_program(chain, ProgramOptions("bench"), admin, root=folder)
-        client = LoyaltyClient(chain, record, admin)
-        print(f"building {args.members:,} members / ~{args.events:,} events on anvil …", flush=True)
-        build(client, args.members, args.events)
-        head = int(chain.w3.eth.block_number)
-        cache = folder / "index.sqlite"
+    head = int(chain.w3.eth.block_number)
+    cache = folder / "index.sqlite"
 
-        began, cpu = time.perf_counter(), time.process_time()
-        first = sync(chain, record, cache)
-        index_s, index_cpu = time.perf_counter() - began, time.process_time() - cpu
-        rate = first.events / index_s
+    began, cpu = time.perf_counter(), time.process_time()
+    first = sync(chain, record, cache)
+    index_s, index_cpu = time.perf_counter() - began, time.process_time() - cpu
+    rate = first.events / index_s
 
-        query: Any = {
-            "address": [record.addresses[n] for n in CONTRACTS],
-            "fromBlock": record.block,
-            "toBlock": head,
-        }
-        one_call = paged = 0
-        one_s = paged_s = float("nan")
-        if not args.no_get_logs:
-            began = time.perf_counter()
+    query: Any = {
+        "address": [record.addresses[n] for n in CONTRACTS],
+        "fromBlock": record.block,
+        "toBlock": head,
+    }
+    one_call = paged = 0
+    one_s = paged_s = float("nan")
+    one_failed = ""
+    if get_logs == "both":
+        began = time.perf_counter()
+        try:
             one_call = len(chain.w3.eth.get_logs(query))
             one_s = time.perf_counter() - began
-            began = time.perf_counter()
-            for lo in range(record.block, head + 1, 1_000):
-                upper = min(head, lo + 999)
-                paged += len(chain.w3.eth.get_logs({**query, "fromBlock": lo, "toBlock": upper}))
-            paged_s = time.perf_counter() - began
+        except Exception as exc:  # a benchmark reports what happened (a timeout, memory) and goes on
+            one_failed = f"{type(exc).__name__} after {time.perf_counter() - began:.0f} s: {exc}"
+    if get_logs in ("both", "paged"):
+        began = time.perf_counter()
+        for lo in range(record.block, head + 1, 1_000):
+            upper = min(head, lo + 999)
+            paged += len(chain.w3.eth.get_logs({**query, "fromBlock": lo, "toBlock": upper}))
+        paged_s = time.perf_counter() - began
 
-        # A report has run before (the incremental one is its repeat): the tier names, decimals and
-        # symbol are in the cache, as after any first report.
-        with open_store(record, cache) as store:
-            program_info(chain, record, store)
+    # A report has run before (the incremental one is its repeat): the tier names, decimals and
+    # symbol are in the cache, as after any first report.
+    with open_store(record, cache) as store:
+        program_info(chain, record, store)
 
-        wallets = addresses(999)
-        words = [(int(a, 16) << 96) | 7 for a in wallets]
-        client.sender.send(client.points.functions.issueBatch(words, reason_code("later")), gas=TX_GAS_CAP)
-        calls_before = chain.rpc_stats
+    wallets = addresses(999)
+    words = [(int(a, 16) << 96) | 7 for a in wallets]
+    client.sender.send(client.points.functions.issueBatch(words, reason_code("later")), gas=TX_GAS_CAP)
+    calls_before = chain.rpc_stats
+    began, cpu = time.perf_counter(), time.process_time()
+    incremental = program_report(chain, record, cache=cache)
+    incremental_s, incremental_cpu = time.perf_counter() - began, time.process_time() - cpu
+    calls = {k: v - calls_before.get(k, 0) for k, v in chain.rpc_stats.items()}
+    kpi_s = incremental.seconds  # the KPIs' part; the rest is the sync and opening the cache
+
+    info = program_info(chain, record)
+    with open_store(record, cache) as store:
         began, cpu = time.perf_counter(), time.process_time()
-        incremental = program_report(chain, record, cache=cache)
-        incremental_s, incremental_cpu = time.perf_counter() - began, time.process_time() - cpu
-        calls = {k: v - calls_before.get(k, 0) for k, v in chain.rpc_stats.items()}
-        kpi_s = incremental.seconds  # the KPIs' part; the rest is the sync and opening the cache
-
-        info = program_info(chain, record)
-        with open_store(record, cache) as store:
-            began, cpu = time.perf_counter(), time.process_time()
-            full = compute(store, info)
-            full_s, full_cpu = time.perf_counter() - began, time.process_time() - cpu
+        full = compute(store, info)
+        full_s, full_cpu = time.perf_counter() - began, time.process_time() - cpu
 
     events = first.events
     rate_cpu = events / index_cpu
     blocks = head - record.block + 1
-    print(f"\nreport benchmark: {args.members:,} members, {events:,} events in {blocks:,} blocks")
+    print(f"\nreport benchmark: {members:,} members, {events:,} events in {blocks:,} blocks")
     print(f"(one anvil, same run; cache {cache.stat().st_size / 1e6:,.0f} MB)\n")
     nan = float("nan")
     rows = [
@@ -170,8 +263,10 @@ def main() -> None:
     print(f"\nCPU s: this process's CPU time (all threads; not the node's). First index: {rate_cpu:,.0f}")
     print("events per CPU second; the rest of the wall time is the node answering and other processes.")
     asked = ", ".join(f"{k} {v}" for k, v in sorted(calls.items()) if v and k != "http")
+    if one_failed:
+        print(f"web3.py get_logs in one call failed: {one_failed}")
     print(f"incremental report's JSON-RPC calls: {asked} ({calls.get('http', 0)} HTTP requests)")
-    assert incremental.issued_by_reason.get("later") == 999 * 7 and full.members == args.members
+    assert incremental.issued_by_reason.get("later") == 999 * 7 and full.members == members
     verdicts = [
         ("first index >= 20,000 events/s", rate >= TARGETS["first index (events/s)"]),
         ("incremental report < 2 s", incremental_s < TARGETS["incremental report (s)"]),

@@ -281,9 +281,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> Web3:
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> Web3:
     w3 = _web3_for(url, RpcSettings(retry_for_s=0.0, timeout_s=2.0))
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SetupError(f"anvil exited with code {process.returncode}: {log.read_text()[-2000:]}")
@@ -292,7 +292,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> Web3:
                 cast(ResilientHTTPProvider, w3.provider).settings = RpcSettings(timeout_s=RPC_TIMEOUT_S)
                 return w3
         time.sleep(0.05)
-    raise SetupError(f"anvil did not answer at {url} within {STARTUP_TIMEOUT_S:.0f}s")
+    raise SetupError(f"anvil did not answer at {url} within {timeout_s:.0f}s")
 
 
 def launch_devnet(
@@ -303,6 +303,7 @@ def launch_devnet(
     block_time: float | None = None,
     log_dir: Path | None = None,
     accounts: int = DEV_ACCOUNT_COUNT,
+    startup_timeout_s: float = STARTUP_TIMEOUT_S,
 ) -> Chain:
     """Start anvil as a child process on a loopback port; :meth:`Chain.close` stops it.
 
@@ -310,7 +311,8 @@ def launch_devnet(
     ``block_time=None`` mines each transaction as it arrives (instant receipts, what tests want);
     a block time (seconds, e.g. 0.1) mines blocks on an interval like a real network, which lets
     anvil take thousands of transactions a second instead of a few hundred. ``accounts`` dev
-    accounts are funded with 10,000 ETH each.
+    accounts are funded with 10,000 ETH each. ``startup_timeout_s``: how long anvil may take to
+    answer (loading a large ``state`` file takes longer than the default).
     """
     chosen = port or free_port()
     log_root = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
@@ -335,7 +337,7 @@ def launch_devnet(
     _LIVE.add(process)
     url = f"http://127.0.0.1:{chosen}"
     try:
-        w3 = _wait_ready(url, process, log)
+        w3 = _wait_ready(url, process, log, startup_timeout_s)
     except BaseException:
         _stop(process)
         raise
