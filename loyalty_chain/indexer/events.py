@@ -156,7 +156,7 @@ class LogDecoder:
         by_contract: dict[str, str] = {name: address.lower() for name, address in addresses.items()}
         self.specs = list(specs)
         self._flag = _Flag()
-        self._readers: dict[tuple[str, str], tuple[str, Callable[[list[str], str], tuple[Any, ...]]]] = {}
+        self._readers: dict[tuple[str, str], tuple[str, Callable[[Sequence[str], str], tuple[Any, ...]]]] = {}
         for spec in self.specs:
             address = by_contract.get(spec.contract)
             if address is None:
@@ -171,20 +171,22 @@ class LogDecoder:
 
     def decode(self, log: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
         """The table and the argument values of one log; None for a log of no known event."""
-        topics = log["topics"]
+        topics = [t if type(t) is str else _hex(t) for t in log["topics"]]
+        address, data = log["address"], log["data"]
+        address = address if type(address) is str else _hex(address)
+        return self.read(address, topics, data if type(data) is str else _hex(data))
+
+    def read(self, address: str, topics: Sequence[str], data: str) -> tuple[str, tuple[Any, ...]] | None:
+        """:meth:`decode` of a log's fields as hex text (``0x``…), as nodes send them: the hot path."""
         if not topics:
             return None
-        if type(topics[0]) is not str:  # eth-tester gives bytes; nodes give text (the hot path)
-            topics = [_hex(t) for t in topics]
-        address, data = log["address"], log["data"]
-        key = ((address if type(address) is str else _hex(address)).lower(), topics[0])
-        found = self._readers.get(key)
+        found = self._readers.get((address.lower(), topics[0]))
         if found is None:
             return None
-        return found[0], found[1](topics, data if type(data) is str else _hex(data))
+        return found[0], found[1](topics, data)
 
 
-def _reader(spec: EventSpec, flag: _Flag) -> Callable[[list[str], str], tuple[Any, ...]]:
+def _reader(spec: EventSpec, flag: _Flag) -> Callable[[Sequence[str], str], tuple[Any, ...]]:
     """A function (topics, data hex) → argument values in column order, made once per event."""
     dynamic = [not ix and _is_dynamic(t) for t, ix in zip(spec.types, spec.indexed, strict=True)]
     plan: list[tuple[bool, int, Converter]] = []
@@ -200,7 +202,7 @@ def _reader(spec: EventSpec, flag: _Flag) -> Callable[[list[str], str], tuple[An
     if any(dynamic):
         data_types = [t for t, ix in zip(spec.types, spec.indexed, strict=True) if not ix]
 
-        def read_dynamic(topics: list[str], data: str) -> tuple[Any, ...]:
+        def read_dynamic(topics: Sequence[str], data: str) -> tuple[Any, ...]:
             values = list(abi_decode(data_types, bytes.fromhex(data[2:])))
             out: list[Any] = []
             for (is_indexed, i, convert), abi_type, column in zip(
@@ -219,7 +221,7 @@ def _reader(spec: EventSpec, flag: _Flag) -> Callable[[list[str], str], tuple[An
     return _compile_static(spec, flag)
 
 
-def _compile_static(spec: EventSpec, flag: _Flag) -> Callable[[list[str], str], tuple[Any, ...]]:
+def _compile_static(spec: EventSpec, flag: _Flag) -> Callable[[Sequence[str], str], tuple[Any, ...]]:
     """One function per static event, its source generated from the ABI: every argument is read by an
     inline slice of the topic or data hex, with no call per argument (the hot loop of a first index;
     the same technique as ``dataclasses`` and ``namedtuple`` use for their generated methods). Values
@@ -264,7 +266,7 @@ def _compile_static(spec: EventSpec, flag: _Flag) -> Callable[[list[str], str], 
     )
     namespace: dict[str, Any] = {"_int": _int, "flag": flag, "flagged": flag.columns.add}
     exec(compile(source, f"<decoder {spec.signature}>", "exec"), namespace)  # our own source, from the ABI
-    return cast(Callable[[list[str], str], tuple[Any, ...]], namespace["read"])
+    return cast(Callable[[Sequence[str], str], tuple[Any, ...]], namespace["read"])
 
 
 def _word(value: Any, abi_type: str) -> str:

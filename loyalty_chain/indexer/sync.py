@@ -15,7 +15,7 @@ from ..chain import Chain
 from ..program import CONTRACTS, ProgramRecord
 from ..record_check import OPTIONAL_CONTRACTS, recorded_contracts
 from .events import EventSpec, LogDecoder, event_specs
-from .fetch import FetchSettings, LogRange, block_headers, fetch_ranges, latest_block
+from .fetch import FetchSettings, LogRange, RawLog, block_headers, fetch_ranges, latest_block
 from .store import EventStore
 
 REORG_DEPTH = 64
@@ -129,40 +129,36 @@ def prefetched(parts: Iterator[LogRange]) -> Iterator[LogRange]:
 
 
 def _rows(
-    chain: Chain, decoder: LogDecoder, logs: list[dict[str, Any]], end: int, opts: FetchSettings
+    chain: Chain, decoder: LogDecoder, logs: list[RawLog], end: int, opts: FetchSettings
 ) -> tuple[dict[str, list[tuple[Any, ...]]], list[tuple[int, str, int]]]:
     """The logs of one range as rows per table, and the blocks to remember (theirs and the range's end)."""
+    numbers: dict[str, int] = {}  # a range's logs share few block numbers: convert each once
     times: dict[int, tuple[str, int]] = {}
     missing: set[int] = {end}
     for log in logs:
-        number = _num(log["blockNumber"])
-        if number in times:
+        raw = log.blockNumber
+        if raw in numbers:
             continue
-        stamp = log.get("blockTimestamp")
-        if stamp is not None:
-            times[number] = (_hex(log["blockHash"]), _num(stamp))
+        number = numbers[raw] = int(raw, 16)
+        if log.blockTimestamp is not None:
+            times[number] = (log.blockHash, int(log.blockTimestamp, 16))
         else:
             missing.add(number)
     missing -= times.keys()
     if missing:
         times.update(block_headers(chain, sorted(missing), opts.header_batch))
     rows: dict[str, list[tuple[Any, ...]]] = {}
-    stamps = {number: ts for number, (_, ts) in times.items()}
-    numbers: dict[Any, int] = {}  # a range's logs share few block numbers: convert each once
-    decode = decoder.decode  # the hot loop of a first index: no attribute look-ups per log
+    stamps = {raw: (number, times[number][1]) for raw, number in numbers.items()}
+    read = decoder.read  # the hot loop of a first index: no attribute look-ups per log
     for log in logs:
-        if log.get("removed"):
+        if log.removed:
             continue
-        decoded = decode(log)
+        decoded = read(log.address, log.topics, log.data)
         if decoded is None:
             continue
         table, values = decoded
-        raw = log["blockNumber"]
-        known = numbers.get(raw)
-        number = known if known is not None else numbers.setdefault(raw, _num(raw))
-        rows.setdefault(table, []).append(
-            (number, _num(log["logIndex"]), _hex(log["transactionHash"]), stamps[number], *values)
-        )
+        number, ts = stamps[log.blockNumber]
+        rows.setdefault(table, []).append((number, int(log.logIndex, 16), log.transactionHash, ts, *values))
     blocks = [(number, block_hash, ts) for number, (block_hash, ts) in times.items()]
     return rows, blocks
 
@@ -194,13 +190,3 @@ def _undo_reorg(
     if good is None:  # deeper than we can see: start again from the program's first block
         return store.rollback_to(record.block - 1)
     return store.rollback_to(good)
-
-
-def _num(value: Any) -> int:
-    return value if isinstance(value, int) else int(str(value), 16)
-
-
-def _hex(value: Any) -> str:
-    if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
-    return str(value)
