@@ -14,13 +14,15 @@ Run: ``.venv/bin/python bench/report.py [--members N] [--events N] [--get-logs b
 web3.py comparisons). ``--state FILE`` keeps the built chain in an anvil state file (the program's
 record beside it, in ``FILE.program/``): the first run builds and saves it, later runs load it
 (minutes instead of half an hour at full size) after checking that the loaded anvil still answers
-``eth_getLogs`` for the old blocks; anvil is killed, not stopped, after a run on a loaded state, so
-the incremental report's new events never reach the file. ``--build-only`` builds and saves only.
+``eth_getLogs`` for the old blocks. anvil loads a copy of the file (with ``--state`` it writes the
+state back every minute and as it exits), so the incremental report's new events never reach the
+saved one. ``--build-only`` builds and saves only.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import shutil
 import signal
@@ -128,8 +130,11 @@ def saved_chain(state: Path | None, members: int, events: int) -> tuple[Chain, P
 def load_saved(state: Path, folder: Path) -> tuple[Chain, ProgramRecord] | None:
     """anvil on the saved state and the program's record; None when the old blocks' logs are gone."""
     began = time.perf_counter()
-    chain = launch_devnet(state=state, startup_timeout_s=LOAD_TIMEOUT_S)
-    print(f"  loaded {state} in {time.perf_counter() - began:.1f} s", flush=True)
+    copy = Path(tempfile.mkdtemp(dir=state.parent)) / state.name
+    atexit.register(shutil.rmtree, copy.parent, True)
+    shutil.copyfile(state, copy)
+    chain = launch_devnet(state=copy, startup_timeout_s=LOAD_TIMEOUT_S)
+    print(f"  loaded a copy of {state} in {time.perf_counter() - began:.1f} s", flush=True)
     record = load_program(chain, "bench", root=folder)
     query = {"address": record.addresses["MembershipCard"], "fromBlock": hex(record.block)}
     first = chain.w3.provider.make_request("eth_getLogs", [query])  # type: ignore[union-attr]
@@ -148,7 +153,7 @@ def build_program(chain: Chain, folder: Path, members: int, events: int) -> Prog
 
 
 def kill(chain: Chain) -> None:
-    """Stop anvil without letting it write its state (a loaded state stays as it was built)."""
+    """Stop anvil at once (its copy of a saved state is thrown away)."""
     if chain.process is not None and chain.process.poll() is None:
         chain.process.kill()
         chain.process.wait()
