@@ -372,8 +372,14 @@ def main() -> int:
     parser.add_argument("--naive-seconds", type=float, default=20.0, help="naive handler load (default 20)")
     parser.add_argument("--concurrency", type=int, default=64, help="HTTP clients at once (default 64)")
     parser.add_argument("--block-time", type=float, default=1.0, help="seconds per block (default 1)")
-    parser.add_argument("--batch-size", type=int, default=320, help="gateway --batch-size (default 320)")
-    parser.add_argument("--batch-txs", type=int, default=3, help="gateway --batch-txs (default 3)")
+    parser.add_argument("--batch-size", type=int, default=556, help="gateway --batch-size (default 556)")
+    parser.add_argument(
+        "--batch-txs",
+        type=int,
+        default=None,
+        help="gateway --batch-txs (default: one per 15M gas of a block, 2 for anvil's 30M)",
+    )
+    parser.add_argument("--pipeline", type=int, default=3, help="gateway --pipeline (default 3)")
     parser.add_argument("--relays", type=int, default=300, help="redemptions relayed (default 300)")
     parser.add_argument(
         "--batch-events", type=int, default=100, help="events per POST /v1/events/batch (default 100)"
@@ -414,6 +420,8 @@ def main() -> int:
         if args.block_gas_limit:
             chain.w3.provider.make_request("evm_setBlockGasLimit", [hex(args.block_gas_limit)])  # type: ignore[arg-type]
         args.block_gas = int(chain.w3.eth.get_block("latest")["gasLimit"])
+        if args.batch_txs is None:  # transactions of ~15M gas (under the EIP-7825 cap) fill a block
+            args.batch_txs = max(1, args.block_gas // 15_000_000)
         admin = chain.dev_account(0)
         record: ProgramRecord = deploy_program(chain, ProgramOptions("bench-gateway"), admin)
         token = record.addresses["LoyaltyPoints"]
@@ -467,6 +475,8 @@ def main() -> int:
                     str(args.batch_size),
                     "--batch-txs",
                     str(args.batch_txs),
+                    "--pipeline",
+                    str(args.pipeline),
                     # the bench measures what the gateway can relay, not the policy's default cap
                     "--relays-per-second",
                     "10000",
@@ -515,7 +525,8 @@ def report(runs: list[Run], relays: Relays, args: Any) -> int:
     print(
         f"anvil {args.block_time:g} s blocks of {args.block_gas:,} gas (start_devnet, EIP-7825 cap "
         f"enforced), {args.concurrency} HTTP "
-        f"clients; gateway --batch-size {args.batch_size} --batch-txs {args.batch_txs}, SQLite; "
+        f"clients; gateway --batch-size {args.batch_size} --batch-txs {args.batch_txs} "
+        f"--pipeline {args.pipeline}, SQLite; "
         f"batch runs post {args.batch_events} events per request\n"
     )
     print(

@@ -12,6 +12,8 @@ import click
 from .context import Context, command_options, pass_ctx
 
 DEFAULT_DB = "sqlite:///gateway.sqlite"
+MAX_BATCH = 556
+"""loyalty_chain.client.MAX_BATCH, spelled out: the client (web3) is not imported to build the CLI."""
 
 
 @click.command()
@@ -28,17 +30,25 @@ DEFAULT_DB = "sqlite:///gateway.sqlite"
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option(
     "--batch-size",
-    type=click.IntRange(1, 500),
-    default=500,
+    type=click.IntRange(1, MAX_BATCH),
+    default=MAX_BATCH,
     show_default=True,
-    help="Most grants per issuance transaction.",
+    help="Most grants per issuance transaction (fewer once a grant's gas is known, so that"
+    " --batch-txs of them fill one block).",
 )
 @click.option(
     "--batch-txs",
     type=click.IntRange(1, 32),
-    default=4,
+    default=2,
     show_default=True,
-    help="Most issuance transactions the worker sends together (they share blocks).",
+    help="Issuance transactions per batch, one block's worth (2 for 30M-gas blocks, 4 for 60M).",
+)
+@click.option(
+    "--pipeline",
+    type=click.IntRange(1, 16),
+    default=3,
+    show_default=True,
+    help="Batches on their way at once: the next is sent while earlier ones are being mined.",
 )
 @click.option(
     "--webhook-url", help="Where events and redemptions are posted (secret: $LOYALTY_CHAIN_WEBHOOK_SECRET)."
@@ -75,6 +85,7 @@ def serve(
     port: int,
     batch_size: int,
     batch_txs: int,
+    pipeline: int,
     webhook_url: str | None,
     allow_contract_members: bool,
     relays_per_member_hour: int | None,
@@ -115,7 +126,7 @@ def serve(
     limits = {name: value for name, value in given.items() if value is not None}
     options = GatewayOptions(
         policy=RelayPolicy(allow_contract_members=allow_contract_members, **limits),
-        worker=WorkerOptions(batch_size=batch_size, txs_per_batch=batch_txs),
+        worker=WorkerOptions(batch_size=batch_size, txs_per_batch=batch_txs, pipeline=pipeline),
         webhook=webhook,
     )
     store = open_store(db)

@@ -10,6 +10,7 @@ less), again never above the cap.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from ..errors import BudgetExceededError, InputError
@@ -107,6 +108,8 @@ class Pricer:
     """Fees paid by transactions of this run that mined (gas used × effective price)."""
     committed: dict[str, int] = field(default_factory=dict)
     """Worst-case fees of transactions in flight, by a key the caller chooses (e.g. the nonce)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """Pipelined writes sign in one thread while another settles what mined."""
 
     @classmethod
     def start(cls, policy: FeePolicy, chain_id: int, is_local: bool, base_fee: int, node_tip: int) -> Pricer:
@@ -151,17 +154,20 @@ class Pricer:
         """Count a transaction about to be signed at its worst case; refuse if over budget."""
         worst = gas_limit * fees["maxFeePerGas"]
         budget = self.policy.budget
-        previous = self.committed.get(key, 0)
-        total = self.spent + sum(self.committed.values()) - previous
-        if budget is not None and total + worst > budget:
-            raise BudgetExceededError(budget, total, worst)
-        self.committed[key] = worst
+        with self._lock:
+            previous = self.committed.get(key, 0)
+            total = self.spent + sum(self.committed.values()) - previous
+            if budget is not None and total + worst > budget:
+                raise BudgetExceededError(budget, total, worst)
+            self.committed[key] = worst
 
     def settle(self, key: str, gas_used: int, effective_price: int) -> None:
         """A transaction mined: its worst case is replaced by what it cost."""
-        self.committed.pop(key, None)
-        self.spent += gas_used * effective_price
+        with self._lock:
+            self.committed.pop(key, None)
+            self.spent += gas_used * effective_price
 
     def release(self, key: str) -> None:
         """A transaction that will never mine costs nothing."""
-        self.committed.pop(key, None)
+        with self._lock:
+            self.committed.pop(key, None)

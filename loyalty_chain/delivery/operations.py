@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class OperationsJournal:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()  # pipelined writes: one thread writes down, another settles
         try:
             self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             self._conn.execute("PRAGMA synchronous = FULL")  # on disk before the broadcast after it
@@ -95,6 +97,10 @@ class OperationsJournal:
         self._conn.close()
 
     def find(self, key: str, chain_id: int, sender: str) -> Operation | None:
+        with self._lock:
+            return self._find(key, chain_id, sender)
+
+    def _find(self, key: str, chain_id: int, sender: str) -> Operation | None:
         row = self._conn.execute(
             "SELECT digest, what, size, state FROM operations WHERE key = ? AND chain_id = ? AND sender = ?",
             (key, chain_id, sender.lower()),
@@ -123,7 +129,7 @@ class OperationsJournal:
             if earlier.digest != digest:
                 raise IdempotencyKeyError(key, earlier.what)
             return earlier
-        with self._conn:
+        with self._lock, self._conn:
             self._conn.execute(
                 "INSERT INTO operations (key, chain_id, sender, digest, what, size, state, created)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -132,7 +138,7 @@ class OperationsJournal:
         return None
 
     def add_versions(self, key: str, chain_id: int, sender: str, versions: Sequence[StoredVersion]) -> None:
-        with self._conn:
+        with self._lock, self._conn:
             self._conn.executemany(
                 "INSERT OR IGNORE INTO versions (key, chain_id, sender, position, nonce, tx_hash, raw)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -140,7 +146,7 @@ class OperationsJournal:
             )
 
     def settle(self, key: str, chain_id: int, sender: str) -> None:
-        with self._conn:
+        with self._lock, self._conn:
             self._conn.execute(
                 "UPDATE operations SET state = 'settled' WHERE key = ? AND chain_id = ? AND sender = ?",
                 (key, chain_id, sender.lower()),

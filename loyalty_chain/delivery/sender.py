@@ -9,7 +9,7 @@ under a key is the only one, whatever retries follow (:mod:`.operations`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -76,6 +76,16 @@ class TxResult:
             if ev.name == name:
                 return ev
         raise KeyError(f"transaction {self.tx_hash} emitted no {name} event")
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Writes begun by :meth:`Sender.start_txs`, to be finished by :meth:`Sender.finish_txs`."""
+
+    txs: list[Tx]
+    flights: list[Flight]
+    outbox: Outbox
+    key: str | None
 
 
 class Sender:
@@ -183,16 +193,19 @@ class Sender:
     ) -> list[TxResult | TransactionError]:
         """Every call delivered (signed locally with the given gas limits, sent in batches); each
         outcome in its place: a :class:`TxResult`, or the decoded error of one that failed."""
-        key = self._key(key)
-        limits = [gas] * len(calls) if isinstance(gas, int) else list(gas)
-        if len(limits) != len(calls):
-            raise ValueError(f"{len(calls)} calls but {len(limits)} gas limits")
-        txs = [
-            Tx(str(c.address), calldata(c), min(g, TX_GAS_CAP)) for c, g in zip(calls, limits, strict=True)
-        ]
+        txs = self._txs(calls, gas)
         receipts = self.send_txs(txs, key=key)
         return [
             r if isinstance(r, TransactionError) else self._result(r, txs[i]) for i, r in enumerate(receipts)
+        ]
+
+    @staticmethod
+    def _txs(calls: Sequence[ContractFunction], gas: int | Sequence[int]) -> list[Tx]:
+        limits = [gas] * len(calls) if isinstance(gas, int) else list(gas)
+        if len(limits) != len(calls):
+            raise ValueError(f"{len(calls)} calls but {len(limits)} gas limits")
+        return [
+            Tx(str(c.address), calldata(c), min(g, TX_GAS_CAP)) for c, g in zip(calls, limits, strict=True)
         ]
 
     def send_txs(
@@ -201,22 +214,67 @@ class Sender:
         """The generic path: raw receipts (status checked by the caller) or the refusal, in order."""
         if not txs:
             return []
+        return self.finish_txs(self.start_txs(txs, key=key, what=what, broadcast=False))
+
+    def start_txs(
+        self, txs: Sequence[Tx], *, key: str | None = None, what: str = "", broadcast: bool = True
+    ) -> InFlight:
+        """Reserve nonces for ``txs`` (under ``key``: begin or resume its operation) and, with
+        ``broadcast``, sign every one, write it down and broadcast it now; :meth:`finish_txs` then
+        waits for them. Pipelining: start the next writes while earlier ones are being mined
+        (one thread starts them in nonce order, others finish them)."""
         key = self._key(key)
+        outbox = self.outbox()
         if key is None:
             flights = plan(self.signer, self.nonces, txs)
-            return self._drive(flights)
-        journal = self._journal_open()
-        digest = digest_of([(t.to, t.data, t.value) for t in txs])
-        earlier = journal.begin(
-            key, self.chain.chain_id, self.address, digest, what or f"{len(txs)} transaction(s)", len(txs)
-        )
-        if earlier is None:
-            flights = plan(self.signer, self.nonces, txs)
         else:
-            flights = self._resume(txs, earlier.versions)
+            journal = self._journal_open()
+            digest = digest_of([(t.to, t.data, t.value) for t in txs])
+            earlier = journal.begin(
+                key, self.chain.chain_id, self.address, digest, what or f"{len(txs)} transaction(s)", len(txs)
+            )
+            flights = (
+                plan(self.signer, self.nonces, txs)
+                if earlier is None
+                else self._resume(txs, earlier.versions)
+            )
+            outbox.on_signed = self._remembering(key, flights)
+        if broadcast:
+            try:
+                outbox.sign(flights)  # written down (on_signed) before anything is broadcast
+                outbox.send(flights)
+            except BaseException:
+                release_unused(self.nonces, flights)
+                raise
+        return InFlight(list(txs), flights, outbox, key)
+
+    def finish_txs(self, started: InFlight) -> list[dict[str, Any] | TransactionError]:
+        """Drive writes begun by :meth:`start_txs` until every one is final, refused or replaced."""
+        results = self._drive(started.flights, started.outbox)
+        if started.key is not None:
+            self._journal_open().settle(started.key, self.chain.chain_id, self.address)
+        return results
+
+    def start_many(
+        self, calls: Sequence[ContractFunction], *, gas: int | Sequence[int], key: str | None = None
+    ) -> InFlight:
+        """:meth:`send_many`'s first half: every call signed, written down and broadcast now;
+        :meth:`finish_many` waits for the outcomes."""
+        return self.start_txs(self._txs(calls, gas), key=key)
+
+    def finish_many(self, started: InFlight) -> list[TxResult | TransactionError]:
+        receipts = self.finish_txs(started)
+        return [
+            r if isinstance(r, TransactionError) else self._result(r, started.txs[i])
+            for i, r in enumerate(receipts)
+        ]
+
+    def _remembering(self, key: str, flights: list[Flight]) -> Callable[[Sequence[Flight]], None]:
+        """What the outbox calls with newly signed versions: the journal writes them down."""
+        journal = self._journal_open()
+        positions = {id(f): i for i, f in enumerate(flights)}
 
         def remember(signed: Sequence[Flight]) -> None:
-            positions = {id(f): i for i, f in enumerate(flights)}
             journal.add_versions(
                 key,
                 self.chain.chain_id,
@@ -229,9 +287,7 @@ class Sender:
                 ],
             )
 
-        results = self._drive(flights, on_signed=remember)
-        journal.settle(key, self.chain.chain_id, self.address)
-        return results
+        return remember
 
     def _resume(self, txs: Sequence[Tx], stored: Sequence[StoredVersion]) -> list[Flight]:
         """The flights of an operation started earlier: signed ones watched again (same bytes,
@@ -252,9 +308,10 @@ class Sender:
             flights.append(flight)
         return flights
 
-    def _drive(self, flights: list[Flight], on_signed: Any = None) -> list[dict[str, Any] | TransactionError]:
-        outbox = self.outbox()
-        outbox.on_signed = on_signed
+    def _drive(
+        self, flights: list[Flight], outbox: Outbox | None = None
+    ) -> list[dict[str, Any] | TransactionError]:
+        outbox = outbox or self.outbox()
         try:
             outbox.drive(flights)
         finally:

@@ -8,7 +8,9 @@ twice (it wrote the signed transactions down before broadcasting them).
 
 A batch is up to ``txs_per_batch`` issueBatch transactions of ``batch_size`` grants each (the split
 is stored with the batch, so a restart with other options sends it the same way), signed and sent
-together: they share blocks instead of waiting for each other's receipts.
+together: they share blocks instead of waiting for each other's receipts. Batches are pipelined
+(:mod:`.issuing`): up to ``pipeline`` of them on their way at once, each sent in nonce order under
+the sender lock, so a block is never left empty while the worker waits for receipts.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from ..client import MAX_BATCH, LoyaltyClient
+from ..client import LoyaltyClient
 from ..delivery import TxResult
 from ..errors import (
     BudgetExceededError,
@@ -27,8 +30,8 @@ from ..errors import (
     FeeCapError,
     LoyaltyChainError,
     OutcomeUnknownError,
-    PartialBatchError,
 )
+from .issuing import Issuer, StartedBatch
 from .store import Conn, Store
 
 log = logging.getLogger("loyalty_chain.gateway")
@@ -40,15 +43,18 @@ RETRY_LATER = (OutcomeUnknownError, ChainError, FeeCapError, BudgetExceededError
 @dataclass(frozen=True)
 class WorkerOptions:
     batch_size: int = 500
-    """Most grants in one issueBatch transaction (at most client.MAX_BATCH)."""
+    """Most grants in one issueBatch transaction (at most client.MAX_BATCH); fewer once the gas a
+    grant takes is known, so that ``txs_per_batch`` transactions fill one block."""
     txs_per_batch: int = 4
-    """Most transactions one batch sends together (≥ 1)."""
+    """Transactions in one batch (≥ 1): a batch is one block's worth."""
+    pipeline: int = 3
+    """Batches on their way at once (≥ 1): the next is sent while earlier ones are being mined."""
     interval_s: float = 0.2
     """Pause between rounds when nothing is waiting."""
 
 
 class Worker:
-    """Forms batches from pending grants and sends them, one round at a time."""
+    """Forms batches from pending grants and sends them, pipelined."""
 
     def __init__(
         self,
@@ -61,8 +67,10 @@ class Worker:
         self.client = client
         self.options = options or WorkerOptions()
         self.on_issued = on_issued
+        self.issuer = Issuer(client)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._finishers = ThreadPoolExecutor(max(1, self.options.pipeline), "gateway-issued")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="gateway-worker", daemon=True)
@@ -72,6 +80,7 @@ class Worker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._finishers.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -84,19 +93,51 @@ class Worker:
                 self._stop.wait(self.options.interval_s)
 
     def run_once(self) -> int:
-        """Batch what is pending and send every unsent batch; the number of grants issued."""
-        self._form_batches()
+        """Batch what is pending and send it, ``pipeline`` batches on their way at once, until
+        nothing is pending (grants accepted meanwhile included); the number of grants issued."""
         issued = 0
+        in_flight: dict[int, Future[int]] = {}
+        skipped: set[int] = set()  # not settled this round (retried under the same key next round)
+        depth = max(1, self.options.pipeline)
+        try:
+            while not self._stop.is_set():
+                while len(in_flight) >= depth:
+                    issued += self._collect(in_flight, FIRST_COMPLETED)
+                self._form_batches()
+                batch = self._next_batch(set(in_flight) | skipped)
+                if batch is None:
+                    break
+                future = self._start(*batch)
+                if future is None:
+                    skipped.add(batch[0])
+                else:
+                    in_flight[batch[0]] = future
+        finally:
+            while in_flight:
+                issued += self._collect(in_flight, ALL_COMPLETED)
+        return issued
+
+    def _next_batch(self, busy: set[int]) -> tuple[int, str, int] | None:
         for batch_id, reason, chunk in self.store.query(
             "SELECT id, reason, chunk FROM batches WHERE state = 'pending' ORDER BY id"
         ):
-            if self._stop.is_set():
-                break
-            issued += self._send(int(batch_id), str(reason), int(chunk))
+            if int(batch_id) not in busy:
+                return int(batch_id), str(reason), int(chunk)
+        return None
+
+    @staticmethod
+    def _collect(in_flight: dict[int, Future[int]], when: str) -> int:
+        done, _ = wait(list(in_flight.values()), return_when=when)
+        issued = 0
+        for batch_id, future in list(in_flight.items()):
+            if future in done:
+                del in_flight[batch_id]
+                issued += future.result()
         return issued
 
     def _form_batches(self) -> None:
-        chunk = max(1, min(self.options.batch_size, MAX_BATCH))
+        block_gas = self.client.sender.block_gas_limit()
+        chunk = self.issuer.chunk_for(block_gas, self.options.txs_per_batch, self.options.batch_size)
         size = chunk * max(1, self.options.txs_per_batch)
         with self.store.transaction() as conn:
             reasons = [
@@ -124,31 +165,45 @@ class Worker:
                         [(batch_id, i) for i in ids],
                     )
 
-    def _send(self, batch_id: int, reason: str, chunk: int) -> int:
+    def _start(self, batch_id: int, reason: str, chunk: int) -> Future[int] | None:
+        """Send the batch (under the sender lock, every process's on PostgreSQL, where its state is
+        looked at again) and leave its receipts to a finisher thread; None if it is not on its way.
+
+        A batch stays ``pending`` until settled: after ``kill -9`` it is sent again under its key
+        and the journal watches what was sent. Another process that picks it up meanwhile does the
+        same; settling is done once (:meth:`_settle` looks at the state again)."""
         rows = self.store.query(
             "SELECT id, member, points FROM grants WHERE batch_id = ? ORDER BY id", (batch_id,)
         )
         ids = [int(i) for i, _, _ in rows]
         recipients = [(str(m), int(p)) for _, m, p in rows]
         key = f"gateway:{self.store.store_id}:batch:{batch_id}"
-        # Under the sender lock (every process's, on PostgreSQL) the batch is looked at again and
-        # settled before the lock is let go: another process never sends a batch this one issued.
         with self.store.write_lock():
             (state,) = self.store.query_one("SELECT state FROM batches WHERE id = ?", (batch_id,))
             if state != "pending":
-                return 0
+                return None
             try:
-                outcomes: list[TxResult | Exception] = list(
-                    self.client.issue_many(recipients, reason, batch_size=chunk, key=key)
-                )
-            except PartialBatchError as exc:
-                outcomes = list(exc.results)
+                started = self.issuer.start(recipients, reason, chunk, key)
             except RETRY_LATER as exc:
-                log.warning("batch %s not settled yet (%s); it is retried under the same key", batch_id, exc)
-                return 0
+                log.warning("batch %s not sent yet (%s); it is retried under the same key", batch_id, exc)
+                return None
             except LoyaltyChainError as exc:
-                outcomes = [exc] * -(-len(ids) // chunk)
-            issued = self._settle(batch_id, ids, chunk, outcomes)
+                self._finish(batch_id, ids, chunk, [exc] * -(-len(ids) // chunk))
+                return None
+        return self._finishers.submit(self._wait, batch_id, ids, chunk, started)
+
+    def _wait(self, batch_id: int, ids: list[int], chunk: int, started: StartedBatch) -> int:
+        try:
+            outcomes = self.issuer.finish(started)
+        except RETRY_LATER as exc:
+            log.warning("batch %s not settled yet (%s); it is retried under the same key", batch_id, exc)
+            return 0
+        except LoyaltyChainError as exc:
+            outcomes = [exc] * len(started.sizes)
+        return self._finish(batch_id, ids, chunk, outcomes)
+
+    def _finish(self, batch_id: int, ids: list[int], chunk: int, outcomes: list[TxResult | Exception]) -> int:
+        issued = self._settle(batch_id, ids, chunk, outcomes)
         if self.on_issued and issued:
             self.on_issued(issued)
         return issued
@@ -157,6 +212,9 @@ class Worker:
         """Record each transaction's grants as issued (its hash) or failed (why); then the events."""
         issued, errors = 0, []
         with self.store.transaction() as conn:
+            (state,) = conn.execute("SELECT state FROM batches WHERE id = ?", (batch_id,)).fetchone()
+            if state != "pending":
+                return 0  # another process settled it (it sent it again under the same key)
             for n, outcome in enumerate(outcomes):
                 part = ids[n * chunk : (n + 1) * chunk]
                 if isinstance(outcome, TxResult):
@@ -180,34 +238,48 @@ class Worker:
     @staticmethod
     def _settle_events(conn: Conn, batch_id: int, error: str | None) -> None:
         """Each event with grants in the batch: failed if one of its grants failed, issued once all
-        are issued (a webhook either way); otherwise it waits for its other batches."""
-        events = [
-            e for (e,) in conn.execute("SELECT DISTINCT event_id FROM grants WHERE batch_id = ?", (batch_id,))
-        ]
-        for event_id in events:
-            counts = dict(
-                conn.execute(
-                    "SELECT status, COUNT(*) FROM grants WHERE event_id = ? GROUP BY status", (event_id,)
-                ).fetchall()
+        are issued (a webhook either way); otherwise it waits for its other batches. A few
+        set-wide statements, not a handful per event: a batch holds a block's worth of events."""
+        events = "SELECT DISTINCT event_id FROM grants WHERE batch_id = ?"
+        counts: dict[str, dict[str, int]] = {}
+        for event_id, status, n in conn.execute(
+            f"SELECT event_id, status, COUNT(*) FROM grants WHERE event_id IN ({events})"
+            " GROUP BY event_id, status",
+            (batch_id,),
+        ):
+            counts.setdefault(str(event_id), {})[str(status)] = int(n)
+        failed = [e for e, c in counts.items() if c.get("failed")]
+        issued = [e for e, c in counts.items() if not c.get("failed") and set(c) == {"issued"}]
+        if not failed and not issued:
+            return
+        conn.executemany(
+            "UPDATE events SET status = 'failed', why = ? WHERE id = ?", [(error, e) for e in failed]
+        )
+        conn.executemany("UPDATE events SET status = 'issued' WHERE id = ?", [(e,) for e in issued])
+        hashes: dict[str, list[str]] = {}
+        for event_id, tx_hash in conn.execute(
+            f"SELECT DISTINCT event_id, tx_hash FROM grants WHERE event_id IN ({events})"
+            " AND tx_hash IS NOT NULL ORDER BY event_id, tx_hash",
+            (batch_id,),
+        ):
+            hashes.setdefault(str(event_id), []).append(str(tx_hash))
+        rows = {
+            str(e): (m, p, w)
+            for e, m, p, w in conn.execute(
+                f"SELECT id, member, points, why FROM events WHERE id IN ({events})", (batch_id,)
             )
-            if counts.get("failed"):
-                outcome = "failed"
-                conn.execute("UPDATE events SET status = 'failed', why = ? WHERE id = ?", (error, event_id))
-            elif set(counts) == {"issued"}:
-                outcome = "issued"
-                conn.execute("UPDATE events SET status = 'issued' WHERE id = ?", (event_id,))
-            else:
-                continue
-            row = conn.execute("SELECT member, points, why FROM events WHERE id = ?", (event_id,)).fetchone()
-            hashes = [
-                h
-                for (h,) in conn.execute(
-                    "SELECT DISTINCT tx_hash FROM grants WHERE event_id = ? AND tx_hash IS NOT NULL",
-                    (event_id,),
+        }
+        for outcome, ids in (("failed", failed), ("issued", issued)):
+            for event_id in ids:
+                member, points, why = rows[event_id]
+                Store.enqueue_webhook(
+                    conn,
+                    f"event.{outcome}",
+                    {
+                        "id": event_id,
+                        "member": member,
+                        "points": points,
+                        "tx_hashes": hashes.get(event_id, []),
+                        "why": why,
+                    },
                 )
-            ]
-            Store.enqueue_webhook(
-                conn,
-                f"event.{outcome}",
-                {"id": event_id, "member": row[0], "points": row[1], "tx_hashes": hashes, "why": row[2]},
-            )

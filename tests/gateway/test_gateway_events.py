@@ -86,6 +86,31 @@ def test_a_batch_sends_its_transactions_together(chain: Chain, make_gateway: Cal
     assert batches == 1
 
 
+def test_batches_are_pipelined_and_each_is_settled_once(
+    chain: Chain, make_gateway: Callable[..., Gateway]
+) -> None:
+    gateway = make_gateway(worker=WorkerOptions(batch_size=2, txs_per_batch=1, pipeline=3))
+    members = [chain.dev_account(i).address for i in range(1, 6)]
+    with TestClient(create_app(gateway, background=False)) as http:
+        key = {"Authorization": f"Bearer {create_key(gateway.store, 'shop')}"}
+        for i in range(10):
+            r = http.post("/v1/events", json=purchase(f"p-{i}", members[i % 5], value="1"), headers=key)
+            assert r.status_code == 202
+        assert gateway.worker.run_once() == 10
+        assert gateway.worker.run_once() == 0  # nothing sent twice
+        hashes = [http.get(f"/v1/events/p-{i}", headers=key).json()["tx_hashes"] for i in range(10)]
+    assert len({h[0] for h in hashes}) == 5  # five batches of one transaction of two grants
+    assert [gateway.client.balance(m) for m in members] == [20] * 5
+    states = gateway.store.query("SELECT state, COUNT(*) FROM batches GROUP BY state")
+    assert states == [("issued", 5)]
+    webhooks_before = gateway.store.query("SELECT COUNT(*) FROM webhooks")
+    # another process that sent a batch again under its key settles nothing a second time
+    (batch_id,) = gateway.store.query_one("SELECT MIN(id) FROM batches")
+    assert gateway.worker._settle(int(batch_id), [1, 2], 2, [RuntimeError("late")]) == 0
+    assert gateway.store.query("SELECT COUNT(*) FROM webhooks") == webhooks_before
+    assert gateway.store.query("SELECT state, COUNT(*) FROM batches GROUP BY state") == [("issued", 5)]
+
+
 def test_earn_rules_signup_birthday_referral_cap_and_tier(
     chain: Chain, gateway: Gateway, http: TestClient, api_key: dict[str, str]
 ) -> None:
