@@ -103,6 +103,18 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
 
     // ---------------------------------------------------------------- events
 
+    /// @notice One member's signed redemption request, as {redeemWithSignature} takes it, in a
+    /// {redeemBatchWithSignature} call.
+    struct SignedRedemption {
+        address member;
+        address relayer;
+        uint256 perkId;
+        uint256 quantity;
+        uint256 maxCost;
+        uint256 deadline;
+        bytes signature;
+    }
+
     /**
      * @notice Perk `perkId` opens at `earlyStart` for holders of `collection` (asked as `kind`) and, if
      * `byTier`, for members of `minTier` or above; everyone else waits for its `startTime`. `earlyStart` 0:
@@ -145,6 +157,16 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
 
     /// @notice `member` gave up nonce `nonce`: a request signed with it can no longer be relayed.
     event NonceInvalidated(address indexed member, uint256 nonce);
+
+    /**
+     * @notice Item `index` of a {redeemBatchWithSignature} call was not redeemed: nothing of it happened
+     * (its nonce is still `member`'s next one), and the other items stand.
+     * @param index The item's position in the batch.
+     * @param member The member the item claims to come from.
+     * @param reason The revert data of the item alone ({redeemWithSignature}'s errors, e.g.
+     * {CatalogInvalidSignature}); empty if it ran out of gas.
+     */
+    event RedemptionSkipped(uint256 indexed index, address indexed member, bytes reason);
 
     /// @notice Emitted when `member` redeems `quantity` units of `perkId`, burning `pointsBurned` points.
     event PerkRedeemed(
@@ -307,6 +329,17 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
      * @param nonce The nonce the request had to carry.
      */
     error CatalogInvalidSignature(address member, uint256 nonce);
+
+    /**
+     * @notice A {redeemBatchWithSignature} call with no items.
+     */
+    error CatalogEmptyBatch();
+
+    /**
+     * @notice {redeemSignedItem} is the catalog's own step of a batch: `caller` may not call it.
+     * @param caller The account that called it.
+     */
+    error CatalogOnlySelf(address caller);
 
     // ---------------------------------------------------------------- storage
 
@@ -542,15 +575,69 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
         uint256 deadline,
         bytes calldata signature
     ) external returns (uint256 redemptionId) {
-        if (relayer != address(0) && relayer != msg.sender) revert CatalogWrongRelayer(relayer, msg.sender);
-        // slither-disable-next-line timestamp (deadlines are in seconds; miners' leeway is irrelevant)
-        if (block.timestamp > deadline) revert CatalogExpiredSignature(deadline, block.timestamp);
-        uint256 nonce = _useNonce(member);
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(abi.encode(REDEMPTION_TYPEHASH, member, relayer, perkId, quantity, maxCost, nonce, deadline))
-        );
-        if (!_isMemberSignature(member, digest, signature)) revert CatalogInvalidSignature(member, nonce);
-        return _redeem(member, perkId, quantity, maxCost);
+        return _redeemSigned(msg.sender, member, relayer, perkId, quantity, maxCost, deadline, signature);
+    }
+
+    /**
+     * @notice Redeems many members' signed requests in one transaction, each exactly as
+     * {redeemWithSignature} would (relayer, deadline, nonce, ECDSA or ERC-1271 signature, then every rule of
+     * {redeem}), with the caller as the submitting relayer.
+     *
+     * A bad item does not block the others: it is skipped, undone alone (its nonce is not used up, no points
+     * burn) and reported by a {RedemptionSkipped} event carrying its own error, and the batch goes on. Each
+     * item runs in a call of the catalog to itself ({redeemSignedItem}), which is what lets one item's revert
+     * roll back that item only.
+     *
+     * Requirements:
+     * - at least one item ({CatalogEmptyBatch}).
+     *
+     * Emits a {PerkRedeemed} event per redeemed item and a {RedemptionSkipped} event per skipped one.
+     * @param requests The signed requests, in the order they are tried (two of one member: nonce order).
+     * @return redemptionIds Each item's redemption id, 0 where it was skipped.
+     */
+    function redeemBatchWithSignature(
+        SignedRedemption[] calldata requests
+    ) external returns (uint256[] memory redemptionIds) {
+        uint256 count = requests.length;
+        if (count == 0) revert CatalogEmptyBatch();
+        redemptionIds = new uint256[](count);
+        for (uint256 i; i < count; ) {
+            // slither-disable-next-line calls-loop (a call to this contract: each item is undone alone)
+            try this.redeemSignedItem(msg.sender, requests[i]) returns (uint256 id) {
+                redemptionIds[i] = id;
+            } catch (bytes memory reason) {
+                emit RedemptionSkipped(i, requests[i].member, reason);
+            }
+            // `i < count` bounds the increment
+            unchecked {
+                ++i;
+            }
+        }
+    }
+
+    /**
+     * @notice One item of {redeemBatchWithSignature}, submitted by `submitter`: callable by this catalog
+     * only ({CatalogOnlySelf}).
+     * @param submitter The account that called {redeemBatchWithSignature} (the relayer checked).
+     * @param request The signed request.
+     * @return redemptionId The sequential id the back office fulfils against.
+     */
+    function redeemSignedItem(
+        address submitter,
+        SignedRedemption calldata request
+    ) external returns (uint256 redemptionId) {
+        if (msg.sender != address(this)) revert CatalogOnlySelf(msg.sender);
+        return
+            _redeemSigned(
+                submitter,
+                request.member,
+                request.relayer,
+                request.perkId,
+                request.quantity,
+                request.maxCost,
+                request.deadline,
+                request.signature
+            );
     }
 
     /**
@@ -648,6 +735,28 @@ contract PerkCatalog is AccessControl, EIP712, Nonces {
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev {redeemWithSignature}'s checks for a request `submitter` submitted, then {_redeem}.
+    function _redeemSigned(
+        address submitter,
+        address member,
+        address relayer,
+        uint256 perkId,
+        uint256 quantity,
+        uint256 maxCost,
+        uint256 deadline,
+        bytes calldata signature
+    ) private returns (uint256 redemptionId) {
+        if (relayer != address(0) && relayer != submitter) revert CatalogWrongRelayer(relayer, submitter);
+        // slither-disable-next-line timestamp (deadlines are in seconds; miners' leeway is irrelevant)
+        if (block.timestamp > deadline) revert CatalogExpiredSignature(deadline, block.timestamp);
+        uint256 nonce = _useNonce(member);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(REDEMPTION_TYPEHASH, member, relayer, perkId, quantity, maxCost, nonce, deadline))
+        );
+        if (!_isMemberSignature(member, digest, signature)) revert CatalogInvalidSignature(member, nonce);
+        return _redeem(member, perkId, quantity, maxCost);
+    }
 
     /// @dev Checks, updates the counts (effects), emits, then burns (interaction), in that order.
     function _redeem(

@@ -247,7 +247,7 @@ def recover_signer(typed: Mapping[str, Any], signature: str | bytes) -> str:
     ``v`` other than 27/28, or a high ``s``.
     """
     parse_request(typed)
-    raw = _signature_bytes(signature)
+    raw = signature_bytes(signature)
     try:
         address = Account.recover_message(encode_typed_data(full_message=dict(typed)), signature=raw)
     except BadSignature:  # r is not a point's x coordinate: no key made it
@@ -270,8 +270,23 @@ def signed_by_member(typed: Mapping[str, Any], signature: str | bytes) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class RelayReads:
+    """What :func:`relay_call` reads from the chain, read by the caller instead (e.g. in one JSON-RPC
+    batch with the gas estimate): the member's catalog nonce, the chain time, the member's code."""
+
+    nonce: int
+    now: int
+    code: bytes
+
+
 def relay_call(
-    catalog: Contract, typed: Mapping[str, Any], signature: str | bytes, *, relayer: str
+    catalog: Contract,
+    typed: Mapping[str, Any],
+    signature: str | bytes,
+    *,
+    relayer: str,
+    reads: RelayReads | None = None,
 ) -> ContractFunction:
     """The ``redeemWithSignature`` call for a signed request, after the checks that save a relayer gas.
 
@@ -279,10 +294,10 @@ def relay_call(
     relayer than ``relayer``, its nonce is not the member's current one (already used or cancelled,
     or signed too early), its deadline has passed, or, for a member without code, the signature is
     not the member's. (A member with code is the relay policy's business:
-    :func:`loyalty_chain.relay_policy.check_relay`.)
+    :func:`loyalty_chain.relay_policy.check_relay`.) With ``reads`` nothing is asked of the node.
     """
     request = parse_request(typed)
-    raw = _signature_bytes(signature)
+    raw = signature_bytes(signature)
     w3 = catalog.w3
     if request.catalog != catalog.address:
         raise InputError(
@@ -297,19 +312,26 @@ def relay_call(
             f"the request names relayer {request.relayer}, not {relayer}; relay it from that account "
             "or have the member sign one for this relayer"
         )
-    current = int(catalog.functions.nonces(request.member).call())
+    current = reads.nonce if reads else int(catalog.functions.nonces(request.member).call())
     if request.nonce != current:
         raise InputError(
             f"the request carries nonce {request.nonce} but {request.member}'s next nonce is {current} "
             "(already used or cancelled, or another request must go first); have the member sign a fresh one"
         )
-    now = int(w3.eth.get_block("latest")["timestamp"])
+    now = reads.now if reads else int(w3.eth.get_block("latest")["timestamp"])
     if request.deadline < now:
         raise InputError(f"the request expired at {request.deadline} (chain time {now}); sign a fresh one")
-    if not w3.eth.get_code(request.member):  # type: ignore[arg-type]
+    code = reads.code if reads else bytes(w3.eth.get_code(request.member))  # type: ignore[arg-type]
+    if not code:
         signer = recover_signer(typed, raw)
         if signer != request.member:
             raise InputError(f"the signature is {signer}'s, not the member {request.member}'s")
+    return unchecked_relay_call(catalog, request, raw)
+
+
+def unchecked_relay_call(catalog: Contract, request: RedemptionRequest, signature: bytes) -> ContractFunction:
+    """The ``redeemWithSignature`` call for ``request`` as it is, nothing checked (for estimating
+    it; :func:`relay_call` is the checked way)."""
     call: ContractFunction = catalog.functions.redeemWithSignature(
         request.member,
         request.relayer,
@@ -317,7 +339,7 @@ def relay_call(
         request.quantity,
         request.max_cost,
         request.deadline,
-        raw,
+        signature,
     )
     return call
 
@@ -371,7 +393,8 @@ def _checksummed(value: str, what: str) -> str:
     return to_checksum_address(value)
 
 
-def _signature_bytes(signature: str | bytes) -> bytes:
+def signature_bytes(signature: str | bytes) -> bytes:
+    """The 65 bytes of a hex or raw signature, refused as the catalog would refuse them."""
     if isinstance(signature, str):
         text = signature[2:] if signature[:2].lower() == "0x" else signature
         if not re.fullmatch(r"(?:[0-9a-fA-F]{2})*", text):

@@ -17,12 +17,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
+from .decoding import hex_int
 from .delivery import Sender
 from .delivery.sender import GAS_MARGIN
+from .delivery.signing import calldata
 from .errors import InputError, RelayRefusedError
-from .gasless import is_delegated_eoa, parse_request, signed_by_member
+from .gasless import (
+    RelayReads,
+    is_delegated_eoa,
+    parse_request,
+    relay_call,
+    signature_bytes,
+    signed_by_member,
+    unchecked_relay_call,
+)
 
 DEFAULT_MAX_RELAY_GAS = 300_000
 """A normal relayed redemption uses ~115,000 gas; a contract member's check may add up to 100,000."""
@@ -51,14 +62,19 @@ def check_relay(
     typed: Mapping[str, Any],
     signature: str | bytes,
     policy: RelayPolicy,
+    *,
+    code: bytes | None = None,
+    estimate: int | None = None,
 ) -> int:
     """The gas limit to relay ``call`` with, or :class:`RelayRefusedError` if the policy refuses it.
 
     ``call`` is the ``redeemWithSignature`` call :func:`loyalty_chain.gasless.relay_call` built for
-    the same ``typed`` request and ``signature``.
+    the same ``typed`` request and ``signature``. ``code`` (the member's) and ``estimate`` (the
+    call's gas, simulated from the relayer) are read here unless the caller read them already.
     """
     member = parse_request(typed).member
-    code = bytes(sender.chain.w3.eth.get_code(member))  # type: ignore[arg-type]
+    if code is None:
+        code = bytes(sender.chain.w3.eth.get_code(member))  # type: ignore[arg-type]
     if code and not signed_by_member(typed, signature) and not policy.allow_contract_members:
         kind = "an EIP-7702 delegated account" if is_delegated_eoa(code) else "a contract"
         raise RelayRefusedError(
@@ -67,7 +83,8 @@ def check_relay(
             "relay for contract members only if you know the wallet (allow_contract_members / "
             "--allow-contract-members), or have the member sign with its own key",
         )
-    estimate = sender.simulate(call)  # a revert surfaces here, decoded, before anything is sent
+    if estimate is None:
+        estimate = sender.simulate(call)  # a revert surfaces here, decoded, before anything is sent
     if estimate > policy.max_gas:
         raise RelayRefusedError(
             member,
@@ -75,3 +92,41 @@ def check_relay(
             "raise the ceiling (max_gas / --max-relay-gas) if you accept that cost",
         )
     return min(int(estimate * GAS_MARGIN), policy.max_gas)
+
+
+def prepare_relay(
+    sender: Sender,
+    catalog: Contract,
+    typed: Mapping[str, Any],
+    signature: str | bytes,
+    policy: RelayPolicy,
+) -> tuple[ContractFunction, int]:
+    """:func:`~loyalty_chain.gasless.relay_call` and :func:`check_relay` with one request to the
+    node: the member's nonce, the chain time, the member's code and the gas estimate are read in
+    one JSON-RPC batch, then every check runs on them, in the same order and with the same errors.
+    Returns the call and the gas limit to relay it with."""
+    request = parse_request(typed)
+    draft = unchecked_relay_call(catalog, request, signature_bytes(signature))
+    nonce_call = catalog.functions.nonces(request.member)
+    answers = sender.chain.batch(
+        [
+            ("eth_call", [{"to": catalog.address, "data": "0x" + calldata(nonce_call).hex()}, "latest"]),
+            ("eth_getBlockByNumber", ["latest", False]),
+            ("eth_getCode", [request.member, "latest"]),
+            (
+                "eth_estimateGas",
+                [{"from": sender.address, "to": catalog.address, "data": "0x" + calldata(draft).hex()}],
+            ),
+        ]
+    )
+    if any("result" not in a for a in answers[:3]):
+        # the node said no to a plain read: ask again the usual way, which raises its error
+        call = relay_call(catalog, typed, signature, relayer=sender.address)
+        return call, check_relay(sender, call, typed, signature, policy)
+    nonce, block, code = (a["result"] for a in answers[:3])
+    reads = RelayReads(hex_int(nonce), hex_int(block["timestamp"]), bytes.fromhex(str(code)[2:]))
+    call = relay_call(catalog, typed, signature, relayer=sender.address, reads=reads)
+    estimated = answers[3]
+    # a revert (or any refusal) of the estimate: simulated again the usual way, decoded
+    estimate = hex_int(estimated["result"]) if "result" in estimated else None
+    return call, check_relay(sender, call, typed, signature, policy, code=reads.code, estimate=estimate)

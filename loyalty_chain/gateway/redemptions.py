@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse
 from ..chain import TX_GAS_CAP
 from ..delivery.signing import calldata
 from ..errors import ContractRevertError, InputError, RelayRefusedError
-from ..gasless import parse_request, relay_call
+from ..gasless import parse_request
 from ..relay_policy import RelayPolicy as CheckPolicy
-from ..relay_policy import check_relay
+from ..relay_policy import prepare_relay
 from .http import ApiError, gateway
 from .members import reasons
 from .models import RedemptionIn, RedemptionRequestIn
@@ -73,11 +73,11 @@ def post_redemption(
     # the limits first, read without the lock (cheap), so a refused request costs no RPC call
     _refuse(gw, refusal(gw.store.query_one, policy, request.member, sig_hash, 0, time.time()))
     # the library's relay checks (catalog, chain, relayer, nonce, deadline, signer), then its policy:
-    # contract members only if allowed, simulated, the gas ceiling (gas: the limit to send with)
+    # contract members only if allowed, simulated, the gas ceiling (gas: the limit to send with);
+    # what they read from the node is read in one JSON-RPC batch
     checks = CheckPolicy(max_gas=policy.gas_ceiling, allow_contract_members=policy.allow_contract_members)
     try:
-        call = relay_call(gw.client.catalog, body.typed_data, signature, relayer=gw.client.sender.address)
-        gas = check_relay(gw.client.sender, call, body.typed_data, signature, checks)
+        call, gas = prepare_relay(gw.client.sender, gw.client.catalog, body.typed_data, signature, checks)
     except RelayRefusedError as exc:
         gw.count("relays_refused")
         raise ApiError(403, "typed_data" if "gas" in exc.reason else "member", str(exc)) from None
@@ -87,8 +87,10 @@ def post_redemption(
     except ContractRevertError as exc:
         raise ApiError(409, "typed_data", str(exc)) from None
     rid = uuid.uuid4().hex
-    with gw.store.transaction() as conn:  # the limits again, under the writer lock every process takes
-        refused = admit(
+    # the limits again, under the writer lock every process takes; admissions posted at the same
+    # time share one commit (one fsync)
+    refused = gw.store.group_write(
+        lambda conn: admit(
             conn,
             policy,
             rid=rid,
@@ -101,6 +103,7 @@ def post_redemption(
             gas=min(gas, TX_GAS_CAP),
             now=time.time(),
         )
+    )
     _refuse(gw, refused)
     if prefer is not None and "respond-async" in prefer.lower():
         gw.relayer.wake()

@@ -8,9 +8,10 @@ gas limit) in the ``relays`` table, in the transaction that admits it (see
 1. **grouped**: every stored relay not yet in a group is put in a new ``relay_groups`` row, in one
    committed transaction (the relays that arrived while the last group was being mined leave
    together, signed with consecutive nonces and sent at once, so they share blocks);
-2. **sent** under the idempotency key ``gateway:<store id>:relays:<group id>``, under the store's
-   sender lock, the group's state looked at again under it (another process never sends a group
-   this one settled);
+2. **sent** as ``redeemBatchWithSignature`` transactions of up to 100 relays each
+   (:mod:`.relay_batch`; a bad item is skipped on chain, the others redeemed) under the idempotency
+   key ``gateway:<store id>:relay-batches:<group id>``, under the store's sender lock, the group's
+   state looked at again under it (another process never sends a group this one settled);
 3. **settled**: each redemption relayed (tx hash, on-chain redemption id, points burned) or failed
    (why), with its webhook, and the group marked settled, in one transaction.
 
@@ -35,11 +36,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from web3.contract.contract import ContractFunction
-
 from ..client import LoyaltyClient
 from ..delivery import TxResult
 from ..errors import LoyaltyChainError
+from .relay_batch import Relayed, batches, outcomes
 from .store import Conn, Store
 from .worker import RETRY_LATER
 
@@ -162,55 +162,46 @@ class Relayer:
             (group_id,),
         )
         ids = [str(r) for r, _, _ in rows]
-        calls = [self._call(str(data)) for _, data, _ in rows]
-        gas = [int(g) for _, _, g in rows]
-        key = f"gateway:{self.store.store_id}:relays:{group_id}"
+        max_gas = self.client.sender.block_gas_limit() // 2
+        plan = batches(self.client.catalog, [(str(d), int(g)) for _, d, g in rows], max_gas)
+        key = f"gateway:{self.store.store_id}:relay-batches:{group_id}"
         with self.store.write_lock():
             (state,) = self.store.query_one("SELECT state FROM relay_groups WHERE id = ?", (group_id,))
             if state != "pending":
                 return 0
             try:
-                outcomes: list[TxResult | Exception] = list(
-                    self.client.sender.send_many(calls, gas=gas, key=key)
+                sent: list[TxResult | Exception] = list(
+                    self.client.sender.send_many([b.call for b in plan], gas=[b.gas for b in plan], key=key)
                 )
             except RETRY_LATER as exc:
                 log.warning("relay group %s not settled yet (%s); retried under the same key", group_id, exc)
                 return 0
             except LoyaltyChainError as exc:  # refused before anything was signed
-                outcomes = [exc] * len(ids)
-            self._settle(group_id, ids, outcomes)
+                sent = [exc] * len(plan)
+            each: list[Relayed | Exception] = []
+            for batch, result in zip(plan, sent, strict=True):
+                each.extend(outcomes(result, batch.size, self.client.decoder))
+            self._settle(group_id, ids, each)
         return len(ids)
 
-    def _call(self, calldata: str) -> ContractFunction:
-        """The stored calldata as the catalog call it encodes (the same bytes again)."""
-        function, args = self.client.catalog.decode_function_input(calldata)
-        call: ContractFunction = function(*args.values())
-        return call
-
-    def _settle(self, group_id: int, ids: list[str], outcomes: list[TxResult | Exception]) -> None:
+    def _settle(self, group_id: int, ids: list[str], each: list[Relayed | Exception]) -> None:
         counts = {"relayed": 0, "failed": 0}
         with self.store.transaction() as conn:
-            for rid, outcome in zip(ids, outcomes, strict=True):
-                if not isinstance(outcome, TxResult):
-                    settle(conn, rid, "failed", error=str(outcome))
+            for rid, outcome in zip(ids, each, strict=True):
+                if isinstance(outcome, Relayed):
+                    settle(
+                        conn,
+                        rid,
+                        "relayed",
+                        outcome.tx_hash,
+                        outcome.redemption_id,
+                        outcome.points_burned,
+                        outcome.gas,
+                    )
+                    counts["relayed"] += 1
+                else:
+                    settle(conn, rid, "failed", getattr(outcome, "tx_hash", None), error=str(outcome))
                     counts["failed"] += 1
-                    continue
-                try:
-                    done = self.client._redemption(outcome)
-                except KeyError as exc:  # mined without a PerkRedeemed event: not a redemption
-                    settle(conn, rid, "failed", tx_hash=outcome.tx_hash, error=str(exc))
-                    counts["failed"] += 1
-                    continue
-                settle(
-                    conn,
-                    rid,
-                    "relayed",
-                    outcome.tx_hash,
-                    done.redemption_id,
-                    done.points_burned,
-                    outcome.gas_used,
-                )
-                counts["relayed"] += 1
             conn.execute("UPDATE relay_groups SET state = 'settled' WHERE id = ?", (group_id,))
         if self.on_settled:
             for status, n in counts.items():

@@ -59,12 +59,14 @@ class StoredEvent:
 class _Accept:
     """One event waiting to be stored by the next group commit."""
 
-    event_id: str
+    event_id: str | None
+    """None: not an event, a write of its own (:meth:`Store.group_write`)."""
     decide: Callable[[Conn], Any]
     write: Callable[[Conn, Any], None]
     new: bool = False
     error: Exception | None = None
     done: bool = False
+    result: Any = None
 
 
 class Store(ABC):
@@ -137,7 +139,18 @@ class Store(ABC):
         """Several events (id, decide, write) stored in the same group commit as :meth:`accept_event`
         stores one; each item says whether it was new, or its own error. The same id twice: the
         second is seen as stored before."""
-        items = [_Accept(event_id, decide, write) for event_id, decide, write in events]
+        return self._group([_Accept(event_id, decide, write) for event_id, decide, write in events])
+
+    def group_write(self, work: Callable[[Conn], T]) -> T:
+        """Run ``work`` in the next group commit (with the events and other writes posted at the
+        same time: one fsync for all), in a savepoint of its own; its result, or its error raised."""
+        (item,) = self._group([_Accept(None, work, lambda conn, result: None)])
+        if item.error is not None:
+            raise item.error
+        result: T = item.result
+        return result
+
+    def _group(self, items: list[_Accept]) -> list[_Accept]:
         with self._queue_lock:
             self._queue.extend(items)  # together: one group commit takes all of them
         with self._commit_lock:
@@ -153,7 +166,9 @@ class Store(ABC):
                 for item in group:
                     conn.execute("SAVEPOINT accept_event")
                     try:
-                        if conn.execute("SELECT 1 FROM events WHERE id = ?", (item.event_id,)).fetchone():
+                        if item.event_id is None:
+                            item.result = item.decide(conn)
+                        elif conn.execute("SELECT 1 FROM events WHERE id = ?", (item.event_id,)).fetchone():
                             item.new = False
                         else:
                             item.write(conn, item.decide(conn))

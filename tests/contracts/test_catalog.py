@@ -22,6 +22,7 @@ from helpers import (
     REDEEMER_ROLE,
     ZERO_ADDRESS,
     Harness,
+    decode_error,
     events,
     mine,
     now,
@@ -816,6 +817,31 @@ def test_contract_wallet_redeems_with_an_erc1271_signature(
     assert (shop.balance(wallet), c.nonces(wallet).call()) == (700, 1)
 
 
+def test_batch_relay_checks_a_contract_wallet_item_by_erc1271(
+    shop: Shop,
+    admin: LocalAccount,
+    alice: LocalAccount,
+    bob: LocalAccount,
+    relayer: LocalAccount,
+    wallet_artifact: Artifact,
+) -> None:
+    wallet = deploy_contract(shop.chain, wallet_artifact, bob.address, sender=admin).address
+    shop.enroll(wallet, GOLD)
+    shop.fund(wallet, 1_000)
+    perk_id = shop.add_perk(price=300)
+    deadline = now(shop.w3) + 3_600
+    forged = _item(shop, alice, wallet, perk_id, 0, deadline)
+    signed = _item(shop, bob, wallet, perk_id, 0, deadline)  # bob's key owns the wallet
+    receipt = send(shop.catalog.functions.redeemBatchWithSignature([forged, signed]), relayer)
+    (skipped,) = events(shop.catalog, receipt, "RedemptionSkipped")
+    assert decode_error(shop.abis, "0x" + bytes(skipped["reason"]).hex()) == (
+        "CatalogInvalidSignature",
+        (wallet, 0),
+    )
+    assert [e["member"] for e in events(shop.catalog, receipt, "PerkRedeemed")] == [wallet]
+    assert (shop.balance(wallet), shop.catalog.functions.nonces(wallet).call()) == (700, 1)
+
+
 # --- accounting invariant --------------------------------------------------------------------------
 
 
@@ -870,3 +896,88 @@ def test_points_burned_equal_the_sum_of_redemption_costs(
         counted = sum(c.redeemedBy(perk_id, m.address).call() for m in members)
         # per-wallet counts exist only for the perk with a wallet limit (perk 2), and add up to its sales
         assert counted == (shop.sold(perk_id) if perk_id == 2 else 0)
+
+
+# --- batch relay (redeemBatchWithSignature) --------------------------------------------------------
+
+
+def _item(
+    shop: Shop, signer: LocalAccount, member: str, perk_id: int, nonce: int, deadline: int, **kw: Any
+) -> tuple[Any, ...]:
+    relayer, max_cost = kw.get("relayer", ZERO_ADDRESS), kw.get("max_cost", ANY_COST)
+    signature = shop.sign(signer, member, perk_id, 1, nonce, deadline, relayer=relayer, max_cost=max_cost)
+    return (member, relayer, perk_id, 1, max_cost, deadline, signature)
+
+
+def test_batch_relay_redeems_good_items_and_skips_bad_ones(
+    shop: Shop, member: LocalAccount, bob: LocalAccount, relayer: LocalAccount
+) -> None:
+    shop.enroll(bob, BRONZE)
+    shop.fund(bob, 10_000)
+    perk_id = shop.add_perk(price=100)
+    deadline = now(shop.w3) + 3_600
+    first = _item(shop, member, member.address, perk_id, 0, deadline)
+    items = [
+        first,
+        _item(shop, member, bob.address, perk_id, 0, deadline),  # not bob's signature
+        _item(shop, member, member.address, perk_id, 1, deadline),  # the member's next request
+        first,  # replayed: its nonce is used up by then
+    ]
+    fn = shop.catalog.functions.redeemBatchWithSignature(items)
+    assert fn.call({"from": relayer.address}) == [1, 0, 2, 0]
+    receipt = send(fn, relayer)
+    redeemed = events(shop.catalog, receipt, "PerkRedeemed")
+    assert [(e["redemptionId"], e["member"]) for e in redeemed] == [(1, member.address), (2, member.address)]
+    skipped = events(shop.catalog, receipt, "RedemptionSkipped")
+    assert [(e["index"], e["member"]) for e in skipped] == [(1, bob.address), (3, member.address)]
+    decoded = [decode_error(shop.abis, "0x" + bytes(e["reason"]).hex()) for e in skipped]
+    assert decoded == [
+        ("CatalogInvalidSignature", (bob.address, 0)),
+        ("CatalogInvalidSignature", (member.address, 2)),
+    ]
+    assert shop.balance(member) == 10_000 - 200
+    assert shop.balance(bob) == 10_000  # nothing of a skipped item happened
+    c = shop.catalog.functions
+    assert (c.nonces(member.address).call(), c.nonces(bob.address).call()) == (2, 0)
+
+    fn = shop.catalog.functions.redeemBatchWithSignature([first])  # replayed alone: skipped, not reverted
+    receipt = send(fn, relayer)
+    assert [e["index"] for e in events(shop.catalog, receipt, "RedemptionSkipped")] == [0]
+    assert shop.catalog.functions.redemptionCount().call() == 2
+
+
+def test_batch_relay_checks_relayer_deadline_and_rules_per_item(
+    shop: Shop, member: LocalAccount, bob: LocalAccount, relayer: LocalAccount, outsider: LocalAccount
+) -> None:
+    perk_id = shop.add_perk(price=100)
+    deadline = now(shop.w3) + 3_600
+    items = [
+        _item(
+            shop, member, member.address, perk_id, 0, deadline, relayer=outsider.address
+        ),  # another relayer
+        _item(shop, member, member.address, perk_id, 0, now(shop.w3) - 1),  # expired
+        _item(shop, bob, bob.address, perk_id, 0, deadline),  # bob holds no card
+        _item(shop, member, member.address, perk_id, 0, deadline, max_cost=99),  # costs more than signed for
+        _item(shop, member, member.address, perk_id, 0, deadline, relayer=relayer.address),  # good
+    ]
+    receipt = send(shop.catalog.functions.redeemBatchWithSignature(items), relayer)
+    skipped = events(shop.catalog, receipt, "RedemptionSkipped")
+    names = [decode_error(shop.abis, "0x" + bytes(e["reason"]).hex())[0] for e in skipped]
+    assert names == [
+        "CatalogWrongRelayer",
+        "CatalogExpiredSignature",
+        "CatalogNoActiveCard",
+        "CatalogCostAboveMax",
+    ]
+    assert [e["member"] for e in events(shop.catalog, receipt, "PerkRedeemed")] == [member.address]
+
+
+def test_batch_relay_refuses_an_empty_batch_and_outside_calls_of_its_step(
+    shop: Shop, member: LocalAccount, relayer: LocalAccount
+) -> None:
+    shop.reverts(shop.catalog.functions.redeemBatchWithSignature([]), relayer, "CatalogEmptyBatch")
+    perk_id = shop.add_perk()
+    item = _item(shop, member, member.address, perk_id, 0, now(shop.w3) + 3_600)
+    step = shop.catalog.functions.redeemSignedItem(relayer.address, item)
+    shop.reverts(step, relayer, "CatalogOnlySelf", relayer.address)
+    assert shop.catalog.functions.nonces(member.address).call() == 0

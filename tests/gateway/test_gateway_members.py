@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from support.gateway_relays import store_relay
 
 from loyalty_chain.chain import Chain
+from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.gasless import sign_typed_data
 from loyalty_chain.gateway import Gateway, RelayPolicy, SqliteStore, create_app
 from loyalty_chain.gateway.relay_admission import refusal
@@ -132,10 +133,28 @@ def test_relays_stored_together_go_out_in_one_group(chain: Chain, gateway: Gatew
     assert relayer.run_once() == len(members)
     assert gateway.store.query("SELECT state, COUNT(*) FROM relay_groups GROUP BY state") == [("settled", 1)]
     rows = gateway.store.query("SELECT status, tx_hash FROM redemptions ORDER BY id")
-    assert {s for s, _ in rows} == {"relayed"} and len({h for _, h in rows}) == len(members)
+    assert {s for s, _ in rows} == {"relayed"} and len({h for _, h in rows}) == 1  # one batch relay
     assert [relayer.relay(rid, wait_s=0) for rid in ids] == ["relayed"] * len(members)
     assert [brand.balance(m.address) for m in members] == [90] * len(members)
     assert relayer.run_once() == 0  # nothing left: nothing sent again
+
+
+def test_a_bad_relay_in_a_batch_fails_alone(chain: Chain, gateway: Gateway) -> None:
+    """A member that cancels its signed request after it was admitted: that item is skipped on chain
+    (RedemptionSkipped) and recorded failed with the catalog's error; the others are relayed."""
+    brand, relayer = gateway.client, gateway.relayer
+    members = [chain.dev_account(i) for i in range(1, 4)]
+    brand.enroll_many([(m.address, 0) for m in members])
+    brand.issue_many([(m.address, 100) for m in members], "welcome")
+    brand.add_perk(PerkSpec("Free latte", price=10))
+    ids = [store_relay(gateway, member, 1) for member in members]
+    LoyaltyClient(chain, brand.record, members[1]).cancel_requests()
+    assert relayer.run_once() == len(members)
+    status = dict(gateway.store.query("SELECT id, status FROM redemptions"))
+    assert [status[rid] for rid in ids] == ["relayed", "failed", "relayed"]
+    (error,) = gateway.store.query_one("SELECT error FROM redemptions WHERE id = ?", (ids[1],))
+    assert "CatalogInvalidSignature" in str(error)
+    assert [brand.balance(m.address) for m in members] == [90, 100, 90]
 
 
 def test_the_relays_per_second_limit_is_counted_in_the_store(

@@ -1,0 +1,107 @@
+"""Many stored relays in one transaction: ``PerkCatalog.redeemBatchWithSignature``.
+
+Each admitted relay is stored as the ``redeemWithSignature`` call it was checked as (see
+:mod:`.relay_admission`). The relayer sends a group of them as a few batch calls instead: the same
+requests and signatures, up to :data:`MAX_ITEMS` a transaction, its gas limit the sum of the
+items' own limits (each counted with the 21,000 of a transaction of its own, which a batch item
+does not pay: room for the item's call of the catalog to itself). The catalog skips a bad item
+(``RedemptionSkipped``, with its own error) and redeems the rest, so one member's bad or replayed
+signature never blocks another's; :func:`outcomes` tells each item's fate from the receipt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+
+from ..chain import TX_GAS_CAP
+from ..decoding import ErrorDecoder, Event
+from ..delivery import TxResult
+
+MAX_ITEMS = 100
+"""Most redemptions in one batch transaction (~100k gas each: a few million gas a transaction)."""
+BATCH_OVERHEAD_GAS = 30_000
+"""Gas of a batch transaction beyond its items' own limits (the array's calldata head, the loop)."""
+
+
+@dataclass(frozen=True)
+class Relayed:
+    """One item that was redeemed: the batch's transaction, the catalog's redemption id, the points."""
+
+    tx_hash: str
+    redemption_id: int
+    points_burned: int
+    gas: int
+
+
+@dataclass(frozen=True)
+class Batch:
+    call: ContractFunction
+    gas: int
+    size: int
+
+
+def batches(catalog: Contract, rows: Sequence[tuple[str, int]], max_gas: int) -> list[Batch]:
+    """The stored ``redeemWithSignature`` calldata and gas limit of each relay, in order, as batch
+    calls of at most :data:`MAX_ITEMS` items and ``max_gas`` gas (and the EIP-7825 cap) each."""
+    limit = min(max_gas, TX_GAS_CAP)
+    out: list[Batch] = []
+    items: list[tuple[Any, ...]] = []
+    gas = BATCH_OVERHEAD_GAS
+    for data, item_gas in rows:
+        _, args = catalog.decode_function_input(data)
+        item = (
+            args["member"],
+            args["relayer"],
+            args["perkId"],
+            args["quantity"],
+            args["maxCost"],
+            args["deadline"],
+            args["signature"],
+        )
+        if items and (len(items) >= MAX_ITEMS or gas + item_gas > limit):
+            out.append(Batch(catalog.functions.redeemBatchWithSignature(items), gas, len(items)))
+            items, gas = [], BATCH_OVERHEAD_GAS
+        items.append(item)
+        gas += item_gas
+    if items:
+        out.append(Batch(catalog.functions.redeemBatchWithSignature(items), gas, len(items)))
+    return out
+
+
+def outcomes(result: TxResult | Exception, size: int, decoder: ErrorDecoder) -> list[Relayed | Exception]:
+    """Each item's fate in a batch transaction: :class:`Relayed`, or the error it was skipped with
+    (the transaction's own error for every item if it failed as a whole)."""
+    if not isinstance(result, TxResult):
+        return [result] * size
+    skipped: dict[int, Exception] = {}
+    redeemed: list[Event] = []
+    for ev in result.events:
+        if ev.name == "RedemptionSkipped":
+            reason = ev.args["reason"]
+            data = reason if isinstance(reason, bytes | str) else bytes(reason)
+            error = decoder.decode(data, tx_hash=result.tx_hash) if data else None
+            skipped[int(ev.args["index"])] = error or RuntimeError("the item ran out of gas")
+        elif ev.name == "PerkRedeemed":
+            redeemed.append(ev)
+    each_gas = result.gas_used // size
+    found = iter(redeemed)
+    out: list[Relayed | Exception] = []
+    for index in range(size):
+        if index in skipped:
+            out.append(skipped[index])
+            continue
+        event = next(found, None)
+        if event is None:
+            out.append(RuntimeError(f"item {index} of {result.tx_hash} emitted no PerkRedeemed event"))
+            continue
+        out.append(
+            Relayed(
+                result.tx_hash, int(event.args["redemptionId"]), int(event.args["pointsBurned"]), each_gas
+            )
+        )
+    return out
