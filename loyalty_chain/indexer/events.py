@@ -124,7 +124,7 @@ def _converter(abi_type: str, flag: _Flag, key: str) -> Converter:
         return uint
     if abi_type.startswith("int"):
         return lambda word: _int(word, flag, key)
-    if abi_type.startswith("bytes"):
+    if abi_type.startswith("bytes") and abi_type[5:].isdigit():  # bytesN; dynamic bytes: below
         size = int(abi_type[5:])
         return lambda word: _fixed_bytes(word, size)
     return lambda word: "0x" + word  # an indexed dynamic value: its topic is the keccak of it
