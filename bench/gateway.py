@@ -80,6 +80,8 @@ class Run:
     refused: int = 0
     first_post: float = 0.0
     seen: dict[str, float] = field(default_factory=dict)
+    cpu_s: float = 0.0
+    """CPU seconds the server process spent while the redemptions were posted and relayed."""
     errors: dict[str, str] = field(default_factory=dict)
     cpu_s: float = 0.0
     """CPU seconds the server process spent while the events were posted and issued."""
@@ -329,6 +331,8 @@ class Relays:
     refused: int = 0
     first_post: float = 0.0
     seen: dict[str, float] = field(default_factory=dict)
+    cpu_s: float = 0.0
+    """CPU seconds the server process spent while the redemptions were posted and relayed."""
 
     @property
     def on_chain(self) -> list[float]:
@@ -506,10 +510,12 @@ def main() -> int:
                     body = {"typed_data": typed, "signature": sign_typed_data(account, typed)}
                     signed.append((account.address, body))
                 say("redemptions: relaying …")
+                cpu_before = cpu_seconds(gateway.pid)
                 asyncio.run(post_redemptions(url, signed, relays, args))
                 deadline = time.monotonic() + args.settle
                 while time.monotonic() < deadline and any(m not in redeemed.seen for m in relays.posted):
                     time.sleep(0.2)
+                relays.cpu_s = cpu_seconds(gateway.pid) - cpu_before
                 relays.seen = {m: redeemed.seen[m] for m in relays.posted if m in redeemed.seen}
             finally:
                 stop(gateway)
@@ -549,13 +555,14 @@ def report(runs: list[Run], relays: Relays, args: Any) -> int:
             print(f"\n{r.name}: refused or lost ({kind}), first: {text}")
     mode = "Prefer: respond-async (202 once stored)" if args.relay_async else "each waits for its relay"
     print(f"\n| relayed redemptions ({mode}) | accepted | refused | answer p50 / p99 ms | relayed on chain "
-          "| relays/s end to end | to relayed p50 / p99 s |")  # fmt: skip
-    print("|---|--:|--:|--:|--:|--:|--:|")
+          "| relays/s end to end | to relayed p50 / p99 s | server CPU ms/relay |")  # fmt: skip
+    print("|---|--:|--:|--:|--:|--:|--:|--:|")
     print(
         f"| gateway | {len(relays.posted):,} | {relays.refused:,} | "
         f"{pct(relays.answer_s, 0.5) * 1e3:.0f} / {pct(relays.answer_s, 0.99) * 1e3:.0f} | "
         f"{len(relays.on_chain):,} | {relays.per_s:,.1f} | "
-        f"{pct(relays.on_chain, 0.5):.2f} / {pct(relays.on_chain, 0.99):.2f} |"
+        f"{pct(relays.on_chain, 0.5):.2f} / {pct(relays.on_chain, 0.99):.2f} | "
+        f"{relays.cpu_s * 1e3 / max(1, len(relays.posted)):.1f} |"
     )
     best = max(runs[1:], key=lambda r: r.end_to_end)
     # the naive handler's own losses are its result (its row shows them), not a gateway failure
