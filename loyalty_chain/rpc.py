@@ -19,7 +19,7 @@ treatment:
   Repeating a batch of 100 sends whose answer a provider loses would only lose it again.
 - **Errors are ours** — when retrying gives up, :class:`~loyalty_chain.errors.RpcUnavailableError`
   (nothing answers) or :class:`~loyalty_chain.errors.RpcLimitError` (it keeps refusing) is raised,
-  never a ``requests`` exception.
+  never an HTTP library's exception.
 
 Answers are decoded straight from the response's bytes by msgspec (no intermediate ``str``; a
 first index reads hundreds of MB of ``eth_getLogs`` answers); :meth:`ResilientHTTPProvider.request`
@@ -44,11 +44,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import msgspec
-import requests
 from web3 import HTTPProvider
 from web3.types import RPCEndpoint, RPCResponse
 
 from .errors import RpcLimitError, RpcUnavailableError
+from .http_post import PostFailed, poster_for
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,7 @@ class _TooLarge(Exception):
     """The provider refused the batch for its size."""
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
@@ -144,19 +143,6 @@ decode_json: Decode = msgspec.json.decode
 """The default: plain JSON to dicts and lists, from the bytes as they came (no decoded ``str`` copy)."""
 
 
-def _session_for(url: str) -> requests.Session:
-    """A session that read the environment's proxy, CA bundle and .netrc settings for ``url``
-    once. requests otherwise reads them again for every request (os.environ scans and a .netrc
-    lookup: ~0.2 of the ~1.9 ms of CPU a request costs here)."""
-    session = requests.Session()
-    settings = session.merge_environment_settings(url, {}, None, None, None)
-    session.proxies.update(settings["proxies"])
-    session.verify = settings["verify"]
-    session.auth = requests.utils.get_netrc_auth(url)
-    session.trust_env = False
-    return session
-
-
 class ResilientHTTPProvider(HTTPProvider):
     """web3's HTTP provider with retries, backoff, batch splitting and our errors (module docstring)."""
 
@@ -168,7 +154,7 @@ class ResilientHTTPProvider(HTTPProvider):
         self.stats: Counter[str] = Counter()
         self.on_wait: Callable[[str], None] | None = None
         """Told why the transport is waiting (rate limited, node unreachable), for progress lines."""
-        self._session = _session_for(self.url)
+        self._poster = poster_for(self.url)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._rng = random.Random()
@@ -286,25 +272,20 @@ class ResilientHTTPProvider(HTTPProvider):
             for method, _ in calls:
                 self.stats[method] += 1
         try:
-            response = self._session.post(
-                self.url,
-                data=body,
-                headers={"Content-Type": "application/json"},
-                timeout=self.settings.timeout_s,
-            )
-        except requests.exceptions.ConnectionError as exc:
-            raise _Transient(f"connection failed: {type(exc).__name__}", unreachable=True) from None
-        except requests.exceptions.RequestException as exc:  # timeouts, broken chunked answers
-            raise _Transient(type(exc).__name__) from None
-        if response.status_code in TOO_LARGE_HTTP:
+            reply = self._poster.post(body, self.settings.timeout_s)
+        except PostFailed as exc:
+            raise _Transient(exc.reason, unreachable=exc.unreachable) from None
+        if reply.status in TOO_LARGE_HTTP:
             raise _TooLarge
-        if response.status_code in TRANSIENT_HTTP:
-            status = response.status_code
-            raise _Transient(f"HTTP {status}", _retry_after(response), maybe_read=status not in UNREAD_HTTP)
+        if reply.status in TRANSIENT_HTTP:
+            status = reply.status
+            raise _Transient(
+                f"HTTP {status}", _retry_after(reply.retry_after), maybe_read=status not in UNREAD_HTTP
+            )
         try:
-            decoded = decode(response.content)
+            decoded = decode(reply.body)
         except ValueError:  # msgspec.DecodeError is one
-            raise _Transient(f"HTTP {response.status_code} with a body that is not JSON") from None
+            raise _Transient(f"HTTP {reply.status} with a body that is not JSON") from None
         if as_batch and isinstance(decoded, dict):
             # one error object for a whole batch: its size, or a rate limit on the whole request
             error = decoded.get("error")
@@ -315,7 +296,7 @@ class ResilientHTTPProvider(HTTPProvider):
             )
         answers = decoded if as_batch else [decoded]
         if not isinstance(answers, list) or len(answers) != len(calls):
-            raise _Transient(f"HTTP {response.status_code}: an answer that does not match the request")
+            raise _Transient(f"HTTP {reply.status}: an answer that does not match the request")
         typed: list[RPCResponse] = [cast(RPCResponse, a) for a in answers]
         by_id = {a.get("id"): a for a in typed}
         if set(by_id) != set(ids):

@@ -197,12 +197,16 @@ def test_fast_signer_is_byte_identical_to_eth_account() -> None:
 
 
 def test_the_transport_reads_proxy_settings_once_per_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from loyalty_chain.http_post import _Direct, _ViaRequests
     from loyalty_chain.rpc import ResilientHTTPProvider
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
-    remote = ResilientHTTPProvider("https://rpc.example/v1")._session
-    assert remote.proxies.get("https") == "http://proxy.example:3128"
-    assert not remote.trust_env  # requests no longer re-reads the environment per request
-    local = ResilientHTTPProvider("http://127.0.0.1:8545")._session
-    assert not local.proxies.get("http") and not local.proxies.get("https")
+    remote = ResilientHTTPProvider("https://rpc.example/v1")._poster
+    assert isinstance(remote, _ViaRequests)  # a proxy is named for it: requests goes through it
+    assert remote.session.proxies.get("https") == "http://proxy.example:3128"
+    assert not remote.session.trust_env  # requests no longer re-reads the environment per request
+    local = ResilientHTTPProvider("http://127.0.0.1:8545")._poster
+    assert isinstance(local, _Direct)  # NO_PROXY: a kept-alive connection of our own
+    with_credentials = ResilientHTTPProvider("https://user:secret@rpc.example/v1")._poster
+    assert isinstance(with_credentials, _ViaRequests)
