@@ -13,15 +13,12 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from helpers import new_card, new_points
 from web3.contract import Contract
 
 from loyalty_chain.artifacts import Artifact
 from loyalty_chain.chain import Chain
 from loyalty_chain.compile import compile_contracts
-from loyalty_chain.deploy import deploy_contract
-
-TIERS = ["Bronze", "Silver", "Gold"]
-BASE_URI = "ipfs://cards/"
 
 
 @pytest.fixture(scope="session")
@@ -53,65 +50,43 @@ def carol(dev_accounts: list[LocalAccount]) -> LocalAccount:
 @pytest.fixture
 def deploy_points(chain: Chain, loyalty_artifacts: dict[str, Artifact], admin: LocalAccount) -> Any:
     """``deploy_points(name=..., decimals=..., cap=..., policy=...)`` with the fixture's defaults."""
-
-    def _deploy(
-        name: str = "Loyalty Points",
-        symbol: str = "LP",
-        decimals: int = 0,
-        cap: int = 0,
-        policy: int = 0,
-        owner: str | None = None,
-    ) -> Contract:
-        return deploy_contract(
-            chain,
-            loyalty_artifacts["LoyaltyPoints"],
-            name,
-            symbol,
-            decimals,
-            cap,
-            policy,
-            owner or admin.address,
-            sender=admin,
-        )
-
-    return _deploy
+    return lambda **kwargs: new_points(chain, loyalty_artifacts, admin, **kwargs)
 
 
 @pytest.fixture
 def deploy_card(chain: Chain, loyalty_artifacts: dict[str, Artifact], admin: LocalAccount) -> Any:
     """``deploy_card(tiers=..., soulbound=..., base_uri=...)`` with the fixture's defaults."""
-
-    def _deploy(
-        tiers: list[str] | None = None,
-        soulbound: bool = False,
-        base_uri: str = BASE_URI,
-        owner: str | None = None,
-    ) -> Contract:
-        return deploy_contract(
-            chain,
-            loyalty_artifacts["MembershipCard"],
-            "Loyalty Card",
-            "LC",
-            TIERS if tiers is None else tiers,
-            soulbound,
-            base_uri,
-            owner or admin.address,
-            sender=admin,
-        )
-
-    return _deploy
+    return lambda **kwargs: new_card(chain, loyalty_artifacts, admin, **kwargs)
 
 
-@pytest.fixture
-def points(deploy_points: Any) -> Contract:
-    return deploy_points()  # type: ignore[no-any-return]
+@pytest.fixture(scope="session")
+def pristine(devnet: Chain, loyalty_artifacts: dict[str, Artifact]) -> dict[str, Contract]:
+    """The default points token and cards, deployed once per worker, before any test's snapshot.
+
+    ``points``, ``card`` and ``soulbound_card`` hand them out; the ``chain`` snapshot each of those
+    tests runs in puts their state back afterwards, so every test still starts from a contract
+    as deployed. (Deploying them for every test was most of the contract tests' CPU.) A session
+    fixture is set up before any function fixture of the test that first asks for it, so it is
+    never inside a snapshot that would take it away again.
+    """
+    admin = devnet.dev_accounts[0]
+    return {
+        "points": new_points(devnet, loyalty_artifacts, admin),
+        "card": new_card(devnet, loyalty_artifacts, admin),
+        "soulbound_card": new_card(devnet, loyalty_artifacts, admin, soulbound=True),
+    }
 
 
 @pytest.fixture
-def card(deploy_card: Any) -> Contract:
-    return deploy_card()  # type: ignore[no-any-return]
+def points(chain: Chain, pristine: dict[str, Contract]) -> Contract:
+    return pristine["points"]
 
 
 @pytest.fixture
-def soulbound_card(deploy_card: Any) -> Contract:
-    return deploy_card(soulbound=True)  # type: ignore[no-any-return]
+def card(chain: Chain, pristine: dict[str, Contract]) -> Contract:
+    return pristine["card"]
+
+
+@pytest.fixture
+def soulbound_card(chain: Chain, pristine: dict[str, Contract]) -> Contract:
+    return pristine["soulbound_card"]

@@ -15,6 +15,13 @@ from web3.exceptions import ContractCustomError, ContractLogicError, ContractPan
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from loyalty_chain.artifacts import Artifact
+from loyalty_chain.chain import Chain
+from loyalty_chain.deploy import deploy_contract
+
+TIERS = ["Bronze", "Silver", "Gold"]
+BASE_URI = "ipfs://cards/"
+
 ISSUER_ROLE = keccak(text="ISSUER_ROLE")
 PAUSER_ROLE = keccak(text="PAUSER_ROLE")
 REDEEMER_ROLE = keccak(text="REDEEMER_ROLE")
@@ -234,3 +241,34 @@ def sign_permit(
     }
     signed = (signer or owner).sign_typed_data(full_message=message)
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+def new_points(
+    chain: Chain,
+    artifacts: dict[str, Artifact],
+    admin: LocalAccount,
+    name: str = "Loyalty Points",
+    symbol: str = "LP",
+    decimals: int = 0,
+    cap: int = 0,
+    policy: int = 0,
+    owner: str | None = None,
+) -> Contract:
+    """A LoyaltyPoints with the ``points`` fixture's defaults (see tests/contracts/conftest.py)."""
+    args = (name, symbol, decimals, cap, policy, owner or admin.address)
+    return deploy_contract(chain, artifacts["LoyaltyPoints"], *args, sender=admin)
+
+
+def new_card(
+    chain: Chain,
+    artifacts: dict[str, Artifact],
+    admin: LocalAccount,
+    tiers: list[str] | None = None,
+    soulbound: bool = False,
+    base_uri: str = BASE_URI,
+    owner: str | None = None,
+) -> Contract:
+    """A MembershipCard with the ``card`` fixture's defaults (see tests/contracts/conftest.py)."""
+    tier_names = TIERS if tiers is None else tiers
+    args = ("Loyalty Card", "LC", tier_names, soulbound, base_uri, owner or admin.address)
+    return deploy_contract(chain, artifacts["MembershipCard"], *args, sender=admin)

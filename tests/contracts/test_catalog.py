@@ -25,6 +25,8 @@ from helpers import (
     decode_error,
     events,
     mine,
+    new_card,
+    new_points,
     now,
     send,
 )
@@ -179,21 +181,27 @@ def _isolated(chain: Chain) -> None:
     """Every test runs inside the ``chain`` snapshot, taken before any contract is deployed."""
 
 
-@pytest.fixture
-def shop(
-    chain: Chain,
-    loyalty_artifacts: dict[str, Artifact],
-    points: Contract,
-    card: Contract,
-    admin: LocalAccount,
-) -> Shop:
-    """A catalog wired as ``deploy_program`` wires it: REDEEMER_ROLE on the points token, and the token's
-    redemption catalog (its ``redeemBurn`` calls skip the role lookup)."""
+@pytest.fixture(scope="session")
+def shop_contracts(
+    devnet: Chain, loyalty_artifacts: dict[str, Artifact]
+) -> tuple[Contract, Contract, Contract]:
+    """A points token, a card and a catalog wired as ``deploy_program`` wires them (REDEEMER_ROLE on
+    the token, and the token's redemption catalog, whose ``redeemBurn`` calls skip the role
+    lookup), deployed once per worker like ``pristine``; each test's snapshot puts them back."""
+    admin = devnet.dev_accounts[0]
+    points = new_points(devnet, loyalty_artifacts, admin)
+    card = new_card(devnet, loyalty_artifacts, admin)
     catalog = deploy_contract(
-        chain, loyalty_artifacts["PerkCatalog"], points.address, card.address, admin.address, sender=admin
+        devnet, loyalty_artifacts["PerkCatalog"], points.address, card.address, admin.address, sender=admin
     )
     send(points.functions.grantRole(REDEEMER_ROLE, catalog.address), admin)
     send(points.functions.setRedemptionCatalog(catalog.address), admin)
+    return points, card, catalog
+
+
+@pytest.fixture
+def shop(chain: Chain, shop_contracts: tuple[Contract, Contract, Contract], admin: LocalAccount) -> Shop:
+    points, card, catalog = shop_contracts
     return Shop(chain=chain, catalog=catalog, points=points, card=card, admin=admin)
 
 

@@ -6,11 +6,12 @@ import random
 from typing import Any
 
 import pytest
-from conftest import BASE_URI, TIERS
 from eth_account.signers.local import LocalAccount
 from helpers import (
+    BASE_URI,
     DEFAULT_ADMIN_ROLE,
     ISSUER_ROLE,
+    TIERS,
     WRONG_MAGIC_RUNTIME,
     ZERO_ADDRESS,
     consenting_receiver_initcode,
