@@ -22,6 +22,8 @@ from helpers import (
     events,
     fresh_accounts,
     mine,
+    new_card,
+    new_points,
     now,
     send,
 )
@@ -119,25 +121,26 @@ def _isolated(chain: Chain) -> None:
     """Every test runs inside the ``chain`` snapshot, taken before any contract is deployed."""
 
 
-@pytest.fixture
-def drop(
-    chain: Chain,
-    loyalty_artifacts: dict[str, Artifact],
-    points: Contract,
-    card: Contract,
-    admin: LocalAccount,
-) -> Drop:
-    """A distributor wired as the deployer wires it: ISSUER_ROLE on the points and on the card."""
-    distributor = deploy_contract(
-        chain,
-        loyalty_artifacts["AirdropDistributor"],
-        points.address,
-        card.address,
-        admin.address,
-        sender=admin,
-    )
+@pytest.fixture(scope="session")
+def drop_contracts(
+    devnet: Chain, loyalty_artifacts: dict[str, Artifact]
+) -> tuple[Contract, Contract, Contract]:
+    """A points token, a card and a distributor wired as the deployer wires them (ISSUER_ROLE on the
+    points and on the card), deployed once per worker like ``pristine``; each test's snapshot puts
+    them back."""
+    admin = devnet.dev_accounts[0]
+    points = new_points(devnet, loyalty_artifacts, admin)
+    card = new_card(devnet, loyalty_artifacts, admin)
+    wiring = (points.address, card.address, admin.address)
+    distributor = deploy_contract(devnet, loyalty_artifacts["AirdropDistributor"], *wiring, sender=admin)
     send(points.functions.grantRole(ISSUER_ROLE, distributor.address), admin)
     send(card.functions.grantRole(ISSUER_ROLE, distributor.address), admin)
+    return points, card, distributor
+
+
+@pytest.fixture
+def drop(chain: Chain, drop_contracts: tuple[Contract, Contract, Contract], admin: LocalAccount) -> Drop:
+    points, card, distributor = drop_contracts
     return Drop(chain=chain, distributor=distributor, points=points, card=card, admin=admin)
 
 

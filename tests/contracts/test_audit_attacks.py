@@ -24,6 +24,8 @@ from helpers import (
     events,
     fresh_accounts,
     mine,
+    new_card,
+    new_points,
     now,
     pack_card,
     send,
@@ -162,26 +164,31 @@ def _wire(
     return Program(chain, points, card, catalog, distributor, admin)
 
 
-@pytest.fixture
-def program(
-    chain: Chain,
-    loyalty_artifacts: dict[str, Artifact],
-    points: Contract,
-    card: Contract,
-    admin: LocalAccount,
-) -> Program:
-    return _wire(chain, loyalty_artifacts, points, card, admin)
+@pytest.fixture(scope="session")
+def programs(devnet: Chain, loyalty_artifacts: dict[str, Artifact]) -> dict[bool, Program]:
+    """A wired program with a transferable card (``False``) and one with a soulbound card (``True``),
+    deployed once per worker like ``pristine``; each test's snapshot puts them back."""
+    admin = devnet.dev_accounts[0]
+    return {
+        soulbound: _wire(
+            devnet,
+            loyalty_artifacts,
+            new_points(devnet, loyalty_artifacts, admin),
+            new_card(devnet, loyalty_artifacts, admin, soulbound=soulbound),
+            admin,
+        )
+        for soulbound in (False, True)
+    }
 
 
 @pytest.fixture
-def soulbound_program(
-    chain: Chain,
-    loyalty_artifacts: dict[str, Artifact],
-    points: Contract,
-    soulbound_card: Contract,
-    admin: LocalAccount,
-) -> Program:
-    return _wire(chain, loyalty_artifacts, points, soulbound_card, admin)
+def program(chain: Chain, programs: dict[bool, Program]) -> Program:
+    return programs[False]
+
+
+@pytest.fixture
+def soulbound_program(chain: Chain, programs: dict[bool, Program]) -> Program:
+    return programs[True]
 
 
 # --- 1. anyone could push a card to any wallet -------------------------------------------------------
