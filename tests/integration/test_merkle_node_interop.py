@@ -1,8 +1,8 @@
 """loyalty_chain.campaigns.merkle and the npm @openzeppelin/merkle-tree, run live, build and read the same
 trees.
 
-Each test runs ``node toolchain/merkle-interop.js`` from the repository root (so node_modules
-resolves): Python builds and Node loads, verifies and proves, or Node builds and Python does.
+The tests ask one ``node toolchain/merkle-interop.js serve``, started from the repository root
+(so node_modules resolves): Python builds and Node loads, verifies and proves, or Node builds and Python does.
 Skipped only when ``node`` is not installed; a missing npm package is a failure.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,22 +37,58 @@ class NodeRefused(Exception):
     """The helper exited non-zero (e.g. StandardMerkleTree.load threw)."""
 
 
+class NodeHelper:
+    """One ``node toolchain/merkle-interop.js serve`` for the whole module: a request per line,
+    an answer per line (a node start for every tree cost ~0.4 s of CPU each)."""
+
+    def __init__(self) -> None:
+        assert NODE is not None
+        self.process = subprocess.Popen(
+            [NODE, str(HELPER), "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            cwd=REPO,
+        )
+
+    def ask(self, command: str, payload: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"command": command, "input": payload}) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        assert line, f"the node helper exited ({self.process.poll()})"
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise NodeRefused(answer["error"])
+        result: dict[str, Any] = answer["result"]
+        return result
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _node_helper() -> Iterator[None]:
+    global _helper
+    _helper = NodeHelper()
+    try:
+        yield
+    finally:
+        _helper.close()
+        _helper = None
+
+
+_helper: NodeHelper | None = None
+
+
 def node(command: str, payload: dict[str, Any]) -> dict[str, Any]:
-    assert NODE is not None
-    done = subprocess.run(
-        [NODE, str(HELPER), command],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise NodeRefused(done.stderr.strip())
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    assert _helper is not None, "the module's node helper is not running"
+    return _helper.ask(command, payload)
 
 
 def address(i: int) -> str:
