@@ -18,20 +18,20 @@ from loyalty_chain.errors import DeploymentError, StaleProgramError, UnknownProg
 from loyalty_chain.program import ProgramOptions, deploy_program, live_programs, load_program
 
 
-def test_a_record_from_a_devnet_that_is_gone_is_stale_not_another_programs(
-    chain: Chain, tmp_path: Path
-) -> None:
+def test_a_record_from_a_devnet_that_is_gone_is_stale_not_another_programs(tmp_path: Path) -> None:
     with launch_devnet() as gone:
         old = deploy_program(gone, ProgramOptions("bean-there"), gone.dev_account(0), root=tmp_path)
-    # same deployer, same nonces: the new devnet's program sits at the very same addresses
-    new = deploy_program(chain, ProgramOptions("other"), chain.dev_account(0), root=tmp_path)
-    assert new.addresses == old.addresses
+    # A fresh devnet (not this worker's session one, whose dev accounts other tests have used):
+    # same deployer, same nonces, so its program sits at the very same addresses.
+    with launch_devnet() as chain:
+        new = deploy_program(chain, ProgramOptions("other"), chain.dev_account(0), root=tmp_path)
+        assert new.addresses == old.addresses
 
-    with pytest.raises(StaleProgramError, match=r"bean-there.*is stale: .*deploy it again"):
-        load_program(chain, "bean-there", tmp_path)
-    with pytest.raises(StaleProgramError):
-        LoyaltyClient.load(chain, "bean-there", chain.dev_account(0), root=tmp_path)
-    assert live_programs(chain, tmp_path) == (["other"], ["bean-there"])
+        with pytest.raises(StaleProgramError, match=r"bean-there.*is stale: .*deploy it again"):
+            load_program(chain, "bean-there", tmp_path)
+        with pytest.raises(StaleProgramError):
+            LoyaltyClient.load(chain, "bean-there", chain.dev_account(0), root=tmp_path)
+        assert live_programs(chain, tmp_path) == (["other"], ["bean-there"])
 
 
 def test_a_stale_name_can_be_deployed_again_and_the_old_record_is_kept_aside(

@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 import pytest
-import requests
 from web3 import Web3
 
 from loyalty_chain.chain import Chain
 from loyalty_chain.errors import ChainError
+from loyalty_chain.http_post import Reply
 from loyalty_chain.indexer.fetch import RawLog, decode_logs_answer, get_logs, raw_log
 from loyalty_chain.rpc import ResilientHTTPProvider
 
@@ -82,22 +82,19 @@ def test_eth_tester_bytes_and_ints_become_text() -> None:
     assert raw_log(tester) == EXPECTED
 
 
-class _Session:
+class _Poster:
     """Answers every POST with the given JSON-RPC answer (its id copied from the request)."""
 
     def __init__(self, answer: dict[str, Any]) -> None:
         self.answer = answer
 
-    def post(self, url: str, data: bytes, headers: Any, timeout: float) -> requests.Response:
-        response = requests.Response()
-        response.status_code = 200
-        response._content = body({**self.answer, "id": json.loads(data)["id"]})
-        return response
+    def post(self, data: bytes, timeout: float) -> Reply:
+        return Reply(200, body({**self.answer, "id": json.loads(data)["id"]}), None)
 
 
 def chain_answering(answer: dict[str, Any]) -> Chain:
     provider = ResilientHTTPProvider("http://127.0.0.1:9")
-    provider._session = _Session(answer)  # type: ignore[assignment]
+    provider._poster = _Poster(answer)
     return Chain(w3=Web3(provider), chain_id=31337, rpc_url=provider.url, kind="rpc")
 
 
