@@ -70,6 +70,16 @@ class EventStore:
         store.settle_rollups()  # a sync stopped before it settled them
         return store
 
+    def reading_copy(self) -> EventStore | None:
+        """The same cache on a connection of its own, for a thread that only reads while this one
+        does too (no schema work, nothing written); None for an in-memory cache, which another
+        connection would not see."""
+        if str(self.path) == ":memory:":
+            return None
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        return EventStore(conn, self.path, list(self.specs.values()))
+
     def __enter__(self) -> EventStore:
         return self
 

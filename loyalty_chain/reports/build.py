@@ -6,6 +6,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
@@ -18,8 +19,8 @@ from ..expiry import EXPIRING_CONTRACT, expired_points
 from ..indexer import EventStore, FetchSettings, open_store, sync_store
 from ..program import ProgramRecord
 from . import activity, cards, catalog, giving, points
-from .model import ProgramReport
-from .query import Reader
+from .model import Cohort, ProgramReport
+from .query import Reader, Window
 
 DEFAULT_VALUE_PER_POINT = "0"
 """Currency per whole point for the liability figure, unless given (0: no liability shown)."""
@@ -144,10 +145,21 @@ def compute(
     began = time.perf_counter()
     r = Reader(store)
     w = r.window(since, until)
-    f = points.flows(r, w)
-    redeemed, redemption_count = points.redemptions(r, w)
-    gifts = giving.donations(r, w)
-    m = cards.membership(r, w, info.tiers)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        beside = pool.submit(_membership_and_cohorts, store, w, info.tiers)
+        f = points.flows(r, w)
+        redeemed, redemption_count = points.redemptions(r, w)
+        gifts = giving.donations(r, w)
+        holders = points.point_holders(r, w)
+        active_30d, active_90d = points.active_wallets(r, w, 30), points.active_wallets(r, w, 90)
+        by_reason = points.issued_by_reason(r, w, info.distributor)
+        expired = points.expired(r, w)
+        avg_days = points.avg_days_earn_to_redeem(r, w)
+        top = points.top_earners(r, w)
+        perks = catalog.perks(r, w)
+        campaigns = catalog.campaigns(r, w, known_campaigns or {})
+        series = activity.series(r, w, info.distributor)
+        m, cohorts = beside.result() or (cards.membership(r, w, info.tiers), activity.cohorts(r, w))
     outstanding = f.minted_all - f.burned_all - (breakage or 0)
     liability = (Decimal(outstanding).scaleb(-info.decimals) * value_per_point).normalize()
     notes: list[str] = []
@@ -168,20 +180,20 @@ def compute(
         members=m.members,
         members_per_tier=m.per_tier,
         expired_cards=m.expired,
-        point_holders=points.point_holders(r, w),
-        active_30d=points.active_wallets(r, w, 30),
-        active_90d=points.active_wallets(r, w, 90),
+        point_holders=holders,
+        active_30d=active_30d,
+        active_90d=active_90d,
         issued=f.issued,
-        issued_by_reason=points.issued_by_reason(r, w, info.distributor),
+        issued_by_reason=by_reason,
         redeemed=redeemed,
         redemptions=redemption_count,
         burned_other=f.burned - redeemed - gifts.donated,
-        expired=points.expired(r, w) + (breakage or 0),
+        expired=expired + (breakage or 0),
         outstanding=outstanding,
         value_per_point=str(value_per_point),
         liability=f"{liability:f}",
         redemption_rate=_ratio(redeemed, f.issued),
-        avg_days_earn_to_redeem=points.avg_days_earn_to_redeem(r, w),
+        avg_days_earn_to_redeem=avg_days,
         new_members=m.new_members,
         cards_ended=m.ended,
         tier_moves=m.tier_moves,
@@ -189,17 +201,34 @@ def compute(
         p2p_volume=f.p2p_volume,
         p2p_share=_ratio(f.p2p_volume, f.issued),
         velocity=_ratio(f.p2p_volume, outstanding),
-        top_earners=points.top_earners(r, w),
-        perks=catalog.perks(r, w),
-        campaigns=catalog.campaigns(r, w, known_campaigns or {}),
-        cohorts=activity.cohorts(r, w),
-        series=activity.series(r, w, info.distributor),
+        top_earners=top,
+        perks=perks,
+        campaigns=campaigns,
+        cohorts=cohorts,
+        series=series,
         donated=gifts.donated,
         donations=gifts.count,
         donated_per_charity=gifts.per_charity,
         seconds=round(time.perf_counter() - began, 3),
         notes=notes,
     )
+
+
+def _membership_and_cohorts(
+    store: EventStore, w: Window, tiers: Sequence[str]
+) -> tuple[cards.Membership, list[Cohort]] | None:
+    """The two KPIs that fold every card and every wallet in Python (about half of a large report's
+    time), on a connection of their own in a thread while the caller computes the rest: SQLite
+    gives up the GIL while it steps through a query, so a report uses two cores. None for an
+    in-memory cache, which a second connection would not see (the caller computes them then)."""
+    copy = store.reading_copy()  # opened in this thread: a SQLite connection stays in its own
+    if copy is None:
+        return None
+    try:
+        r = Reader(copy)
+        return cards.membership(r, w, tiers), activity.cohorts(r, w)
+    finally:
+        copy.close()
 
 
 def _ratio(part: int, whole: int) -> float | None:
