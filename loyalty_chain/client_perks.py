@@ -146,7 +146,7 @@ class PerkActions:
         Checked before any gas is spent: catalog, chain, relayer, nonce, deadline, the signer, and
         the relay ``policy`` (default :class:`RelayPolicy`: no contract members, a gas ceiling).
         """
-        from .gasless import relay_call
+        from .relay_policy import relay_call
 
         call = relay_call(self.catalog, typed_data, signature, relayer=self.address)
         gas = check_relay(self.sender, call, typed_data, signature, policy or RelayPolicy())

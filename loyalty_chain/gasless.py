@@ -10,7 +10,7 @@ The flow as it happens with a real wallet:
    :func:`sign_typed_data` does it with a local key;
 3. a relayer checks it with :func:`parse_request` / :func:`recover_signer` and submits
    ``redeemWithSignature(member, relayer, perkId, quantity, maxCost, deadline, signature)``
-   (:func:`relay_call`, after :mod:`loyalty_chain.relay_policy` decided the relayer takes it on);
+   (:func:`loyalty_chain.relay_policy.relay_call`, once the relay policy there took it on);
    the catalog recomputes the digest with the nonce it holds, so a request is good exactly once.
 
 The request names its ``relayer`` (the only account that may submit it; the zero address lets
@@ -37,7 +37,6 @@ from eth_account.messages import encode_typed_data
 from eth_keys.exceptions import BadSignature
 from eth_utils.address import is_checksum_address, is_hex_address, to_checksum_address
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
 
 from .errors import InputError
 from .signers import SignerLike, as_signer
@@ -133,11 +132,11 @@ def redemption_typed_data(
             "name": DOMAIN_NAME,
             "version": DOMAIN_VERSION,
             "chainId": int(chain_id),
-            "verifyingContract": _checksummed(catalog, "catalog"),
+            "verifyingContract": checksummed(catalog, "catalog"),
         },
         "message": {
-            "member": _checksummed(member, "member"),
-            "relayer": _checksummed(relayer, "relayer"),
+            "member": checksummed(member, "member"),
+            "relayer": checksummed(relayer, "relayer"),
             "perkId": str(int(perk_id)),
             "quantity": str(int(quantity)),
             "maxCost": str(int(max_cost)),
@@ -163,7 +162,7 @@ def build_redemption(
 
     ``max_cost`` defaults to the perk's price now times ``quantity``: what the wallet shows.
     """
-    member = _checksummed(member, "member")
+    member = checksummed(member, "member")
     if max_cost is None:
         max_cost = int(catalog.functions.perk(perk_id).call()[1]) * quantity
     return redemption_typed_data(
@@ -270,80 +269,6 @@ def signed_by_member(typed: Mapping[str, Any], signature: str | bytes) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class RelayReads:
-    """What :func:`relay_call` reads from the chain, read by the caller instead (e.g. in one JSON-RPC
-    batch with the gas estimate): the member's catalog nonce, the chain time, the member's code."""
-
-    nonce: int
-    now: int
-    code: bytes
-
-
-def relay_call(
-    catalog: Contract,
-    typed: Mapping[str, Any],
-    signature: str | bytes,
-    *,
-    relayer: str,
-    reads: RelayReads | None = None,
-) -> ContractFunction:
-    """The ``redeemWithSignature`` call for a signed request, after the checks that save a relayer gas.
-
-    Raises :class:`InputError` when the request is for another catalog or chain, names another
-    relayer than ``relayer``, its nonce is not the member's current one (already used or cancelled,
-    or signed too early), its deadline has passed, or, for a member without code, the signature is
-    not the member's. (A member with code is the relay policy's business:
-    :func:`loyalty_chain.relay_policy.check_relay`.) With ``reads`` nothing is asked of the node.
-    """
-    request = parse_request(typed)
-    raw = signature_bytes(signature)
-    w3 = catalog.w3
-    if request.catalog != catalog.address:
-        raise InputError(
-            f"the request is for catalog {request.catalog}, not {catalog.address}; build it for this one"
-        )
-    chain_id = int(w3.eth.chain_id)
-    if request.chain_id != chain_id:
-        raise InputError(f"the request is for chain id {request.chain_id}, this is chain id {chain_id}")
-    relayer = _checksummed(relayer, "relayer")
-    if request.relayer not in (relayer, ZERO_ADDRESS):
-        raise InputError(
-            f"the request names relayer {request.relayer}, not {relayer}; relay it from that account "
-            "or have the member sign one for this relayer"
-        )
-    current = reads.nonce if reads else int(catalog.functions.nonces(request.member).call())
-    if request.nonce != current:
-        raise InputError(
-            f"the request carries nonce {request.nonce} but {request.member}'s next nonce is {current} "
-            "(already used or cancelled, or another request must go first); have the member sign a fresh one"
-        )
-    now = reads.now if reads else int(w3.eth.get_block("latest")["timestamp"])
-    if request.deadline < now:
-        raise InputError(f"the request expired at {request.deadline} (chain time {now}); sign a fresh one")
-    code = reads.code if reads else bytes(w3.eth.get_code(request.member))  # type: ignore[arg-type]
-    if not code:
-        signer = recover_signer(typed, raw)
-        if signer != request.member:
-            raise InputError(f"the signature is {signer}'s, not the member {request.member}'s")
-    return unchecked_relay_call(catalog, request, raw)
-
-
-def unchecked_relay_call(catalog: Contract, request: RedemptionRequest, signature: bytes) -> ContractFunction:
-    """The ``redeemWithSignature`` call for ``request`` as it is, nothing checked (for estimating
-    it; :func:`relay_call` is the checked way)."""
-    call: ContractFunction = catalog.functions.redeemWithSignature(
-        request.member,
-        request.relayer,
-        request.perk_id,
-        request.quantity,
-        request.max_cost,
-        request.deadline,
-        signature,
-    )
-    return call
-
-
 # ---------------------------------------------------------------------------- checks
 
 
@@ -387,7 +312,7 @@ def _address(value: Any, where: str) -> str:
     return value
 
 
-def _checksummed(value: str, what: str) -> str:
+def checksummed(value: str, what: str) -> str:
     if not isinstance(value, str) or not is_hex_address(value):
         raise InputError(f"{what} must be a 20-byte hex address, got {value!r}")
     return to_checksum_address(value)

@@ -9,6 +9,9 @@ relayer's own limits, checked before anything is signed or sent:
   treated as the EOA it is);
 * the transaction is simulated from the relayer (a revert is raised, decoded, at no cost) and
   refused if it needs more than ``max_gas``, which also caps the gas limit it is sent with.
+
+:func:`relay_call` builds the catalog call itself, after the checks that save a relayer gas (the
+catalog, chain, relayer, nonce, deadline and, for a member without code, the signature).
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ from .delivery.sender import GAS_MARGIN
 from .delivery.signing import calldata
 from .errors import InputError, RelayRefusedError
 from .gasless import (
-    RelayReads,
+    ZERO_ADDRESS,
+    RedemptionRequest,
+    checksummed,
     is_delegated_eoa,
     parse_request,
-    relay_call,
+    recover_signer,
     signature_bytes,
     signed_by_member,
-    unchecked_relay_call,
 )
 
 DEFAULT_MAX_RELAY_GAS = 300_000
@@ -68,7 +72,7 @@ def check_relay(
 ) -> int:
     """The gas limit to relay ``call`` with, or :class:`RelayRefusedError` if the policy refuses it.
 
-    ``call`` is the ``redeemWithSignature`` call :func:`loyalty_chain.gasless.relay_call` built for
+    ``call`` is the ``redeemWithSignature`` call :func:`relay_call` built for
     the same ``typed`` request and ``signature``. ``code`` (the member's) and ``estimate`` (the
     call's gas, simulated from the relayer) are read here unless the caller read them already.
     """
@@ -101,7 +105,7 @@ def prepare_relay(
     signature: str | bytes,
     policy: RelayPolicy,
 ) -> tuple[ContractFunction, int]:
-    """:func:`~loyalty_chain.gasless.relay_call` and :func:`check_relay` with one request to the
+    """:func:`relay_call` and :func:`check_relay` with one request to the
     node: the member's nonce, the chain time, the member's code and the gas estimate are read in
     one JSON-RPC batch, then every check runs on them, in the same order and with the same errors.
     Returns the call and the gas limit to relay it with."""
@@ -130,3 +134,77 @@ def prepare_relay(
     # a revert (or any refusal) of the estimate: simulated again the usual way, decoded
     estimate = hex_int(estimated["result"]) if "result" in estimated else None
     return call, check_relay(sender, call, typed, signature, policy, code=reads.code, estimate=estimate)
+
+
+@dataclass(frozen=True)
+class RelayReads:
+    """What :func:`relay_call` reads from the chain, read by the caller instead (e.g. in one JSON-RPC
+    batch with the gas estimate): the member's catalog nonce, the chain time, the member's code."""
+
+    nonce: int
+    now: int
+    code: bytes
+
+
+def relay_call(
+    catalog: Contract,
+    typed: Mapping[str, Any],
+    signature: str | bytes,
+    *,
+    relayer: str,
+    reads: RelayReads | None = None,
+) -> ContractFunction:
+    """The ``redeemWithSignature`` call for a signed request, after the checks that save a relayer gas.
+
+    Raises :class:`InputError` when the request is for another catalog or chain, names another
+    relayer than ``relayer``, its nonce is not the member's current one (already used or cancelled,
+    or signed too early), its deadline has passed, or, for a member without code, the signature is
+    not the member's. (A member with code is the relay policy's business:
+    :func:`loyalty_chain.relay_policy.check_relay`.) With ``reads`` nothing is asked of the node.
+    """
+    request = parse_request(typed)
+    raw = signature_bytes(signature)
+    w3 = catalog.w3
+    if request.catalog != catalog.address:
+        raise InputError(
+            f"the request is for catalog {request.catalog}, not {catalog.address}; build it for this one"
+        )
+    chain_id = int(w3.eth.chain_id)
+    if request.chain_id != chain_id:
+        raise InputError(f"the request is for chain id {request.chain_id}, this is chain id {chain_id}")
+    relayer = checksummed(relayer, "relayer")
+    if request.relayer not in (relayer, ZERO_ADDRESS):
+        raise InputError(
+            f"the request names relayer {request.relayer}, not {relayer}; relay it from that account "
+            "or have the member sign one for this relayer"
+        )
+    current = reads.nonce if reads else int(catalog.functions.nonces(request.member).call())
+    if request.nonce != current:
+        raise InputError(
+            f"the request carries nonce {request.nonce} but {request.member}'s next nonce is {current} "
+            "(already used or cancelled, or another request must go first); have the member sign a fresh one"
+        )
+    now = reads.now if reads else int(w3.eth.get_block("latest")["timestamp"])
+    if request.deadline < now:
+        raise InputError(f"the request expired at {request.deadline} (chain time {now}); sign a fresh one")
+    code = reads.code if reads else bytes(w3.eth.get_code(request.member))  # type: ignore[arg-type]
+    if not code:
+        signer = recover_signer(typed, raw)
+        if signer != request.member:
+            raise InputError(f"the signature is {signer}'s, not the member {request.member}'s")
+    return unchecked_relay_call(catalog, request, raw)
+
+
+def unchecked_relay_call(catalog: Contract, request: RedemptionRequest, signature: bytes) -> ContractFunction:
+    """The ``redeemWithSignature`` call for ``request`` as it is, nothing checked (for estimating
+    it; :func:`relay_call` is the checked way)."""
+    call: ContractFunction = catalog.functions.redeemWithSignature(
+        request.member,
+        request.relayer,
+        request.perk_id,
+        request.quantity,
+        request.max_cost,
+        request.deadline,
+        signature,
+    )
+    return call

@@ -22,10 +22,11 @@ from loyalty_chain.chain import Chain, free_port
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.delivery.sender import GAS_MARGIN
 from loyalty_chain.errors import InputError
-from loyalty_chain.gasless import relay_call, sign_typed_data
+from loyalty_chain.gasless import sign_typed_data
 from loyalty_chain.gateway import Store, create_key, open_store
 from loyalty_chain.program import ProgramOptions, deploy_program
 from loyalty_chain.records import PerkSpec
+from loyalty_chain.relay_policy import relay_call
 
 EVENTS = 12
 SETTLE_S = 120.0

@@ -43,10 +43,10 @@ from loyalty_chain.gasless import (
     parse_request,
     recover_signer,
     redemption_typed_data,
-    relay_call,
     sign_typed_data,
 )
 from loyalty_chain.program import ProgramOptions, deploy_program
+from loyalty_chain.relay_policy import relay_call
 from loyalty_chain.sender import Sender
 
 REPO = Path(__file__).resolve().parents[2]

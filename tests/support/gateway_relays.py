@@ -10,9 +10,10 @@ import uuid
 from eth_account.signers.local import LocalAccount
 
 from loyalty_chain.delivery.signing import calldata
-from loyalty_chain.gasless import relay_call, sign_typed_data
+from loyalty_chain.gasless import sign_typed_data
 from loyalty_chain.gateway import Gateway
 from loyalty_chain.gateway.relay_admission import admit
+from loyalty_chain.relay_policy import relay_call
 
 
 def store_relay(gateway: Gateway, member: LocalAccount, perk_id: int) -> str:
