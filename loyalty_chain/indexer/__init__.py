@@ -6,7 +6,9 @@
     with open_store(record) as store: ...   # what the reports read
 
 See :mod:`.events` (which events, how they are stored), :mod:`.fetch` (adaptive ``eth_getLogs``),
-:mod:`.store` (the SQLite layout) and :mod:`.sync` (the loop and the reorg check).
+:mod:`.store` (the SQLite layout), :mod:`.rollup`, :mod:`.cohorts` and :mod:`.card_state` (what the
+reports read instead of every event, kept as events are stored) and :mod:`.sync` (the loop and the
+reorg check).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ Layout (created on first open, new event tables added whenever the ABIs gain eve
 * ``blocks(number, hash, ts)``: every block a stored log came from, and the last block of every range
   fetched, with its hash: what the reorg check compares against the chain;
 * ``<Contract>_<Event>(block, log_index, tx_hash, ts, <arguments…>)``: see :mod:`.events`;
-* ``wallet_days`` and ``balances``: roll-ups of the point transfers, see :mod:`.rollup`.
+* roll-ups kept in the same transactions as the events they summarise: of the point transfers
+  (:mod:`.rollup`), of the retention cohorts (:mod:`.cohorts`), of the cards (:mod:`.card_state`).
 """
 
 from __future__ import annotations
@@ -15,16 +16,24 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from . import rollup
+from . import card_state, cohorts, rollup
 from .events import ROW_COLUMNS, EventSpec
 
-SCHEMA_VERSION = "3"
-"""Bumped when the layout changes; a cache of another version is rebuilt from the chain."""
+SCHEMA_VERSION = "4"
+"""Bumped when the layout changes; a cache of another version is rebuilt from the chain, unless it is
+one of :data:`UPGRADABLE`."""
+
+UPGRADABLE = frozenset({"3"})
+"""Versions whose event tables are as now, and only the roll-ups differ: they are built again from the
+stored events (no node needed)."""
+
+ROLLED_UP = frozenset({rollup.POINTS_TRANSFER, *card_state.SOURCES})
+"""The event tables whose new rows change the roll-ups."""
 
 
 CACHE_KIB = 65_536
@@ -64,9 +73,12 @@ class EventStore:
                 f"{target} is not a usable index cache ({exc}); delete it and run again to rebuild it"
             ) from None
         store = cls(conn, target, specs)
-        if store.get("schema") not in (None, SCHEMA_VERSION):
+        version = store.get("schema")
+        if version not in (None, SCHEMA_VERSION, *UPGRADABLE):
             store.drop_all()
         store._create(specs)
+        if version in UPGRADABLE:
+            store.rebuild_rollups()
         store.settle_rollups()  # a sync stopped before it settled them
         return store
 
@@ -102,6 +114,8 @@ class EventStore:
                 f"CREATE INDEX IF NOT EXISTS {quote('by_block_' + spec.table)} ON {quote(spec.table)}(block)"
             )
         rollup.create(c)
+        cohorts.create(c)
+        card_state.create(c)
         c.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         c.execute("COMMIT")
 
@@ -164,9 +178,9 @@ class EventStore:
         try:
             for table, values in rows.items():
                 c.executemany(self._insert_sql[table], values)
-            transfers = rows.get(rollup.POINTS_TRANSFER)
-            if transfers and self.get(rollup.PENDING) is None:
-                self.put(rollup.PENDING, min(row[0] for row in transfers))
+            firsts = [values[0][0] for table, values in rows.items() if table in ROLLED_UP and values]
+            if firsts and self.get(rollup.PENDING) is None:  # rows come in block order
+                self.put(rollup.PENDING, min(firsts))
             new = set(big_columns) - self.big_columns
             if new:
                 self.put("big_columns", json.dumps(sorted(self.big_columns | new)))
@@ -180,20 +194,30 @@ class EventStore:
             raise
 
     def rollback_to(self, block: int) -> int:
-        """Forget every block after ``block`` (a reorg replaced them), and take their point transfers
-        out of the roll-ups; returns the rows deleted."""
+        """Forget every block after ``block`` (a reorg replaced them), and take their events out of
+        the roll-ups; returns the rows deleted."""
         c = self.conn
         deleted = 0
         c.execute("BEGIN")
         try:
             self._settle()
+            actors: set[str] = set()
             if rollup.POINTS_TRANSFER in self.specs:
+                columns = self._columns(rollup.POINTS_TRANSFER)
                 gone = c.execute(
                     f"SELECT * FROM {quote(rollup.POINTS_TRANSFER)} WHERE block > ?", (block,)
                 ).fetchall()
-                rollup.apply(c, self._columns(rollup.POINTS_TRANSFER), gone, -1)
+                rollup.apply(c, columns, gone, -1)
+                from_i, to_i = columns.index("from"), columns.index("to")
+                actors = {rollup.actor(row[from_i], row[to_i]) for row in gone}
+            cards_gone = 0
             for table in self.specs:
-                deleted += c.execute(f"DELETE FROM {quote(table)} WHERE block > ?", (block,)).rowcount
+                count = c.execute(f"DELETE FROM {quote(table)} WHERE block > ?", (block,)).rowcount
+                deleted += count
+                cards_gone += count if table in card_state.SOURCES else 0
+            cohorts.refresh(c, actors)
+            if cards_gone:
+                card_state.rebuild(c, self.specs)
             c.execute("DELETE FROM blocks WHERE number > ?", (block,))
             self.put("cursor", block)
             c.execute("COMMIT")
@@ -215,11 +239,38 @@ class EventStore:
             c.execute("ROLLBACK")
             raise
 
+    def rebuild_rollups(self) -> None:
+        """Every roll-up built again from the stored events (a cache of an :data:`UPGRADABLE` version)."""
+        c = self.conn
+        c.execute("BEGIN")
+        try:
+            rollup.clear(c)
+            cohorts.clear(c)
+            c.execute("DELETE FROM card_state")
+            self.put(rollup.PENDING, -1)
+            self._settle()
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
     def _settle(self) -> None:
-        start = self.get(rollup.PENDING)
-        if start is not None:
-            rollup.settle(self.conn, int(start), exact=rollup.VALUE_COLUMN in self.big_columns)
-            self.conn.execute("DELETE FROM meta WHERE key = ?", (rollup.PENDING,))
+        pending = self.get(rollup.PENDING)
+        if pending is None:
+            return
+        start = int(pending)
+        if rollup.POINTS_TRANSFER in self.specs:
+            rollup.settle(self.conn, start, exact=rollup.VALUE_COLUMN in self.big_columns)
+            cohorts.refresh(self.conn, self._actors(start))
+        card_state.settle(self.conn, start, self.specs)
+        self.conn.execute("DELETE FROM meta WHERE key = ?", (rollup.PENDING,))
+
+    def _actors(self, start: int) -> Iterator[str]:
+        """The wallets that acted in the point transfers of blocks ``start`` on (read when iterated)."""
+        sql = f"SELECT DISTINCT {rollup.ACTOR} FROM {quote(rollup.POINTS_TRANSFER)} WHERE block >= ?"
+        for (wallet,) in self.conn.execute(sql, (start,)):
+            yield str(wallet)
 
     def _columns(self, table: str) -> tuple[str, ...]:
         return (*ROW_COLUMNS, *self.specs[table].columns)

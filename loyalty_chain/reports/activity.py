@@ -26,7 +26,27 @@ def _month_index(label: str) -> int:
 
 def cohorts(r: Reader, w: Window) -> list[Cohort]:
     """Wallets grouped by the month of their first activity (earn, redemption or transfer); for each
-    cohort that starts in the range, the share active 1…N months later, up to the range's end."""
+    cohort that starts in the range, the share active 1…N months later, up to the range's end (read
+    from the indexer's ``cohort_sizes`` when the range ends where the cache does)."""
+    first_in_range = _month_index(_label(w.since, "month"))
+    last = _month_index(_label(w.until, "month"))
+    if w.to_end:
+        sizes: dict[int, dict[int, int]] = defaultdict(dict)
+        for start, n, count in r.conn.execute(
+            "SELECT start, n, wallets FROM cohort_sizes WHERE start >= ? ORDER BY start, n", (first_in_range,)
+        ):
+            sizes[int(start)][int(n)] = int(count)
+        return [
+            Cohort(
+                f"{start // 12:04d}-{start % 12 + 1:02d}",
+                row[0],
+                tuple(
+                    round(row.get(n, 0) / row[0], 4)
+                    for n in range(1, min(MAX_COHORT_MONTHS, last - start) + 1)
+                ),
+            )
+            for start, row in sorted(sizes.items())
+        ]
     months: dict[str, set[int]] = defaultdict(set)
     pairs, params = rollups.wallet_days(r, 0, w.last_block)
     for who, month in r.conn.execute(
@@ -35,8 +55,6 @@ def cohorts(r: Reader, w: Window) -> list[Cohort]:
         params,
     ):
         months[who].add(_month_index(month))
-    first_in_range = _month_index(_label(w.since, "month"))
-    last = _month_index(_label(w.until, "month"))
     members: dict[int, list[set[int]]] = defaultdict(list)
     for active in months.values():
         start = min(active)
@@ -85,17 +103,33 @@ def series(r: Reader, w: Window, distributor: str) -> Series:
         if label in position:
             redeemed[position[label]] = as_int(total)
     active = [0] * len(labels)
-    pairs, params = rollups.wallet_days(r, *bounds)
-    for label, count in r.conn.execute(
-        f"""SELECT strftime('{fmt}', day * {DAY}, 'unixepoch') AS p, COUNT(DISTINCT wallet) FROM ({pairs})
-            GROUP BY p""",
-        params,
-    ):
+    for label, count in _active(r, w, fmt, period):
         if label in position:
             active[position[label]] = int(count)
     return Series(
         period, tuple(labels), {k: tuple(v) for k, v in issued.items()}, tuple(redeemed), tuple(active)
     )
+
+
+def _active(r: Reader, w: Window, fmt: str, period: str) -> list[tuple[str, int]]:
+    """(period's label, wallets active in it) for the range's periods. A range that holds the whole
+    cache reads the roll-ups' counts: a day's rows of ``wallet_days`` are its wallets, a month's
+    wallets are the ``cohort_sizes`` of the cohorts active in it."""
+    if w.from_start and w.to_end:
+        if period == "day":
+            sql = (
+                f"SELECT strftime('{fmt}', day * {DAY}, 'unixepoch'), COUNT(*) FROM wallet_days GROUP BY day"
+            )
+            return [(str(p), int(n)) for p, n in r.conn.execute(sql)]
+        rows = r.conn.execute("SELECT start + n AS m, SUM(wallets) FROM cohort_sizes GROUP BY m")
+        return [(f"{int(m) // 12:04d}-{int(m) % 12 + 1:02d}", int(n)) for m, n in rows]
+    pairs, params = rollups.wallet_days(r, w.first_block, w.last_block)
+    rows = r.conn.execute(
+        f"""SELECT strftime('{fmt}', day * {DAY}, 'unixepoch') AS p, COUNT(DISTINCT wallet) FROM ({pairs})
+            GROUP BY p""",
+        params,
+    )
+    return [(str(p), int(n)) for p, n in rows]
 
 
 def _label(ts: int, period: str) -> str:

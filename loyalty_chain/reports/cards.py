@@ -32,6 +32,30 @@ def tier_name(tiers: Sequence[str], index: int) -> str:
 
 
 def membership(r: Reader, w: Window, tiers: Sequence[str]) -> Membership:
+    """Who holds a card at the range's end, at which tier, expired or not (from the indexer's
+    ``card_state`` when the range ends where the cache does, else folded from the events), and the
+    range's enrolments, ended cards and tier moves."""
+    if w.to_end:
+        counts: Counter[int] = Counter()
+        for tier, n in r.conn.execute(
+            "SELECT COALESCE(tier, 0), COUNT(*) FROM card_state WHERE owner IS NOT NULL GROUP BY 1"
+        ):
+            counts[int(tier)] = int(n)
+        expired = int(
+            r.one(
+                """SELECT COUNT(*) FROM card_state
+                   WHERE owner IS NOT NULL AND valid_until > 0 AND valid_until < ?""",
+                (w.until,),
+            )[0]
+        )
+        return _in_range(r, w, tiers, counts.total(), counts, expired)
+    owner, tier, until = _folded(r, w)
+    counts = Counter(tier.get(token, 0) for token in owner)
+    expired = sum(1 for token in owner if 0 < until.get(token, 0) < w.until)
+    return _in_range(r, w, tiers, len(owner), counts, expired)
+
+
+def _folded(r: Reader, w: Window) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
     """Card ownership folded from the card's own Transfer events (by token id), tiers and expiries
     from its MemberEnrolled, TierChanged and ValidUntilChanged events, all up to the range's end."""
     owner: dict[str, str] = {}
@@ -56,8 +80,12 @@ def membership(r: Reader, w: Window, tiers: Sequence[str]) -> Membership:
             tier[str(token)] = int(new_tier)
         if valid_until is not None:
             until[str(token)] = int(valid_until)
-    counts = Counter(tier.get(token, 0) for token in owner)
-    expired = sum(1 for token in owner if 0 < until.get(token, 0) < w.until)
+    return owner, tier, until
+
+
+def _in_range(
+    r: Reader, w: Window, tiers: Sequence[str], members: int, counts: Counter[int], expired: int
+) -> Membership:
     new = r.one(
         f"SELECT COUNT(*) FROM {t(ENROLLED)} WHERE block BETWEEN ? AND ?", (w.first_block, w.last_block)
     )
@@ -76,7 +104,7 @@ def membership(r: Reader, w: Window, tiers: Sequence[str]) -> Membership:
     ):
         moves[f"{tier_name(tiers, int(old))}→{tier_name(tiers, int(new_tier))}"] += int(n)
     return Membership(
-        members=len(owner),
+        members=members,
         per_tier={
             tier_name(tiers, i): counts.get(i, 0) for i in range(max([len(tiers), *(k + 1 for k in counts)]))
         },

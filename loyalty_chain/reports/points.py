@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from ..indexer.rollup import totals_of
 from . import rollups
 from .query import ZERO, Reader, Window, as_int, t, text32
 
@@ -34,7 +35,25 @@ class Flows:
 
 
 def flows(r: Reader, w: Window) -> Flows:
-    """One pass over the point transfers: range and all-time mints and burns, and P2P moves."""
+    """Range and all-time mints and burns, and P2P moves: the all-time sums from the indexer's
+    ``point_totals`` when the range ends where the cache does (and the range's too when it starts
+    where the cache does, else from the transfers of its blocks), else one pass over the transfers."""
+    if w.to_end:
+        total = totals_of(r.conn)
+        minted, burned = total["minted"], total["burned"]
+        if w.from_start:
+            return Flows(minted, burned, minted, burned, total["p2p_count"], total["p2p_volume"])
+        row = r.one(
+            f"""SELECT
+                SUM(CASE WHEN "from" = :z THEN value END),
+                SUM(CASE WHEN "to" = :z THEN value END),
+                COUNT(CASE WHEN "from" != :z AND "to" != :z THEN 1 END),
+                SUM(CASE WHEN "from" != :z AND "to" != :z THEN value END)
+            FROM {t(TRANSFER)} WHERE block >= :lo""",
+            {"z": ZERO, "lo": w.first_block},
+            sums=[f"{TRANSFER}.value"],
+        )
+        return Flows(as_int(row[0]), as_int(row[1]), minted, burned, int(row[2] or 0), as_int(row[3]))
     row = r.one(
         f"""SELECT
             SUM(CASE WHEN "from" = :z AND block >= :lo THEN value END),
@@ -110,26 +129,33 @@ def active_wallets(r: Reader, w: Window, days: int) -> int:
 
 
 def top_earners(r: Reader, w: Window, limit: int = 10) -> list[tuple[str, int]]:
-    rows = r.rows(
-        f"""SELECT "to", SUM(value) AS earned FROM {t(TRANSFER)}
-            WHERE "from" = ? AND block BETWEEN ? AND ? GROUP BY "to" ORDER BY earned DESC LIMIT ?""",
-        (ZERO, w.first_block, w.last_block, limit),
-        sums=[f"{TRANSFER}.value"],
-    )
-    if any(not isinstance(v, int) for _, v in rows):  # exact path: order again as integers
-        rows = sorted(((a, as_int(v)) for a, v in rows), key=lambda x: -x[1])[:limit]
+    """The wallets minted the most points in the range, the most first, ties by address (the
+    indexer's ``earned`` when the range is the whole cache)."""
+    if w.from_start and w.to_end:
+        # Decimal text (beyond 64 bits) sorts after every integer: read apart, then the largest integers.
+        rows = r.conn.execute("SELECT wallet, total FROM earned WHERE total >= ''").fetchall()
+        rows += r.conn.execute(
+            "SELECT wallet, total FROM earned WHERE total < '' ORDER BY total DESC, wallet LIMIT ?", (limit,)
+        ).fetchall()
+    else:
+        sql = f"""SELECT "to", SUM(value) AS earned FROM {t(TRANSFER)}
+                  WHERE "from" = ? AND block BETWEEN ? AND ? GROUP BY "to" ORDER BY earned DESC, "to" """
+        bounds = (ZERO, w.first_block, w.last_block)
+        rows = r.rows(f"{sql} LIMIT ?", (*bounds, limit), sums=[f"{TRANSFER}.value"])
+        if any(not isinstance(v, int) for _, v in rows):  # exact path: text sums, ordered as text
+            rows = r.rows(sql, bounds, sums=[f"{TRANSFER}.value"])
+    ranked = sorted(((str(a), as_int(v)) for a, v in rows), key=lambda x: (-x[1], x[0]))[:limit]
     from eth_utils import to_checksum_address
 
-    return [(to_checksum_address(a), as_int(v)) for a, v in rows]
+    return [(to_checksum_address(a), v) for a, v in ranked]
 
 
 def avg_days_earn_to_redeem(r: Reader, w: Window) -> float | None:
-    """Mean, over the range's redemptions, of the days since the member first earned points."""
+    """Mean, over the range's redemptions, of the days since the member first earned points (the
+    first mint to each wallet the cache holds: the indexer's ``earned.first_ts``)."""
     row = r.one(
-        f"""SELECT AVG(x.ts - f.first) FROM {t(REDEEMED)} x
-            JOIN (SELECT "to" AS who, MIN(ts) AS first FROM {t(TRANSFER)} WHERE "from" = ? GROUP BY "to") f
-              ON f.who = x.member
+        f"""SELECT AVG(x.ts - e.first_ts) FROM {t(REDEEMED)} x JOIN earned e ON e.wallet = x.member
             WHERE x.block BETWEEN ? AND ?""",
-        (ZERO, w.first_block, w.last_block),
+        (w.first_block, w.last_block),
     )
     return None if row[0] is None else round(float(row[0]) / DAY, 2)

@@ -45,6 +45,11 @@ class Window:
     """The first stored block at or after ``since`` (or past the last, if none)."""
     last_block: int
     """The last stored block at or before ``until`` (-1 if none)."""
+    from_start: bool = False
+    """No stored block comes before the range: it starts where the cache does."""
+    to_end: bool = False
+    """No stored block comes after the range: it ends where the cache does, so the indexer's roll-ups
+    (kept up to the cursor) hold its end state and, with :attr:`from_start`, its totals."""
 
 
 class Reader:
@@ -92,8 +97,14 @@ class Reader:
         if since is None:
             stamp = self.conn.execute("SELECT MIN(ts) FROM blocks").fetchone()[0]
             lo = int(stamp) if stamp is not None else 0
+        low, high = self.conn.execute("SELECT MIN(number), MAX(number) FROM blocks").fetchone()
         return Window(
-            lo, hi, int(first) if first is not None else 2**62, int(last) if last is not None else -1
+            lo,
+            hi,
+            int(first) if first is not None else 2**62,
+            int(last) if last is not None else -1,
+            from_start=first is not None and first <= low,
+            to_end=last is not None and last >= high,
         )
 
     def block_at(self, ts: int) -> int:
