@@ -14,20 +14,22 @@ Run: ``.venv/bin/python bench/report.py [--members N] [--events N] [--get-logs b
 web3.py comparisons). ``--state FILE`` keeps the built chain in an anvil state file (the program's
 record beside it, in ``FILE.program/``): the first run builds and saves it, later runs load it
 (minutes instead of half an hour at full size) after checking that the loaded anvil still answers
-``eth_getLogs`` for the old blocks. anvil loads a copy of the file (with ``--state`` it writes the
-state back every minute and as it exits), so the incremental report's new events never reach the
-saved one. ``--build-only`` builds and saves only.
+``eth_getLogs`` for the old blocks. anvil only loads the file (``--load-state``: nothing is written
+back, so the incremental report's new events never reach it, and no minute-by-minute dump of the
+whole chain, ~1 GB at full size, competes with the measurements for the CPU and the disk).
+``--build-only`` builds and saves only.
 """
 
 from __future__ import annotations
 
 import argparse
-import atexit
+import contextlib
 import json
 import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from loyalty_chain.errors import DeploymentError
 from loyalty_chain.indexer import open_store, sync
 from loyalty_chain.program import CONTRACTS, ProgramOptions, ProgramRecord, deploy_program
 from loyalty_chain.registry import load_program, record_path
+from loyalty_chain.reports import build as report_build
 from loyalty_chain.reports import compute, program_info, program_report
 from loyalty_chain.values import reason_code
 
@@ -105,9 +108,13 @@ def saved_chain(state: Path | None, members: int, events: int) -> tuple[Chain, P
     if state.is_file() and (folder / "built.json").is_file():
         if json.loads((folder / "built.json").read_text()) == meta:
             loaded = load_saved(state, folder)
-            if loaded is not None:
-                return loaded
-        print(f"{state} holds another size or lost its logs: building it again", flush=True)
+            if loaded is None:  # kept: a chain that took long to build is not thrown away unasked
+                raise SystemExit(
+                    f"anvil loaded {state} but does not answer eth_getLogs for its blocks; "
+                    "delete the file to build it again"
+                )
+            return loaded
+        print(f"{state} holds another size: building it again", flush=True)
     shutil.rmtree(folder, ignore_errors=True)
     state.unlink(missing_ok=True)
     folder.mkdir(parents=True)
@@ -131,11 +138,8 @@ def saved_chain(state: Path | None, members: int, events: int) -> tuple[Chain, P
 def load_saved(state: Path, folder: Path) -> tuple[Chain, ProgramRecord] | None:
     """anvil on the saved state and the program's record; None when the old blocks' logs are gone."""
     began = time.perf_counter()
-    copy = Path(tempfile.mkdtemp(dir=state.parent)) / state.name
-    atexit.register(shutil.rmtree, copy.parent, True)
-    shutil.copyfile(state, copy)
-    chain = launch_devnet(state=copy, startup_timeout_s=LOAD_TIMEOUT_S)
-    print(f"  loaded a copy of {state} in {time.perf_counter() - began:.1f} s", flush=True)
+    chain = launch_devnet(load_state=state, startup_timeout_s=LOAD_TIMEOUT_S)
+    print(f"  loaded {state} in {time.perf_counter() - began:.1f} s", flush=True)
     try:
         record = load_program(chain, "bench", root=folder)
     except DeploymentError as exc:
@@ -158,6 +162,26 @@ def build_program(chain: Chain, folder: Path, members: int, events: int) -> Prog
     print(f"building {members:,} members / ~{events:,} events on anvil …", flush=True)
     build(LoyaltyClient(chain, record, admin), members, events)
     return record
+
+
+@contextlib.contextmanager
+def timed(parts: dict[str, tuple[float, float]], name: str) -> Iterator[None]:
+    """Time every call of ``loyalty_chain.reports.build.<name>`` (the steps of ``program_report``)
+    while in the block: ``parts[name]`` = (wall s, CPU s of this process, all threads)."""
+    real = getattr(report_build, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        began, cpu = time.perf_counter(), time.process_time()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            parts[name] = (time.perf_counter() - began, time.process_time() - cpu)
+
+    setattr(report_build, name, wrapper)
+    try:
+        yield
+    finally:
+        setattr(report_build, name, real)
 
 
 def kill(chain: Chain) -> None:
@@ -238,11 +262,13 @@ def measure(chain: Chain, record: ProgramRecord, members: int, get_logs: str) ->
     words = [(int(a, 16) << 96) | 7 for a in wallets]
     client.sender.send(client.points.functions.issueBatch(words, reason_code("later")), gas=TX_GAS_CAP)
     calls_before = chain.rpc_stats
+    parts: dict[str, tuple[float, float]] = {}
     began, cpu = time.perf_counter(), time.process_time()
-    incremental = program_report(chain, record, cache=cache)
+    with timed(parts, "sync_store"), timed(parts, "compute"):
+        incremental = program_report(chain, record, cache=cache)
     incremental_s, incremental_cpu = time.perf_counter() - began, time.process_time() - cpu
     calls = {k: v - calls_before.get(k, 0) for k, v in chain.rpc_stats.items()}
-    kpi_s = incremental.seconds  # the KPIs' part; the rest is the sync and opening the cache
+    (sync_s, sync_cpu), (kpi_s, kpi_cpu) = parts["sync_store"], parts["compute"]
 
     info = program_info(chain, record)
     with open_store(record, cache) as store:
@@ -261,8 +287,15 @@ def measure(chain: Chain, record: ProgramRecord, members: int, get_logs: str) ->
         ("web3.py `get_logs`, one call (raw logs)", one_call, one_s, nan, one_call / one_s),
         ("web3.py `get_logs`, per 1,000 blocks (raw logs)", paged, paged_s, nan, paged / paged_s),
         ("incremental report after 1,000 new events", 1_000, incremental_s, incremental_cpu, None),
-        ("  of which: sync (reorg check, eth_getLogs, store)", 1_000, incremental_s - kpi_s, nan, None),
-        ("  of which: KPIs", events + 1_000, kpi_s, nan, None),
+        ("  of which: sync (reorg check, eth_getLogs, store)", 1_000, sync_s, sync_cpu, None),
+        ("  of which: KPIs", events + 1_000, kpi_s, kpi_cpu, None),
+        (
+            "  of which: the rest (open, close the cache)",
+            1_000,
+            incremental_s - sync_s - kpi_s,
+            incremental_cpu - sync_cpu - kpi_cpu,
+            None,
+        ),
         ("full KPI report (no sync)", events, full_s, full_cpu, None),
     ]
     print(f"| {'step':50} | {'events':>9} | seconds | CPU s | events/s |")
@@ -274,7 +307,8 @@ def measure(chain: Chain, record: ProgramRecord, members: int, get_logs: str) ->
         used = f"{cpu_s:5.2f}" if cpu_s == cpu_s else " " * 5
         print(f"| {label:50} | {count:9,} | {seconds:7.2f} | {used} | {shown} |")
     print(f"\nCPU s: this process's CPU time (all threads; not the node's). First index: {rate_cpu:,.0f}")
-    print("events per CPU second; the rest of the wall time is the node answering and other processes.")
+    print("events per CPU second; the rest of the wall time is the node answering and other processes")
+    print("(the sync's wall time beyond its CPU time: anvil answering its three requests).")
     asked = ", ".join(f"{k} {v}" for k, v in sorted(calls.items()) if v and k != "http")
     if one_failed:
         print(f"web3.py get_logs in one call failed: {one_failed}")

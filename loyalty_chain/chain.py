@@ -239,6 +239,7 @@ def anvil_command(
     port: int,
     *,
     state: Path | None = None,
+    load_state: Path | None = None,
     enforce_tx_gas_limit: bool = True,
     block_time: float | None = None,
     accounts: int = DEV_ACCOUNT_COUNT,
@@ -256,6 +257,8 @@ def anvil_command(
         cmd.append("--enable-tx-gas-limit")
     if state is not None:
         cmd += ["--state", str(state)]
+    if load_state is not None:
+        cmd += ["--load-state", str(load_state)]
     if block_time is not None:
         cmd += ["--block-time", str(block_time)]
     return cmd
@@ -299,6 +302,7 @@ def launch_devnet(
     port: int | None = None,
     *,
     state: Path | None = None,
+    load_state: Path | None = None,
     enforce_tx_gas_limit: bool = True,
     block_time: float | None = None,
     log_dir: Path | None = None,
@@ -312,7 +316,9 @@ def launch_devnet(
     a block time (seconds, e.g. 0.1) mines blocks on an interval like a real network, which lets
     anvil take thousands of transactions a second instead of a few hundred. ``accounts`` dev
     accounts are funded with 10,000 ETH each. ``startup_timeout_s``: how long anvil may take to
-    answer (loading a large ``state`` file takes longer than the default).
+    answer (loading a large ``state`` file takes longer than the default). ``state``: anvil loads the
+    file if it exists and writes the chain back to it every minute and as it exits; ``load_state``:
+    anvil only loads it (nothing written: no minute-by-minute dumps competing with the caller).
     """
     chosen = port or free_port()
     log_root = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
@@ -322,6 +328,7 @@ def launch_devnet(
             anvil_command(
                 chosen,
                 state=state,
+                load_state=load_state,
                 enforce_tx_gas_limit=enforce_tx_gas_limit,
                 block_time=block_time,
                 accounts=accounts,
