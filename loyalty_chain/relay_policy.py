@@ -12,21 +12,26 @@ relayer's own limits, checked before anything is signed or sent:
 
 :func:`relay_call` builds the catalog call itself, after the checks that save a relayer gas (the
 catalog, chain, relayer, nonce, deadline and, for a member without code, the signature).
+:func:`prepare_relay` is the same for a service relaying many: every check, in the same order with
+the same errors, on one JSON-RPC batch of reads, and the calldata encoded directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import function_signature_to_4byte_selector
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from .decoding import hex_int
 from .delivery import Sender
 from .delivery.sender import GAS_MARGIN
-from .delivery.signing import calldata
 from .errors import InputError, RelayRefusedError
 from .gasless import (
     ZERO_ADDRESS,
@@ -34,13 +39,17 @@ from .gasless import (
     checksummed,
     is_delegated_eoa,
     parse_request,
-    recover_signer,
+    request_signer,
     signature_bytes,
-    signed_by_member,
+    signed_by,
 )
 
 DEFAULT_MAX_RELAY_GAS = 300_000
 """A normal relayed redemption uses ~115,000 gas; a contract member's check may add up to 100,000."""
+REDEEM_TYPES = ("address", "address", "uint256", "uint256", "uint256", "uint256", "bytes")
+"""``PerkCatalog.redeemWithSignature(member, relayer, perkId, quantity, maxCost, deadline, signature)``."""
+REDEEM_SELECTOR = function_signature_to_4byte_selector(f"redeemWithSignature({','.join(REDEEM_TYPES)})")
+NONCES_SELECTOR = function_signature_to_4byte_selector("nonces(address)")
 
 
 @dataclass(frozen=True)
@@ -76,10 +85,23 @@ def check_relay(
     the same ``typed`` request and ``signature``. ``code`` (the member's) and ``estimate`` (the
     call's gas, simulated from the relayer) are read here unless the caller read them already.
     """
-    member = parse_request(typed).member
+    request = parse_request(typed)
     if code is None:
-        code = bytes(sender.chain.w3.eth.get_code(member))  # type: ignore[arg-type]
-    if code and not signed_by_member(typed, signature) and not policy.allow_contract_members:
+        code = bytes(sender.chain.w3.eth.get_code(request.member))  # type: ignore[arg-type]
+    return _policy_gas(sender, lambda: call, request, signature, policy, code, estimate)
+
+
+def _policy_gas(
+    sender: Sender,
+    call: Callable[[], ContractFunction],
+    request: RedemptionRequest,
+    signature: str | bytes,
+    policy: RelayPolicy,
+    code: bytes,
+    estimate: int | None,
+) -> int:
+    member = request.member
+    if code and not signed_by(request, signature) and not policy.allow_contract_members:
         kind = "an EIP-7702 delegated account" if is_delegated_eoa(code) else "a contract"
         raise RelayRefusedError(
             member,
@@ -88,7 +110,7 @@ def check_relay(
             "--allow-contract-members), or have the member sign with its own key",
         )
     if estimate is None:
-        estimate = sender.simulate(call)  # a revert surfaces here, decoded, before anything is sent
+        estimate = sender.simulate(call())  # a revert surfaces here, decoded, before anything is sent
     if estimate > policy.max_gas:
         raise RelayRefusedError(
             member,
@@ -98,42 +120,84 @@ def check_relay(
     return min(int(estimate * GAS_MARGIN), policy.max_gas)
 
 
+@dataclass(frozen=True)
+class PreparedRelay:
+    """A relay every check took on: the ``redeemWithSignature`` transaction to send."""
+
+    request: RedemptionRequest
+    target: str
+    """The catalog."""
+    data: bytes
+    """The call's ABI-encoded calldata."""
+    gas: int
+    """The gas limit to send it with (the estimate with a margin, within the policy's ceiling)."""
+
+
 def prepare_relay(
     sender: Sender,
     catalog: Contract,
-    typed: Mapping[str, Any],
+    request: RedemptionRequest,
     signature: str | bytes,
     policy: RelayPolicy,
-) -> tuple[ContractFunction, int]:
-    """:func:`relay_call` and :func:`check_relay` with one request to the
+) -> PreparedRelay:
+    """:func:`relay_call` and :func:`check_relay` for a parsed ``request`` with one request to the
     node: the member's nonce, the chain time, the member's code and the gas estimate are read in
     one JSON-RPC batch, then every check runs on them, in the same order and with the same errors.
-    Returns the call and the gas limit to relay it with."""
-    request = parse_request(typed)
-    draft = unchecked_relay_call(catalog, request, signature_bytes(signature))
-    nonce_call = catalog.functions.nonces(request.member)
+    The calldata is encoded once, directly (no contract objects on the way), the signer recovered
+    at most once."""
+    raw = signature_bytes(signature)
+    target = str(catalog.address)
+    _check_target(request, target, sender.chain.chain_id, sender.address)
+    data = redeem_calldata(request, raw)
+    member_word = bytes(12) + bytes.fromhex(request.member[2:])
     answers = sender.chain.batch(
         [
-            ("eth_call", [{"to": catalog.address, "data": "0x" + calldata(nonce_call).hex()}, "latest"]),
+            ("eth_call", [{"to": target, "data": "0x" + (NONCES_SELECTOR + member_word).hex()}, "latest"]),
             ("eth_getBlockByNumber", ["latest", False]),
             ("eth_getCode", [request.member, "latest"]),
-            (
-                "eth_estimateGas",
-                [{"from": sender.address, "to": catalog.address, "data": "0x" + calldata(draft).hex()}],
-            ),
+            ("eth_estimateGas", [{"from": sender.address, "to": target, "data": "0x" + data.hex()}]),
         ]
     )
     if any("result" not in a for a in answers[:3]):
         # the node said no to a plain read: ask again the usual way, which raises its error
-        call = relay_call(catalog, typed, signature, relayer=sender.address)
-        return call, check_relay(sender, call, typed, signature, policy)
+        typed = request.typed_data()
+        call = relay_call(catalog, typed, raw, relayer=sender.address)
+        return PreparedRelay(request, target, data, check_relay(sender, call, typed, raw, policy))
     nonce, block, code = (a["result"] for a in answers[:3])
     reads = RelayReads(hex_int(nonce), hex_int(block["timestamp"]), bytes.fromhex(str(code)[2:]))
-    call = relay_call(catalog, typed, signature, relayer=sender.address, reads=reads)
+    _check_fresh(request, raw, reads)
     estimated = answers[3]
     # a revert (or any refusal) of the estimate: simulated again the usual way, decoded
     estimate = hex_int(estimated["result"]) if "result" in estimated else None
-    return call, check_relay(sender, call, typed, signature, policy, code=reads.code, estimate=estimate)
+    draft = partial(unchecked_relay_call, catalog, request, raw)  # built only if simulated again
+    gas = _policy_gas(sender, draft, request, raw, policy, reads.code, estimate)
+    return PreparedRelay(request, target, data, gas)
+
+
+def redeem_calldata(request: RedemptionRequest, signature: bytes) -> bytes:
+    """The ``redeemWithSignature`` calldata of ``request``, ABI-encoded with eth_abi directly."""
+    return REDEEM_SELECTOR + abi_encode(REDEEM_TYPES, _redeem_args(request, signature))
+
+
+def decode_redeem_calldata(data: bytes) -> tuple[Any, ...]:
+    """The arguments of stored ``redeemWithSignature`` calldata, in order (addresses checksummed),
+    as ``redeemBatchWithSignature`` takes each item."""
+    if data[:4] != REDEEM_SELECTOR:
+        raise InputError(f"not redeemWithSignature calldata (selector 0x{data[:4].hex()})")
+    member, relayer, *numbers, signature = abi_decode(REDEEM_TYPES, data[4:])
+    return (checksummed(member, "member"), checksummed(relayer, "relayer"), *numbers, signature)
+
+
+def _redeem_args(request: RedemptionRequest, signature: bytes) -> tuple[Any, ...]:
+    return (
+        request.member,
+        request.relayer,
+        request.perk_id,
+        request.quantity,
+        request.max_cost,
+        request.deadline,
+        signature,
+    )
 
 
 @dataclass(frozen=True)
@@ -165,11 +229,23 @@ def relay_call(
     request = parse_request(typed)
     raw = signature_bytes(signature)
     w3 = catalog.w3
-    if request.catalog != catalog.address:
-        raise InputError(
-            f"the request is for catalog {request.catalog}, not {catalog.address}; build it for this one"
+    _check_target(request, str(catalog.address), int(w3.eth.chain_id), relayer)
+    if reads is None:
+        reads = RelayReads(
+            int(catalog.functions.nonces(request.member).call()),
+            int(w3.eth.get_block("latest")["timestamp"]),
+            bytes(w3.eth.get_code(request.member)),  # type: ignore[arg-type]
         )
-    chain_id = int(w3.eth.chain_id)
+    _check_fresh(request, raw, reads)
+    return unchecked_relay_call(catalog, request, raw)
+
+
+def _check_target(request: RedemptionRequest, catalog: str, chain_id: int, relayer: str) -> None:
+    """The request is for this catalog and chain, and this relayer may submit it."""
+    if request.catalog != catalog:
+        raise InputError(
+            f"the request is for catalog {request.catalog}, not {catalog}; build it for this one"
+        )
     if request.chain_id != chain_id:
         raise InputError(f"the request is for chain id {request.chain_id}, this is chain id {chain_id}")
     relayer = checksummed(relayer, "relayer")
@@ -178,33 +254,28 @@ def relay_call(
             f"the request names relayer {request.relayer}, not {relayer}; relay it from that account "
             "or have the member sign one for this relayer"
         )
-    current = reads.nonce if reads else int(catalog.functions.nonces(request.member).call())
-    if request.nonce != current:
+
+
+def _check_fresh(request: RedemptionRequest, signature: bytes, reads: RelayReads) -> None:
+    """The request's nonce is the member's next, its deadline not passed, and (for a member
+    without code) the signature is the member's."""
+    if request.nonce != reads.nonce:
         raise InputError(
-            f"the request carries nonce {request.nonce} but {request.member}'s next nonce is {current} "
+            f"the request carries nonce {request.nonce} but {request.member}'s next nonce is {reads.nonce} "
             "(already used or cancelled, or another request must go first); have the member sign a fresh one"
         )
-    now = reads.now if reads else int(w3.eth.get_block("latest")["timestamp"])
-    if request.deadline < now:
-        raise InputError(f"the request expired at {request.deadline} (chain time {now}); sign a fresh one")
-    code = reads.code if reads else bytes(w3.eth.get_code(request.member))  # type: ignore[arg-type]
-    if not code:
-        signer = recover_signer(typed, raw)
+    if request.deadline < reads.now:
+        raise InputError(
+            f"the request expired at {request.deadline} (chain time {reads.now}); sign a fresh one"
+        )
+    if not reads.code:
+        signer = request_signer(request, signature)
         if signer != request.member:
             raise InputError(f"the signature is {signer}'s, not the member {request.member}'s")
-    return unchecked_relay_call(catalog, request, raw)
 
 
 def unchecked_relay_call(catalog: Contract, request: RedemptionRequest, signature: bytes) -> ContractFunction:
     """The ``redeemWithSignature`` call for ``request`` as it is, nothing checked (for estimating
     it; :func:`relay_call` is the checked way)."""
-    call: ContractFunction = catalog.functions.redeemWithSignature(
-        request.member,
-        request.relayer,
-        request.perk_id,
-        request.quantity,
-        request.max_cost,
-        request.deadline,
-        signature,
-    )
+    call: ContractFunction = catalog.functions.redeemWithSignature(*_redeem_args(request, signature))
     return call

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Header, Path
 from fastapi.responses import JSONResponse
 
 from ..chain import TX_GAS_CAP
-from ..delivery.signing import calldata
 from ..errors import ContractRevertError, InputError, RelayRefusedError
 from ..gasless import parse_request
 from ..relay_policy import RelayPolicy as CheckPolicy
@@ -77,7 +76,7 @@ def post_redemption(
     # what they read from the node is read in one JSON-RPC batch
     checks = CheckPolicy(max_gas=policy.gas_ceiling, allow_contract_members=policy.allow_contract_members)
     try:
-        call, gas = prepare_relay(gw.client.sender, gw.client.catalog, body.typed_data, signature, checks)
+        prepared = prepare_relay(gw.client.sender, gw.client.catalog, request, signature, checks)
     except RelayRefusedError as exc:
         gw.count("relays_refused")
         raise ApiError(403, "typed_data" if "gas" in exc.reason else "member", str(exc)) from None
@@ -98,9 +97,9 @@ def post_redemption(
             perk_id=request.perk_id,
             quantity=request.quantity,
             sig_hash=sig_hash,
-            target=str(call.address),
-            calldata="0x" + calldata(call).hex(),
-            gas=min(gas, TX_GAS_CAP),
+            target=prepared.target,
+            calldata="0x" + prepared.data.hex(),
+            gas=min(prepared.gas, TX_GAS_CAP),
             now=time.time(),
         )
     )

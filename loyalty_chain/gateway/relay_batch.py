@@ -15,15 +15,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth_abi import decode as abi_decode
+from eth_utils import keccak
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from ..chain import TX_GAS_CAP
-from ..decoding import ErrorDecoder, Event
+from ..decoding import ErrorDecoder
 from ..delivery import TxResult
+from ..relay_policy import decode_redeem_calldata
 
 MAX_ITEMS = 100
 """Most redemptions in one batch transaction (~100k gas each: a few million gas a transaction)."""
+PERK_REDEEMED = keccak(text="PerkRedeemed(uint256,uint256,address,uint256,uint256)")
+"""Topics: the redemption id, the perk id, the member; data: the quantity, the points burned."""
+REDEMPTION_SKIPPED = keccak(text="RedemptionSkipped(uint256,address,bytes)")
+"""Topics: the item's index, the member; data: the item's revert data."""
 BATCH_OVERHEAD_GAS = 30_000
 """Gas of a batch transaction beyond its items' own limits (the array's calldata head, the loop)."""
 
@@ -53,16 +60,7 @@ def batches(catalog: Contract, rows: Sequence[tuple[str, int]], max_gas: int) ->
     items: list[tuple[Any, ...]] = []
     gas = BATCH_OVERHEAD_GAS
     for data, item_gas in rows:
-        _, args = catalog.decode_function_input(data)
-        item = (
-            args["member"],
-            args["relayer"],
-            args["perkId"],
-            args["quantity"],
-            args["maxCost"],
-            args["deadline"],
-            args["signature"],
-        )
+        item = decode_redeem_calldata(bytes.fromhex(data.removeprefix("0x")))
         if items and (len(items) >= MAX_ITEMS or gas + item_gas > limit):
             out.append(Batch(catalog.functions.redeemBatchWithSignature(items), gas, len(items)))
             items, gas = [], BATCH_OVERHEAD_GAS
@@ -73,21 +71,28 @@ def batches(catalog: Contract, rows: Sequence[tuple[str, int]], max_gas: int) ->
     return out
 
 
-def outcomes(result: TxResult | Exception, size: int, decoder: ErrorDecoder) -> list[Relayed | Exception]:
-    """Each item's fate in a batch transaction: :class:`Relayed`, or the error it was skipped with
-    (the transaction's own error for every item if it failed as a whole)."""
+def outcomes(
+    result: TxResult | Exception, size: int, decoder: ErrorDecoder, catalog: str
+) -> list[Relayed | Exception]:
+    """Each item's fate in a batch transaction to ``catalog``: :class:`Relayed`, or the error it was
+    skipped with (the transaction's own error for every item if it failed as a whole). Only the
+    catalog's ``PerkRedeemed`` and ``RedemptionSkipped`` logs are decoded, directly from the
+    receipt (the generic event decoder cost ~3 ms a relay)."""
     if not isinstance(result, TxResult):
         return [result] * size
     skipped: dict[int, Exception] = {}
-    redeemed: list[Event] = []
-    for ev in result.events:
-        if ev.name == "RedemptionSkipped":
-            reason = ev.args["reason"]
-            data = reason if isinstance(reason, bytes | str) else bytes(reason)
-            error = decoder.decode(data, tx_hash=result.tx_hash) if data else None
-            skipped[int(ev.args["index"])] = error or RuntimeError("the item ran out of gas")
-        elif ev.name == "PerkRedeemed":
-            redeemed.append(ev)
+    redeemed: list[tuple[int, int]] = []
+    for log in result.logs:
+        topics = [_raw(t) for t in log["topics"]]
+        if not topics or str(log["address"]).lower() != catalog.lower():
+            continue
+        if topics[0] == REDEMPTION_SKIPPED:
+            (reason,) = abi_decode(["bytes"], _raw(log["data"]))
+            error = decoder.decode(reason, tx_hash=result.tx_hash) if reason else None
+            skipped[int.from_bytes(topics[1], "big")] = error or RuntimeError("the item ran out of gas")
+        elif topics[0] == PERK_REDEEMED:
+            (_, burned) = abi_decode(["uint256", "uint256"], _raw(log["data"]))
+            redeemed.append((int.from_bytes(topics[1], "big"), int(burned)))
     each_gas = result.gas_used // size
     found = iter(redeemed)
     out: list[Relayed | Exception] = []
@@ -99,9 +104,10 @@ def outcomes(result: TxResult | Exception, size: int, decoder: ErrorDecoder) -> 
         if event is None:
             out.append(RuntimeError(f"item {index} of {result.tx_hash} emitted no PerkRedeemed event"))
             continue
-        out.append(
-            Relayed(
-                result.tx_hash, int(event.args["redemptionId"]), int(event.args["pointsBurned"]), each_gas
-            )
-        )
+        out.append(Relayed(result.tx_hash, event[0], event[1], each_gas))
     return out
+
+
+def _raw(value: Any) -> bytes:
+    """A log's topic or data, as a JSON-RPC hex string or bytes."""
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)

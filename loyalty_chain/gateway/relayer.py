@@ -180,7 +180,7 @@ class Relayer:
                 sent = [exc] * len(plan)
             each: list[Relayed | Exception] = []
             for batch, result in zip(plan, sent, strict=True):
-                each.extend(outcomes(result, batch.size, self.client.decoder))
+                each.extend(outcomes(result, batch.size, self.client.decoder, batch.call.address))
             self._settle(group_id, ids, each)
         return len(ids)
 
