@@ -80,12 +80,12 @@ class Run:
     refused: int = 0
     first_post: float = 0.0
     seen: dict[str, float] = field(default_factory=dict)
-    cpu_s: float = 0.0
-    """CPU seconds the server process spent while the redemptions were posted and relayed."""
     errors: dict[str, str] = field(default_factory=dict)
-    cpu_s: float = 0.0
-    """CPU seconds the server process spent while the events were posted and issued."""
     """A refusal or transport error of each kind, as first met."""
+    cpu_s: float = 0.0
+    """CPU seconds the server's processes spent while the events were posted and issued."""
+    fill: tuple[float, float] = (float("nan"), float("nan"))
+    """How full the blocks were (gas used / gas limit) while posting, and after until the last mint."""
 
     @property
     def issued(self) -> list[float]:
@@ -113,6 +113,8 @@ class Observer(threading.Thread):
         self.contract, self.next_block = contract, start
         self.topics, self.at = topics, at
         self.seen: dict[str, float] = {}
+        self.blocks: list[tuple[float, int, int]] = []
+        """(when seen, gas used, gas limit) of each block, in order: how full the chain was kept."""
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -130,6 +132,13 @@ class Observer(threading.Thread):
                 now = time.perf_counter()
                 for log in logs:
                     self.seen.setdefault("0x" + bytes(log["topics"][self.at])[-20:].hex(), now)
+                for answer in self.chain.batch(
+                    [("eth_getBlockByNumber", [hex(n), False]) for n in range(self.next_block, head + 1)]
+                ):
+                    block = answer.get("result") or {}
+                    self.blocks.append(
+                        (now, int(block.get("gasUsed", "0x0"), 16), int(block.get("gasLimit", "0x1"), 16))
+                    )
                 self.next_block = head + 1
             self.stop.wait(0.05)
 
@@ -236,12 +245,34 @@ def wait_seen(observer: Observer, run: Run, settle_s: float) -> None:
     while time.monotonic() < deadline and any(m not in observer.seen for m in run.posted):
         time.sleep(0.2)
     run.seen = {m: observer.seen[m] for m in run.posted if m in observer.seen}
+    if run.seen:  # the blocks from the first post to the last mint: while posting, then after
+        posting_end, last = run.first_post + run.seconds, max(run.seen.values())
+        run.fill = (
+            fill(observer.blocks, run.first_post, posting_end),
+            fill(observer.blocks, posting_end, last),
+        )
+
+
+def fill(blocks: Sequence[tuple[float, int, int]], start: float, end: float) -> float:
+    """Gas used / gas limit of the blocks seen after ``start`` up to ``end`` (nan: none)."""
+    used = [(u, g) for t, u, g in blocks if start < t <= end]
+    return sum(u for u, _ in used) / sum(g for _, g in used) if used else float("nan")
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU so far of a process and every process under it (Linux /proc)."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:  # gone meanwhile
+            continue
+        total += sum(cpu_seconds(int(c)) for c in children)
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return total
+    return total + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load(
@@ -384,6 +415,12 @@ def main() -> int:
         help="gateway --batch-txs (default: one per 15M gas of a block, 2 for anvil's 30M)",
     )
     parser.add_argument("--pipeline", type=int, default=3, help="gateway --pipeline (default 3)")
+    parser.add_argument(
+        "--worker",
+        choices=("process", "thread"),
+        default="process",
+        help="gateway --worker: the issuing worker in a process of its own (default) or a thread",
+    )
     parser.add_argument("--relays", type=int, default=300, help="redemptions relayed (default 300)")
     parser.add_argument(
         "--batch-events", type=int, default=100, help="events per POST /v1/events/batch (default 100)"
@@ -481,6 +518,8 @@ def main() -> int:
                     str(args.batch_txs),
                     "--pipeline",
                     str(args.pipeline),
+                    "--worker",
+                    args.worker,
                     # the bench measures what the gateway can relay, not the policy's default cap
                     "--relays-per-second",
                     "10000",
@@ -532,14 +571,15 @@ def report(runs: list[Run], relays: Relays, args: Any) -> int:
         f"anvil {args.block_time:g} s blocks of {args.block_gas:,} gas (start_devnet, EIP-7825 cap "
         f"enforced), {args.concurrency} HTTP "
         f"clients; gateway --batch-size {args.batch_size} --batch-txs {args.batch_txs} "
-        f"--pipeline {args.pipeline}, SQLite; "
+        f"--pipeline {args.pipeline} --worker {args.worker}, SQLite; "
         f"batch runs post {args.batch_events} events per request\n"
     )
     print(
         "| handler | seconds posting | events accepted | refused or lost | accepted/s | answer p50 / p99 ms "
-        "| on chain | events/s end to end | to issued p50 / p99 s | x naive | server CPU ms/event |"
+        "| on chain | events/s end to end | to issued p50 / p99 s | x naive | server CPU ms/event "
+        "| blocks full while posting / after |"
     )
-    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     naive = runs[0].end_to_end or float("nan")
     for r in runs:
         issued = r.issued
@@ -548,7 +588,8 @@ def report(runs: list[Run], relays: Relays, args: Any) -> int:
             f"{len(r.posted) / r.seconds:,.0f} | "
             f"{pct(r.answer_s, 0.5) * 1e3:.0f} / {pct(r.answer_s, 0.99) * 1e3:.0f} | {len(issued):,} | "
             f"{r.end_to_end:,.0f} | {pct(issued, 0.5):.2f} / {pct(issued, 0.99):.2f} | "
-            f"{r.end_to_end / naive:.1f}x | {r.cpu_s * 1e3 / max(1, len(r.posted)):.1f} |"
+            f"{r.end_to_end / naive:.1f}x | {r.cpu_s * 1e3 / max(1, len(r.posted)):.1f} | "
+            f"{r.fill[0]:.0%} / {r.fill[1]:.0%} |"
         )
     for r in runs:
         for kind, text in r.errors.items():

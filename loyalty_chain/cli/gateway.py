@@ -51,6 +51,14 @@ MAX_BATCH = 556
     help="Batches on their way at once: the next is sent while earlier ones are being mined.",
 )
 @click.option(
+    "--worker",
+    type=click.Choice(["process", "thread"]),
+    default="process",
+    show_default=True,
+    help="Where the issuing worker runs: a process of its own (restarted if it dies), or a thread"
+    " of the HTTP process (sharing its CPU).",
+)
+@click.option(
     "--webhook-url", help="Where events and redemptions are posted (secret: $LOYALTY_CHAIN_WEBHOOK_SECRET)."
 )
 @click.option("--allow-contract-members", is_flag=True, help="Relay for members whose address has code.")
@@ -86,6 +94,7 @@ def serve(
     batch_size: int,
     batch_txs: int,
     pipeline: int,
+    worker: str,
     webhook_url: str | None,
     allow_contract_members: bool,
     relays_per_member_hour: int | None,
@@ -128,6 +137,7 @@ def serve(
         policy=RelayPolicy(allow_contract_members=allow_contract_members, **limits),
         worker=WorkerOptions(batch_size=batch_size, txs_per_batch=batch_txs, pipeline=pipeline),
         webhook=webhook,
+        worker_process=worker == "process",
     )
     store = open_store(db)
     try:

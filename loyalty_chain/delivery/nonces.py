@@ -64,6 +64,14 @@ class NonceManager:
             self._active += 1
             return first
 
+    def catch_up(self) -> None:
+        """Never below the chain's pending count: another process that sends for this account (one
+        at a time, under a lock the callers share) may have used nonces since we counted."""
+        pending = self.chain_nonce("pending")
+        with self._lock:
+            if self._next is None or pending > self._next:
+                self._next = pending
+
     def finish(self) -> None:
         """An operation that reserved nonces has settled all of them."""
         with self._lock:

@@ -47,6 +47,10 @@ class DeliveryOptions:
     """Nothing mined for this long → OutcomeUnknownError (the transactions may still mine)."""
     journal: Path | None = None
     """The operations journal for idempotency keys (None: ``~/.loyalty-chain/operations.sqlite``)."""
+    shared_account: bool = False
+    """Other processes send for this account too, each write started under a lock they all hold
+    (the gateway's sender lock): the next nonce is read from the chain before every write, not
+    only when none of this process's is in flight."""
 
     def confirmations_for(self, chain: Chain) -> Confirmations:
         if self.confirmations is not None:
@@ -225,6 +229,8 @@ class Sender:
         (one thread starts them in nonce order, others finish them)."""
         key = self._key(key)
         outbox = self.outbox()
+        if self.options.shared_account:
+            self.nonces.catch_up()
         if key is None:
             flights = plan(self.signer, self.nonces, txs)
         else:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from ..chain import Chain
 from ..client import LoyaltyClient
 from ..delivery import DeliveryOptions
+from ..errors import InputError
 from ..program import ProgramRecord
 from ..signers import SignerLike
 from .policy import RelayPolicy
@@ -19,6 +20,7 @@ from .rules import Rules
 from .store import Store
 from .webhooks import WebhookDispatcher, WebhookOptions
 from .worker import Worker, WorkerOptions
+from .worker_process import WorkerProcess, WorkerSpec
 
 TIER_CACHE_S = 30.0
 """How long a member's tier, read from the chain for earn multipliers, is reused."""
@@ -35,6 +37,10 @@ class GatewayOptions:
     """The same for ``POST /v1/events/batch`` (up to 1,000 events)."""
     cors_origins: tuple[str, ...] = ("*",)
     """Origins allowed to call the public (member) endpoints from a browser."""
+    worker_process: bool = False
+    """Run the issuing worker in a process of its own (:mod:`.worker_process`; what ``serve``
+    does): accepting and issuing no longer share one GIL. Needs a chain reached by URL (not the
+    embedded one)."""
 
 
 class Gateway:
@@ -55,15 +61,35 @@ class Gateway:
         self.store = store
         self.rules = rules
         # the operations journal goes with the store (its keys name this store's batches); one
-        # account sends everything, its writes (batches, relays) one at a time: store.write_lock()
+        # account sends everything, its writes (batches, relays) one at a time under
+        # store.write_lock(), from this process, the worker's and other gateways' on the same store
         delivery = delivery or DeliveryOptions()
-        delivery = replace(delivery, journal=store.journal or delivery.journal)
+        delivery = replace(delivery, journal=store.journal or delivery.journal, shared_account=True)
         self.client = LoyaltyClient(chain, record, account, delivery)
         self.metrics: Counter[str] = Counter()
         self.relayer = Relayer(store, self.client, on_settled=lambda s, n: self.count(f"relays_{s}", n))
-        self.worker = Worker(
-            store, self.client, self.options.worker, lambda n: self.count("grants_issued", n)
-        )
+        self.worker: Worker | WorkerProcess
+        if self.options.worker_process:
+            if chain.kind == "embedded":
+                raise InputError(
+                    "the issuing worker cannot run in a process of its own on the embedded chain (it"
+                    " lives in this process); pass GatewayOptions(worker_process=False) or a chain URL"
+                )
+            # /metrics' grants_issued is then the store's count (the worker's counter is in its process)
+            spec = WorkerSpec(
+                chain.rpc_url,
+                record,
+                bytes(self.client.sender.account.key),
+                store.url,
+                self.options.worker,
+                delivery,
+            )
+            self.worker = WorkerProcess(spec, on_restart=lambda: self.count("worker_restarts"))
+            self.metrics["worker_restarts"] = 0
+        else:
+            self.worker = Worker(
+                store, self.client, self.options.worker, lambda n: self.count("grants_issued", n)
+            )
         self.webhooks = WebhookDispatcher(store, self.options.webhook) if self.options.webhook else None
         self._tiers: dict[str, tuple[float, str | None]] = {}
         self._metrics_lock = threading.Lock()

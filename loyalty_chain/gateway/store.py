@@ -79,6 +79,8 @@ class Store(ABC):
 
     store_id: str
     """Names this database in idempotency keys, so two gateways never share one."""
+    url: str
+    """What ``open_store`` takes to open this database again (in another process)."""
     journal: Path | None
     """The delivery layer's operations journal for this store (None: the user's default one)."""
 

@@ -1,12 +1,16 @@
-"""The gateway's store in a SQLite file (the default; one gateway process).
+"""The gateway's store in a SQLite file (the default; one gateway, whose issuing worker may run in a
+process of its own).
 
 WAL mode with ``synchronous = FULL``: what a call wrote is on disk when it returns, so an event
-answered 202 survives ``kill -9``. One connection serves every thread, behind a lock; write
-transactions are ``BEGIN IMMEDIATE`` (SQLite's one writer).
+answered 202 survives ``kill -9``. One connection per process serves every thread, behind a lock;
+write transactions are ``BEGIN IMMEDIATE`` (SQLite's one writer, across processes too). The sender
+lock is an ``flock`` on a file beside the database, so the processes of one gateway send for its
+account one at a time.
 """
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -77,6 +81,8 @@ class SqliteStore(Store):
         self.path = path
         self.journal = path.with_name(path.name + ".operations.sqlite")
         """Beside the database: its keys name this store's batches."""
+        self._sender_file = path.with_name(path.name + ".sender.lock")
+        self.url = f"sqlite:///{path.resolve()}"
         path.parent.mkdir(parents=True, exist_ok=True)
         super().__init__()
         self._lock = threading.RLock()
@@ -111,5 +117,6 @@ class SqliteStore(Store):
 
     @contextmanager
     def write_lock(self) -> Iterator[None]:
-        with self._sending:
+        with self._sending, self._sender_file.open("a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)  # released when the file is closed (or the process dies)
             yield

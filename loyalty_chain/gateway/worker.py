@@ -94,7 +94,11 @@ class Worker:
 
     def run_once(self) -> int:
         """Batch what is pending and send it, ``pipeline`` batches on their way at once, until
-        nothing is pending (grants accepted meanwhile included); the number of grants issued."""
+        nothing is pending (grants accepted meanwhile included); the number of grants issued.
+
+        While batches are on their way only full ones are formed: a partial batch would take a
+        block's room for fewer grants; what is left waits for the next round, until fewer than
+        ``pipeline - 1`` batches are on their way (then the next block would go without ours)."""
         issued = 0
         in_flight: dict[int, Future[int]] = {}
         skipped: set[int] = set()  # not settled this round (retried under the same key next round)
@@ -103,10 +107,13 @@ class Worker:
             while not self._stop.is_set():
                 while len(in_flight) >= depth:
                     issued += self._collect(in_flight, FIRST_COMPLETED)
-                self._form_batches()
+                self._form_batches(partial=len(in_flight) < max(1, depth - 1))
                 batch = self._next_batch(set(in_flight) | skipped)
                 if batch is None:
-                    break
+                    if not in_flight:
+                        break
+                    issued += self._collect(in_flight, FIRST_COMPLETED)  # then a partial may go
+                    continue
                 future = self._start(*batch)
                 if future is None:
                     skipped.add(batch[0])
@@ -135,35 +142,31 @@ class Worker:
                 issued += future.result()
         return issued
 
-    def _form_batches(self) -> None:
+    def _form_batches(self, partial: bool = True) -> None:
+        """Pending grants into batches of one block's worth, per reason; the last, smaller one
+        too with ``partial``."""
         block_gas = self.client.sender.block_gas_limit()
         chunk = self.issuer.chunk_for(block_gas, self.options.txs_per_batch, self.options.batch_size)
         size = chunk * max(1, self.options.txs_per_batch)
         with self.store.transaction() as conn:
-            reasons = [
-                r for (r,) in conn.execute("SELECT DISTINCT reason FROM grants WHERE status = 'pending'")
-            ]
-            for reason in reasons:
-                while True:
-                    ids = [
-                        i
-                        for (i,) in conn.execute(
-                            "SELECT id FROM grants WHERE status = 'pending' AND reason = ?"
-                            " ORDER BY id LIMIT ?",
-                            (reason, size),
-                        )
-                    ]
-                    if not ids:
-                        break
+            waiting = conn.execute(
+                "SELECT reason, COUNT(*) FROM grants WHERE status = 'pending' GROUP BY reason"
+            ).fetchall()
+            for reason, count in waiting:
+                count = int(count)
+                while count >= size or (partial and count > 0):
+                    n = min(size, count)
                     (batch_id,) = conn.execute(
                         "INSERT INTO batches (reason, state, created, chunk) VALUES (?, 'pending', ?, ?)"
                         " RETURNING id",
-                        (reason, time.time(), min(chunk, len(ids))),
+                        (reason, time.time(), min(chunk, n)),
                     ).fetchone()
-                    conn.executemany(
-                        "UPDATE grants SET status = 'batched', batch_id = ? WHERE id = ?",
-                        [(batch_id, i) for i in ids],
+                    conn.execute(
+                        "UPDATE grants SET status = 'batched', batch_id = ? WHERE id IN (SELECT id"
+                        " FROM grants WHERE status = 'pending' AND reason = ? ORDER BY id LIMIT ?)",
+                        (batch_id, reason, n),
                     )
+                    count -= n
 
     def _start(self, batch_id: int, reason: str, chunk: int) -> Future[int] | None:
         """Send the batch (under the sender lock, every process's on PostgreSQL, where its state is

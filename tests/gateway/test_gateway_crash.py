@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from support.gateway_process import start, wait_up
+from support.gateway_process import start, wait_gone, wait_up, worker_of
 
 from loyalty_chain.chain import Chain, free_port
 from loyalty_chain.gateway import SqliteStore, create_key
@@ -73,8 +73,10 @@ def test_kill_9_then_restart_issues_every_event_once(
         deadline = time.monotonic() + SETTLE_S
         while not batch_states(db).get("issued") and time.monotonic() < deadline:
             time.sleep(0.05)
+        worker = worker_of(process)
         process.send_signal(signal.SIGKILL)  # mid-way: some batches issued, others not yet
         process.wait(10)
+        assert wait_gone([worker]) == []  # the issuing worker's process goes with it: no orphan
         at_kill = batch_states(db)
         issued_at_kill = statuses_in(db).count("issued")
         assert 0 < issued_at_kill < EVENTS, at_kill

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from loyalty_chain.chain import Chain
 from loyalty_chain.client import LoyaltyClient
+from loyalty_chain.delivery.signing import calldata
+from loyalty_chain.errors import InputError
 from loyalty_chain.gateway import Gateway, WorkerOptions, create_app, create_key
+from loyalty_chain.gateway.issuing import issue_batch_data, packed
+from loyalty_chain.values import reason_code
 
 
 def purchase(event_id: str, member: str, value: str = "12.50", **extra: object) -> dict[str, object]:
@@ -84,6 +89,19 @@ def test_a_batch_sends_its_transactions_together(chain: Chain, make_gateway: Cal
     assert [gateway.client.balance(m) for m in members] == [20] * 5
     (batches,) = gateway.store.query_one("SELECT COUNT(*) FROM batches")
     assert batches == 1
+
+
+def test_issue_batch_calldata_is_what_the_abi_encoder_makes(gateway: Gateway) -> None:
+    member = gateway.client.sender.address
+    code = reason_code("purchase")
+    words = [packed(member, 5), packed(member.lower(), 2**96 - 1, 1), (1 << 255) | 7, 0]
+    call = gateway.client.points.functions.issueBatch(words, code)
+    assert issue_batch_data(calldata(call)[:4], words, code) == calldata(call)
+    assert words[0] == (int(member, 16) << 96) | 5
+    with pytest.raises(InputError, match="recipient #3"):
+        packed("0x1234", 1, 2)
+    with pytest.raises(InputError, match="amount #1"):
+        packed(member, 2**96)
 
 
 def test_batches_are_pipelined_and_each_is_settled_once(

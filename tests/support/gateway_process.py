@@ -50,3 +50,47 @@ def wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
         except httpx.TransportError:
             time.sleep(0.2)
     raise AssertionError(f"the gateway did not come up in {STARTUP_S}s:\n{log.read_text()}")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (its children, theirs …), from Linux's /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:  # the task ended meanwhile
+            continue
+        for child in children:
+            found += [child, *descendants(child)]
+    return found
+
+
+def alive(pid: int) -> bool:
+    """``pid`` runs (a zombie, dead but not yet reaped by its parent, does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_gone(pids: list[int], timeout: float = 20.0) -> list[int]:
+    """Waits until none of ``pids`` runs (at most ``timeout``); those still running."""
+    deadline = time.monotonic() + timeout
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return [p for p in pids if alive(p)]
+
+
+def worker_of(process: subprocess.Popen[bytes], timeout: float = STARTUP_S) -> int:
+    """The pid of the issuing worker process ``serve`` started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in descendants(process.pid):
+            try:
+                if b"gateway.worker_process import main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return pid
+            except OSError:
+                continue
+        time.sleep(0.1)
+    raise AssertionError(f"no worker process under {process.pid}: {descendants(process.pid)}")
