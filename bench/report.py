@@ -23,6 +23,7 @@ whole chain, ~1 GB at full size, competes with the measurements for the CPU and 
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import shutil
@@ -136,24 +137,40 @@ def saved_chain(state: Path | None, members: int, events: int) -> tuple[Chain, P
 
 
 def load_saved(state: Path, folder: Path) -> tuple[Chain, ProgramRecord] | None:
-    """anvil on the saved state and the program's record; None when the old blocks' logs are gone."""
-    began = time.perf_counter()
-    chain = launch_devnet(load_state=state, startup_timeout_s=LOAD_TIMEOUT_S)
-    print(f"  loaded {state} in {time.perf_counter() - began:.1f} s", flush=True)
-    try:
-        record = load_program(chain, "bench", root=folder)
-    except DeploymentError as exc:
-        # Most likely a contract changed since the chain was built (its artifact hash differs): the
-        # benchmark reads only events and the points' and cards' settings, so it measures anyway.
-        print(f"  note: {exc}\n  measured anyway: the saved chain's contracts are as built", flush=True)
-        path = record_path(chain.chain_id, "bench", folder)
-        record = ProgramRecord.from_json(json.loads(path.read_text()), root=folder)
-    query = {"address": record.addresses["MembershipCard"], "fromBlock": hex(record.block)}
-    first = chain.w3.provider.make_request("eth_getLogs", [query])  # type: ignore[union-attr]
-    if not first.get("result"):
+    """anvil on the saved state and the program's record; None when the old blocks' logs are gone.
+    anvil only loads the file (``--load-state``); should that anvil not answer for the old blocks,
+    a copy is loaded with ``--state`` instead (how runs loaded it before; anvil then dumps the chain
+    to the copy every minute, which the printed note says)."""
+    for copied in (False, True):
+        began = time.perf_counter()
+        if copied:
+            copy = Path(tempfile.mkdtemp(dir=state.parent)) / state.name
+            atexit.register(shutil.rmtree, copy.parent, True)
+            shutil.copyfile(state, copy)
+            chain = launch_devnet(state=copy, startup_timeout_s=LOAD_TIMEOUT_S)
+        else:
+            chain = launch_devnet(load_state=state, startup_timeout_s=LOAD_TIMEOUT_S)
+        how = "a copy of it with --state (anvil dumps it every minute)" if copied else "--load-state"
+        print(f"  loaded {state} in {time.perf_counter() - began:.1f} s ({how})", flush=True)
+        try:
+            record = load_program(chain, "bench", root=folder)
+        except DeploymentError as exc:
+            # Most likely a contract changed since the chain was built (its artifact hash differs): the
+            # benchmark reads only events and the points' and cards' settings, so it measures anyway.
+            print(f"  note: {exc}\n  measured anyway: the saved chain's contracts are as built", flush=True)
+            path = record_path(chain.chain_id, "bench", folder)
+            record = ProgramRecord.from_json(json.loads(path.read_text()), root=folder)
+        # The enrolments follow the deployment: a few thousand card logs in its first blocks.
+        query = {
+            "address": record.addresses["MembershipCard"],
+            "fromBlock": hex(record.block),
+            "toBlock": hex(record.block + 50),
+        }
+        first = chain.w3.provider.make_request("eth_getLogs", [query])  # type: ignore[union-attr]
+        if first.get("result"):
+            return chain, record
         kill(chain)
-        return None
-    return chain, record
+    return None
 
 
 def build_program(chain: Chain, folder: Path, members: int, events: int) -> ProgramRecord:
