@@ -76,8 +76,9 @@ class EventStore:
         version = store.get("schema")
         if version not in (None, SCHEMA_VERSION, *UPGRADABLE):
             store.drop_all()
-        store._create(specs)
-        if version in UPGRADABLE:
+        upgrade = version in UPGRADABLE
+        store._create(specs, mark=not upgrade)  # an upgrade is marked once its roll-ups are built
+        if upgrade:
             store.rebuild_rollups()
         store.settle_rollups()  # a sync stopped before it settled them
         return store
@@ -103,7 +104,7 @@ class EventStore:
 
     # -- schema --------------------------------------------------------------------------------
 
-    def _create(self, specs: Sequence[EventSpec]) -> None:
+    def _create(self, specs: Sequence[EventSpec], *, mark: bool = True) -> None:
         c = self.conn
         c.execute("BEGIN")
         c.execute("CREATE TABLE IF NOT EXISTS blocks(number INTEGER PRIMARY KEY, hash TEXT, ts INTEGER)")
@@ -116,7 +117,8 @@ class EventStore:
         rollup.create(c)
         cohorts.create(c)
         card_state.create(c)
-        c.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        if mark:
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         c.execute("COMMIT")
 
     def drop_all(self) -> None:

@@ -207,9 +207,11 @@ def test_a_rollback_leaves_the_rollups_of_a_cache_that_never_saw_the_orphans(
         assert reorged == table_rows(fresh)
 
 
-def test_a_cache_of_the_previous_schema_gets_its_rollups_from_its_events(tmp_path: Path) -> None:
+def test_a_cache_of_the_previous_schema_gets_its_rollups_from_its_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A version-3 cache (events and the two roll-ups of then) is upgraded in place: its events kept,
-    every roll-up built from them, nothing asked of a node."""
+    every roll-up built from them, nothing asked of a node; an upgrade stopped halfway is done again."""
     chain = Program(5, big=False).blocks(80, 1, START)
     with EventStore.open(tmp_path / "fresh.sqlite", program_specs()) as fresh:
         fill(fresh, chain, step=9)
@@ -223,7 +225,15 @@ def test_a_cache_of_the_previous_schema_gets_its_rollups_from_its_events(tmp_pat
         conn.execute(f"DROP TABLE {table}")
     conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
     conn.close()
-    with EventStore.open(tmp_path / "old.sqlite", program_specs()) as upgraded:
+
+    def stopped(*_: object) -> None:
+        raise KeyboardInterrupt  # the upgrade is stopped before it built the roll-ups
+
+    with monkeypatch.context() as patched:
+        patched.setattr(EventStore, "_settle", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            EventStore.open(tmp_path / "old.sqlite", program_specs())
+    with EventStore.open(tmp_path / "old.sqlite", program_specs()) as upgraded:  # upgraded the next time
         assert upgraded.get("schema") == SCHEMA_VERSION and upgraded.cursor == cursor
         assert table_rows(upgraded) == expected
         assert report(upgraded) == want
