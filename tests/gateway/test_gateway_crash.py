@@ -7,9 +7,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
-from support.gateway_process import start, wait_gone, wait_up, worker_of
+from support.gateway_process import http, start, wait_gone, wait_up, worker_of
 
 from loyalty_chain.chain import Chain, free_port
 from loyalty_chain.gateway import SqliteStore, create_key
@@ -29,7 +28,7 @@ def statuses_in(db: Path) -> list[str]:
 
 
 def statuses(url: str, headers: dict[str, str]) -> list[str]:
-    return [httpx.get(f"{url}/v1/events/order-{i}", headers=headers).json()["status"] for i in range(EVENTS)]
+    return [http().get(f"{url}/v1/events/order-{i}", headers=headers).json()["status"] for i in range(EVENTS)]
 
 
 def batch_states(db: Path) -> dict[str, int]:
@@ -69,7 +68,7 @@ def test_kill_9_then_restart_issues_every_event_once(
                 "value": "1",
                 "currency": "EUR",
             }
-            assert httpx.post(f"{url}/v1/events", json=body, headers=headers).status_code == 202
+            assert http().post(f"{url}/v1/events", json=body, headers=headers).status_code == 202
         deadline = time.monotonic() + SETTLE_S
         while not batch_states(db).get("issued") and time.monotonic() < deadline:
             time.sleep(0.05)

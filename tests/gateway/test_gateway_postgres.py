@@ -15,7 +15,7 @@ import httpx2 as httpx
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from support.gateway_process import start, wait_up
+from support.gateway_process import http, start, wait_up
 from support.postgres import bin_dir, postgres_server
 
 from loyalty_chain.chain import Chain, free_port
@@ -68,7 +68,7 @@ def post_together(
 
     def post(url: str) -> httpx.Response:
         together.wait()
-        return httpx.post(f"{url}/v1/events", json=body, headers=headers, timeout=30)
+        return http().post(f"{url}/v1/events", json=body, headers=headers, timeout=30)
 
     return list(pool.map(post, urls))
 
@@ -108,7 +108,7 @@ def test_two_gateways_on_one_postgres_issue_each_event_once(
         states = [""]
         while time.monotonic() < deadline:
             states = [
-                httpx.get(f"{urls[i % 2]}/v1/events/order-{i}", headers=headers).json()["status"]
+                http().get(f"{urls[i % 2]}/v1/events/order-{i}", headers=headers).json()["status"]
                 for i in range(EVENTS)
             ]
             if set(states) == {"issued"}:
@@ -166,9 +166,9 @@ def test_two_gateways_on_one_postgres_share_the_relay_limits(
     try:
         for url, process, log in zip(urls, processes, logs, strict=True):
             wait_up(url, process, log)
-        done = httpx.post(f"{urls[0]}/v1/redemptions", json=first, timeout=60)
+        done = http().post(f"{urls[0]}/v1/redemptions", json=first, timeout=60)
         assert done.status_code == 201, done.text
-        again = httpx.post(f"{urls[1]}/v1/redemptions", json=signed(members[0]), timeout=60)
+        again = http().post(f"{urls[1]}/v1/redemptions", json=signed(members[0]), timeout=60)
         assert again.status_code == 429 and again.json()["error"]["field"] == "member", again.text
 
         together = threading.Barrier(BURST, timeout=30)
@@ -176,7 +176,7 @@ def test_two_gateways_on_one_postgres_share_the_relay_limits(
         def post(n: int) -> httpx.Response:
             body = signed(members[1 + n])
             together.wait()
-            return httpx.post(f"{urls[n % 2]}/v1/redemptions", json=body, timeout=90)
+            return http().post(f"{urls[n % 2]}/v1/redemptions", json=body, timeout=90)
 
         with ThreadPoolExecutor(BURST) as pool:
             answers = list(pool.map(post, range(BURST)))

@@ -22,7 +22,7 @@ import httpx2 as httpx
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from support.gateway_process import start, wait_up
+from support.gateway_process import http, start, wait_up
 from support.gateway_relays import store_relay
 
 from loyalty_chain.chain import Chain, connect, free_port
@@ -121,15 +121,20 @@ PER_ROUND = 4
 MOMENT_S = 30.0
 
 
+_readers: dict[Path, sqlite3.Connection] = {}
+
+
 def count(path: Path, sql: str) -> int:
-    """One number from a database the gateway writes (WAL: readers do not block it)."""
-    if not path.exists():
-        return 0
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
-        try:
-            return int(conn.execute(sql).fetchone()[0])
-        except sqlite3.OperationalError:  # the table is not created yet
+    """One number from a database the gateway writes (WAL: readers do not block it). The test polls
+    every few milliseconds: one read-only connection per file, kept (each query sees the last commit)."""
+    if path not in _readers:
+        if not path.exists():
             return 0
+        _readers[path] = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5, check_same_thread=False)
+    try:
+        return int(_readers[path].execute(sql).fetchone()[0])
+    except sqlite3.OperationalError:  # the table is not created yet
+        return 0
 
 
 @pytest.mark.slow
@@ -189,6 +194,9 @@ def test_kill_9_while_relaying_then_a_restart_relays_each_stored_one_once(
     finally:
         process.kill()
         process.wait(10)
+        for reader in _readers.values():
+            reader.close()
+        _readers.clear()
     print("killed when:", hit)  # shown with -s, and on failure
     store = SqliteStore(db)
     try:
@@ -207,4 +215,4 @@ def test_kill_9_while_relaying_then_a_restart_relays_each_stored_one_once(
 def post_quietly(url: str, body: dict[str, Any]) -> None:
     """A wallet's POST that the kill may cut off: its answer does not matter here, the store does."""
     with suppress(httpx.TransportError):
-        httpx.post(f"{url}/v1/redemptions", json=body, timeout=60)
+        http().post(f"{url}/v1/redemptions", json=body, timeout=60)

@@ -10,9 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
-from support.gateway_process import descendants, start, wait_gone, wait_up, worker_of
+from support.gateway_process import descendants, http, start, wait_gone, wait_up, worker_of
 from test_gateway_crash import batch_states, program_balance
 
 from loyalty_chain.chain import Chain, free_port
@@ -25,7 +24,7 @@ SETTLE_S = 90.0
 
 
 def metric(url: str, name: str) -> int:
-    for line in httpx.get(f"{url}/metrics").text.splitlines():
+    for line in http().get(f"{url}/metrics").text.splitlines():
         if line.startswith(f"loyalty_gateway_{name} "):
             return int(line.split()[1])
     return 0
@@ -55,7 +54,7 @@ def test_kill_9_of_the_worker_alone_then_every_event_issued_once(
         def post(i: int) -> None:
             member = members[i % MEMBERS]
             body = {"id": f"o-{i}", "type": "purchase", "member": member, "value": "1", "currency": "EUR"}
-            assert httpx.post(f"{url}/v1/events", json=body, headers=headers).status_code == 202
+            assert http().post(f"{url}/v1/events", json=body, headers=headers).status_code == 202
 
         for i in range(EVENTS // 2):
             post(i)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,21 @@ from loyalty_chain.chain import Chain
 from loyalty_chain.program import ProgramRecord
 
 STARTUP_S = 60.0
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def http() -> httpx.Client:
+    """One HTTP client for every test's calls to gateway processes (thread-safe, kept alive).
+
+    ``httpx.get``/``httpx.post`` build a client, with an SSL context, per call: ~50 ms of CPU each,
+    which made the tests that poll a gateway's statuses spend most of their CPU there.
+    """
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = httpx.Client(timeout=60)
+        return _client
 
 
 def start(
@@ -45,7 +61,7 @@ def wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()
         try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+            if http().get(f"{url}/healthz", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.2)
