@@ -3,6 +3,8 @@ errors into a one-line reason and an exit code."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ..errors import InsufficientFundsError, LoyaltyChainError, is_insufficient_funds
@@ -94,8 +96,6 @@ _register_commands()
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning our errors into a one-line reason and exit code 1."""
-    from web3.exceptions import Web3Exception
-
     try:
         cli.main(args=argv, prog_name="loyalty-chain", standalone_mode=False)
     except click.exceptions.Abort:
@@ -110,9 +110,15 @@ def main(argv: list[str] | None = None) -> int:
             message += "; the signing account needs ETH for gas: fund it, or sign with another --account"
         click.echo(f"error: {message}", err=True)
         return 1
-    except Web3Exception as exc:  # the node answered with an error we have no better name for
-        click.echo(f"error: the node answered: {exc}", err=True)
-        return 1
     except SystemExit as exc:
         return int(exc.code or 0)
+    except Exception as exc:
+        # the node answered with an error we have no better name for. Looked up, not imported:
+        # importing web3 costs about a second of CPU that `--help` and offline commands never need,
+        # and if web3 is not loaded, no web3 error was raised.
+        web3_errors = sys.modules.get("web3.exceptions")
+        if web3_errors is None or not isinstance(exc, web3_errors.Web3Exception):
+            raise
+        click.echo(f"error: the node answered: {exc}", err=True)
+        return 1
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -162,6 +163,36 @@ def test_perk_spec_fields_are_documented() -> None:
 def test_the_cli_starts_without_importing_web3() -> None:
     """--help, usage errors and the accounts commands never pay for web3 and eth-utils' imports."""
     heavy = "('web3', 'eth_utils', 'eth_account')"
-    code = f"import sys, loyalty_chain.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    for argv in ([], ["--help"], ["no-such-command"], ["member", "--help"]):
+        # main() itself, not only the import: it used to import web3 to name the node's errors
+        code = (
+            "import sys, loyalty_chain.cli\n"
+            f"code = loyalty_chain.cli.main({argv!r}) if {bool(argv)} else 0\n"
+            f"print('loaded', sorted(m for m in {heavy} if m in sys.modules), file=sys.stderr)"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert "loaded []" in out.stderr, (argv, out.stderr)
+
+
+def test_a_node_error_without_a_better_name_is_one_line_and_others_still_raise(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from web3.exceptions import Web3RPCError
+
+    cli_main = importlib.import_module(
+        "loyalty_chain.cli.main"
+    )  # the module (the package exports the function)
+
+    def node_error(**_kwargs: object) -> None:
+        raise Web3RPCError("header not found")
+
+    monkeypatch.setattr(cli_main.cli, "main", node_error)
+    assert cli_main.main(["points", "balance"]) == 1
+    assert capsys.readouterr().err == "error: the node answered: header not found\n"
+
+    def our_bug(**_kwargs: object) -> None:
+        raise KeyError("not a node's error")
+
+    monkeypatch.setattr(cli_main.cli, "main", our_bug)
+    with pytest.raises(KeyError):  # not dressed up as the node's answer
+        cli_main.main(["points", "balance"])
