@@ -189,6 +189,14 @@ class TransactionError(LoyaltyChainError):
         super().__init__(message)
 
 
+class NeverMinedError(TransactionError):
+    """Never mined, and never will be: its nonce mined another transaction, and none of its versions
+    is in a block. Nothing it carried happened; sending the same work again (as new) is safe."""
+
+    def __init__(self, reason: str, tx_hash: str | None = None) -> None:
+        super().__init__(f"never mined: {reason}; nothing it carried happened, it can be sent again", tx_hash)
+
+
 class ContractRevertError(TransactionError):
     """A call or transaction reverted; ``error_name`` and ``args`` are the decoded custom error."""
 

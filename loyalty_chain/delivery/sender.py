@@ -21,7 +21,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from ..chain import TX_GAS_CAP, Chain
 from ..decoding import ErrorDecoder, Event, explain_revert, hex_int, revert_data
-from ..errors import TransactionError
+from ..errors import NeverMinedError, TransactionError
 from .fees import FeePolicy, Fees, Pricer
 from .finality import Confirmations, checked_confirmations
 from .flights import Flight, Listener, Tx, Version, plan, release_unused
@@ -327,7 +327,7 @@ class Sender:
             if f.receipt is not None:
                 out.append(f.receipt)
             elif f.state == "replaced":
-                out.append(TransactionError(f"never mined: {f.error}", f.hashes[-1] if f.hashes else None))
+                out.append(NeverMinedError(str(f.error), f.hashes[-1] if f.hashes else None))
             else:
                 out.append(TransactionError(f"the node refused the transaction: {f.error}"))
         return out

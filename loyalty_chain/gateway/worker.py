@@ -29,6 +29,7 @@ from ..errors import (
     ChainError,
     FeeCapError,
     LoyaltyChainError,
+    NeverMinedError,
     OutcomeUnknownError,
 )
 from .issuing import Issuer, StartedBatch
@@ -212,8 +213,10 @@ class Worker:
         return issued
 
     def _settle(self, batch_id: int, ids: list[int], chunk: int, outcomes: list[TxResult | Exception]) -> int:
-        """Record each transaction's grants as issued (its hash) or failed (why); then the events."""
-        issued, errors = 0, []
+        """Record each transaction's grants as issued (its hash), failed (why), or pending again if it
+        was never mined (another transaction took its nonce: another process sending from the same
+        account, say; its grants go into a later batch, under a new key); then the events."""
+        issued, errors, dropped = 0, [], []
         with self.store.transaction() as conn:
             (state,) = conn.execute("SELECT state FROM batches WHERE id = ?", (batch_id,)).fetchone()
             if state != "pending":
@@ -226,15 +229,22 @@ class Worker:
                         [(outcome.tx_hash, i) for i in part],
                     )
                     issued += len(part)
+                elif isinstance(outcome, NeverMinedError):
+                    log.warning("batch %s, transaction %s: %s; grants wait again", batch_id, n + 1, outcome)
+                    dropped.append(str(outcome))
+                    again = "UPDATE grants SET status = 'pending', batch_id = NULL WHERE id = ?"
+                    conn.executemany(again, [(i,) for i in part])
                 else:
                     log.error("batch %s, transaction %s failed: %s", batch_id, n + 1, outcome)
                     errors.append(str(outcome))
                     conn.executemany("UPDATE grants SET status = 'failed' WHERE id = ?", [(i,) for i in part])
             first = next((o.tx_hash for o in outcomes if isinstance(o, TxResult)), None)
+            state = "failed" if errors else "issued" if issued else "dropped"
             conn.execute(
                 "UPDATE batches SET state = ?, tx_hash = ?, error = ? WHERE id = ?",
-                ("failed" if errors else "issued", first, errors[0] if errors else None, batch_id),
+                (state, first, next(iter(errors + dropped), None), batch_id),
             )
+            # an event with a grant pending again is neither failed nor issued yet: it waits
             self._settle_events(conn, batch_id, errors[0] if errors else None)
         return issued
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from loyalty_chain.chain import Chain
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.delivery.signing import calldata
-from loyalty_chain.errors import InputError
+from loyalty_chain.errors import InputError, NeverMinedError
 from loyalty_chain.gateway import Gateway, WorkerOptions, create_app, create_key
 from loyalty_chain.gateway.issuing import issue_batch_data, packed
 from loyalty_chain.values import reason_code
@@ -127,6 +127,50 @@ def test_batches_are_pipelined_and_each_is_settled_once(
     assert gateway.worker._settle(int(batch_id), [1, 2], 2, [RuntimeError("late")]) == 0
     assert gateway.store.query("SELECT COUNT(*) FROM webhooks") == webhooks_before
     assert gateway.store.query("SELECT state, COUNT(*) FROM batches GROUP BY state") == [("issued", 5)]
+
+
+def test_a_transaction_never_mined_puts_its_grants_back_and_they_are_issued_once(
+    chain: Chain, make_gateway: Callable[..., Gateway]
+) -> None:
+    """Its nonce mined another transaction (another gateway process sending from the same account):
+    nothing it carried happened, so its events are neither failed nor issued; a later batch issues them."""
+    gateway = make_gateway(worker=WorkerOptions(batch_size=2, txs_per_batch=2, pipeline=1))
+    members = [chain.dev_account(i).address for i in range(1, 5)]
+    with TestClient(create_app(gateway, background=False)) as http:
+        key = {"Authorization": f"Bearer {create_key(gateway.store, 'shop')}"}
+        for i, member in enumerate(members):
+            assert (
+                http.post("/v1/events", json=purchase(f"n-{i}", member, value="1"), headers=key).status_code
+                == 202
+            )
+        gateway.worker._form_batches()
+        (batch_id, chunk) = gateway.store.query_one("SELECT id, chunk FROM batches WHERE state = 'pending'")
+        ids = [
+            int(i)
+            for (i,) in gateway.store.query(
+                "SELECT id FROM grants WHERE batch_id = ? ORDER BY id", (batch_id,)
+            )
+        ]
+        assert (int(chunk), len(ids)) == (2, 4)
+        issued = gateway.worker._settle(
+            int(batch_id),
+            ids,
+            2,
+            [NeverMinedError("nonce 7 was used by another transaction"), RuntimeError("x")],
+        )
+        assert issued == 0
+        assert gateway.store.query("SELECT status, COUNT(*) FROM grants GROUP BY status ORDER BY status") == [
+            ("failed", 2),
+            ("pending", 2),
+        ]
+        assert http.get("/v1/events/n-0", headers=key).json()["status"] == "accepted"  # waits, not failed
+        assert http.get("/v1/events/n-2", headers=key).json()["status"] == "failed"  # the other error
+        assert gateway.worker.run_once() == 2  # the two put back, in a new batch under a new key
+        assert gateway.worker.run_once() == 0
+        assert [http.get(f"/v1/events/n-{i}", headers=key).json()["status"] for i in (0, 1)] == ["issued"] * 2
+    assert [gateway.client.balance(m) for m in members] == [10, 10, 0, 0]
+    states = dict(gateway.store.query("SELECT state, COUNT(*) FROM batches GROUP BY state"))
+    assert states == {"failed": 1, "issued": 1}
 
 
 def test_earn_rules_signup_birthday_referral_cap_and_tier(
