@@ -19,7 +19,6 @@ from . import (
     giving,
     member,
     merkle,
-    merkle_early,
     perk,
     points,
     program,
@@ -85,10 +84,8 @@ def _register_commands() -> None:
     ):
         for command in module.COMMANDS:
             cli.add_command(command)
-    for command in early.COMMANDS:  # perk early: its own module, a command of the perk group
-        perk.perk.add_command(command)
-    for command in merkle_early.COMMANDS:  # merkle early: a command of the merkle group
-        merkle.merkle_group.add_command(command)
+    perk.perk.add_command(early.perk_early)  # `perk early` and `merkle early`: one module builds both
+    merkle.merkle_group.add_command(early.merkle_early)
 
 
 _register_commands()
