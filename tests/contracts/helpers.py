@@ -28,6 +28,25 @@ REDEEMER_ROLE = keccak(text="REDEEMER_ROLE")
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 ZERO_ADDRESS = "0x" + "00" * 20
 
+# PerkCatalog's EIP-712 redemption, written out here as a wallet sees it (not taken from the library)
+REDEMPTION_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Redemption": [
+        {"name": "member", "type": "address"},
+        {"name": "relayer", "type": "address"},
+        {"name": "perkId", "type": "uint256"},
+        {"name": "quantity", "type": "uint256"},
+        {"name": "maxCost", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+}
+
 # A receiver whose every call returns IERC721Receiver.onERC721Received.selector (0x150b7a02):
 # runtime PUSH4 0x150b7a02 PUSH1 0xe0 SHL PUSH0 MSTORE PUSH1 0x20 PUSH0 RETURN, behind a 9-byte
 # constructor that copies it out (PUSH1 len DUP1 PUSH1 9 PUSH0 CODECOPY PUSH0 RETURN).

@@ -18,6 +18,7 @@ from eth_utils import keccak
 from helpers import (
     ISSUER_ROLE,
     REDEEMER_ROLE,
+    REDEMPTION_TYPES,
     ZERO_ADDRESS,
     Harness,
     deploy_raw,
@@ -50,24 +51,6 @@ POINTS_LEAF = ["uint256", "address", "uint256"]
 REASON = b"drop".ljust(32, b"\0")
 # An ERC-1271 wallet whose isValidSignature never returns: JUMPDEST PUSH0 JUMP, forever.
 GAS_BURNER_INITCODE = "0x60038060095f395ff3" + "5b5f56"
-
-REDEMPTION_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
-    "Redemption": [
-        {"name": "member", "type": "address"},
-        {"name": "relayer", "type": "address"},
-        {"name": "perkId", "type": "uint256"},
-        {"name": "quantity", "type": "uint256"},
-        {"name": "maxCost", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ],
-}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from eth_utils import keccak
 from helpers import (
     DEFAULT_ADMIN_ROLE,
     REDEEMER_ROLE,
+    REDEMPTION_TYPES,
     ZERO_ADDRESS,
     Harness,
     decode_error,
@@ -49,23 +50,6 @@ REDEMPTION_TYPE = (
     "Redemption(address member,address relayer,uint256 perkId,uint256 quantity,uint256 maxCost,"
     "uint256 nonce,uint256 deadline)"
 )
-REDEMPTION_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
-    "Redemption": [
-        {"name": "member", "type": "address"},
-        {"name": "relayer", "type": "address"},
-        {"name": "perkId", "type": "uint256"},
-        {"name": "quantity", "type": "uint256"},
-        {"name": "maxCost", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ],
-}
 
 
 def title(text: str) -> bytes:
