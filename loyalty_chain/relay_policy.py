@@ -24,7 +24,6 @@ from functools import partial
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -175,8 +174,21 @@ def prepare_relay(
 
 
 def redeem_calldata(request: RedemptionRequest, signature: bytes) -> bytes:
-    """The ``redeemWithSignature`` calldata of ``request``, ABI-encoded with eth_abi directly."""
-    return REDEEM_SELECTOR + abi_encode(REDEEM_TYPES, _redeem_args(request, signature))
+    """The ``redeemWithSignature`` calldata of ``request``, ABI-encoded by hand: six static words,
+    the offset of ``signature`` (7 words in) and its length, then its bytes padded to a whole
+    word (eth_abi's generic encoder took ~0.3 ms for this; checked equal to it in the tests)."""
+    words = (
+        int(request.member, 16),
+        int(request.relayer, 16),
+        request.perk_id,
+        request.quantity,
+        request.max_cost,
+        request.deadline,
+        7 * 32,
+        len(signature),
+    )
+    padded = signature + bytes(-len(signature) % 32)
+    return REDEEM_SELECTOR + b"".join(w.to_bytes(32, "big") for w in words) + padded
 
 
 def decode_redeem_calldata(data: bytes) -> tuple[Any, ...]:

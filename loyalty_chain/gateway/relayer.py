@@ -10,10 +10,17 @@ gas limit) in the ``relays`` table, in the transaction that admits it (see
    together, signed with consecutive nonces and sent at once, so they share blocks);
 2. **sent** as ``redeemBatchWithSignature`` transactions of up to 100 relays each
    (:mod:`.relay_batch`; a bad item is skipped on chain, the others redeemed) under the idempotency
-   key ``gateway:<store id>:relay-batches:<group id>``, under the store's sender lock, the group's
-   state looked at again under it (another process never sends a group this one settled);
-3. **settled**: each redemption relayed (tx hash, on-chain redemption id, points burned) or failed
-   (why), with its webhook, and the group marked settled, in one transaction.
+   key ``gateway:<store id>:relay-batches:<group id>``: signed, written down and broadcast under
+   the store's sender lock, the group's state looked at again under it (another process never
+   sends a group this one settled);
+3. **settled** by a finisher thread once mined: each redemption relayed (tx hash, on-chain
+   redemption id, points burned) or failed (why), with its webhook, and the group marked settled,
+   in one transaction that looks at the group's state again (settled once, whoever sent it).
+
+Groups are pipelined: while one is being mined, the relays stored since are grouped and sent
+(every :data:`GROUP_GAP_S` at most, up to :data:`PIPELINE` groups on their way), so a relay waits
+for the next block, not for the block after the one in flight; the sender lock is held while a
+group is signed and broadcast, not while it is mined (the issuing worker sends meanwhile).
 
 After a restart every pending group is sent again under the same key, with the same calls in the
 same order: the delivery layer's operations journal wrote the signed transactions down before
@@ -35,11 +42,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from ..client import LoyaltyClient
 from ..delivery import TxResult
+from ..delivery.sender import InFlight
 from ..errors import LoyaltyChainError
-from .relay_batch import Relayed, batches, outcomes
+from .relay_batch import Batch, Relayed, batches, outcomes
 from .store import Conn, Store
 from .worker import RETRY_LATER
 
@@ -52,6 +61,12 @@ WAIT_S = 60.0
 """How long ``POST /v1/redemptions`` waits for its relay to be mined before answering 202 (relaying)."""
 INTERVAL_S = 0.5
 """The background thread's pause between rounds when nothing is waiting."""
+PIPELINE = 4
+"""Most groups on their way (sent, not settled) at once."""
+GROUP_GAP_S = 0.2
+"""While a group is on its way, the next one is formed this long after it was sent at the
+earliest: relays arriving meanwhile leave together (a fraction of a block: they still make the
+next one)."""
 
 
 class Relayer:
@@ -73,6 +88,7 @@ class Relayer:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._finishers = ThreadPoolExecutor(PIPELINE, "gateway-relayed")
 
     # -- the background thread --------------------------------------------------------------
 
@@ -95,7 +111,7 @@ class Relayer:
             self._wake.clear()
             try:
                 with self._sending:
-                    busy = self.run_once()
+                    busy = self.run_once(linger=True)
             except Exception:  # a service loop: log and go on; the group is retried under its key
                 log.exception("the relayer's round failed; retrying")
                 busy = 0
@@ -109,13 +125,17 @@ class Relayer:
         status: ``relayed``, ``failed``, or ``relaying`` if it is not settled after ``wait_s``."""
         deadline = time.monotonic() + wait_s
         while True:
-            with self._sending:
-                status = self._status(redemption_id)
-                if status != "relaying" or time.monotonic() >= deadline:
-                    return status
-                busy = self.run_once()
-            if not busy:  # another process has it (or the chain is slow): look again shortly
-                time.sleep(0.1)
+            status = self._status(redemption_id)
+            if status != "relaying" or time.monotonic() >= deadline:
+                return status
+            busy = 0
+            if self._sending.acquire(timeout=0.1):  # else the background thread is sending rounds
+                try:
+                    busy = self.run_once()
+                finally:
+                    self._sending.release()
+            if not busy:  # another thread or process has it (or the chain is slow): look again shortly
+                time.sleep(0.05)
 
     def _status(self, redemption_id: str) -> str:
         (status,) = self.store.query_one("SELECT status FROM redemptions WHERE id = ?", (redemption_id,))
@@ -123,15 +143,50 @@ class Relayer:
 
     # -- rounds -----------------------------------------------------------------------------
 
-    def run_once(self) -> int:
-        """Group the stored relays and send every pending group; the number of relays settled."""
-        self._form_groups()
+    def run_once(self, *, linger: bool = False) -> int:
+        """Group the stored relays and send every pending group, each settled by a finisher thread
+        once mined; the number of relays settled. With ``linger`` (the background thread) it goes
+        on while relays keep arriving, until nothing is pending or on its way."""
         settled = 0
+        in_flight: dict[int, Future[int]] = {}
+        skipped: set[int] = set()  # not on its way this round (retried under the same key next round)
+        last_start = 0.0
+        try:
+            while not self._stop.is_set():
+                settled += _collect(in_flight, FIRST_COMPLETED, timeout=0)
+                if len(in_flight) >= PIPELINE:
+                    settled += _collect(in_flight, FIRST_COMPLETED)
+                    continue
+                gap = GROUP_GAP_S - (time.monotonic() - last_start)
+                if in_flight and gap > 0:  # let the relays arriving now leave together
+                    settled += _collect(in_flight, FIRST_COMPLETED, timeout=gap)
+                    continue
+                if linger or not last_start:
+                    self._form_groups()
+                group_id = self._next_group(set(in_flight) | skipped)
+                if group_id is None:
+                    if not in_flight or not linger:
+                        break
+                    settled += _collect(in_flight, FIRST_COMPLETED, timeout=GROUP_GAP_S)
+                    continue
+                future = self._start(group_id)
+                last_start = time.monotonic()
+                if future is None:
+                    skipped.add(group_id)
+                else:
+                    in_flight[group_id] = future
+        finally:
+            while in_flight:
+                settled += _collect(in_flight, ALL_COMPLETED)
+        return settled
+
+    def _next_group(self, busy: set[int]) -> int | None:
         for (group_id,) in self.store.query(
             "SELECT id FROM relay_groups WHERE state = 'pending' ORDER BY id"
         ):
-            settled += self._send(int(group_id))
-        return settled
+            if int(group_id) not in busy:
+                return int(group_id)
+        return None
 
     def _form_groups(self) -> None:
         if not self.store.query("SELECT 1 FROM relays WHERE group_id IS NULL LIMIT 1"):
@@ -156,7 +211,10 @@ class Relayer:
                     "UPDATE relays SET group_id = ? WHERE redemption_id = ?", [(group_id, r) for r in ids]
                 )
 
-    def _send(self, group_id: int) -> int:
+    def _start(self, group_id: int) -> Future[int] | None:
+        """Sign, write down and broadcast the group's transactions under the sender lock (its state
+        looked at again under it) and leave the receipts to a finisher thread; None if it is not
+        on its way (settled already, or to be retried under its key)."""
         rows = self.store.query(
             "SELECT redemption_id, calldata, gas FROM relays WHERE group_id = ? ORDER BY redemption_id",
             (group_id,),
@@ -168,25 +226,43 @@ class Relayer:
         with self.store.write_lock():
             (state,) = self.store.query_one("SELECT state FROM relay_groups WHERE id = ?", (group_id,))
             if state != "pending":
-                return 0
+                return None
             try:
-                sent: list[TxResult | Exception] = list(
-                    self.client.sender.send_many([b.call for b in plan], gas=[b.gas for b in plan], key=key)
+                started = self.client.sender.start_many(
+                    [b.call for b in plan], gas=[b.gas for b in plan], key=key
                 )
             except RETRY_LATER as exc:
-                log.warning("relay group %s not settled yet (%s); retried under the same key", group_id, exc)
-                return 0
+                log.warning("relay group %s not sent yet (%s); retried under the same key", group_id, exc)
+                return None
             except LoyaltyChainError as exc:  # refused before anything was signed
-                sent = [exc] * len(plan)
-            each: list[Relayed | Exception] = []
-            for batch, result in zip(plan, sent, strict=True):
-                each.extend(outcomes(result, batch.size, self.client.decoder, batch.call.address))
-            self._settle(group_id, ids, each)
-        return len(ids)
+                self._record(group_id, ids, plan, [exc] * len(plan))
+                return None
+        return self._finishers.submit(self._finish, group_id, ids, plan, started)
 
-    def _settle(self, group_id: int, ids: list[str], each: list[Relayed | Exception]) -> None:
+    def _finish(self, group_id: int, ids: list[str], plan: list[Batch], started: InFlight) -> int:
+        try:
+            sent: list[TxResult | Exception] = list(self.client.sender.finish_many(started))
+        except RETRY_LATER as exc:
+            log.warning("relay group %s not settled yet (%s); retried under the same key", group_id, exc)
+            return 0
+        except LoyaltyChainError as exc:
+            sent = [exc] * len(plan)
+        return self._record(group_id, ids, plan, sent)
+
+    def _record(
+        self, group_id: int, ids: list[str], plan: list[Batch], sent: list[TxResult | Exception]
+    ) -> int:
+        each: list[Relayed | Exception] = []
+        for batch, result in zip(plan, sent, strict=True):
+            each.extend(outcomes(result, batch.size, self.client.decoder, batch.call.address))
+        return self._settle(group_id, ids, each)
+
+    def _settle(self, group_id: int, ids: list[str], each: list[Relayed | Exception]) -> int:
         counts = {"relayed": 0, "failed": 0}
         with self.store.transaction() as conn:
+            (state,) = conn.execute("SELECT state FROM relay_groups WHERE id = ?", (group_id,)).fetchone()
+            if state != "pending":
+                return 0  # another process settled it (it sent it again under the same key)
             for rid, outcome in zip(ids, each, strict=True):
                 if isinstance(outcome, Relayed):
                     settle(
@@ -207,6 +283,21 @@ class Relayer:
             for status, n in counts.items():
                 if n:
                     self.on_settled(status, n)
+        return len(ids)
+
+
+def _collect(in_flight: dict[int, Future[int]], when: str, timeout: float | None = None) -> int:
+    """Wait (at most ``timeout``) for groups on their way, as ``when`` says; the relays settled by
+    those that finished, which leave ``in_flight``."""
+    if not in_flight:
+        return 0
+    done, _ = wait(list(in_flight.values()), timeout=timeout, return_when=when)
+    settled = 0
+    for group_id, future in list(in_flight.items()):
+        if future in done:
+            del in_flight[group_id]
+            settled += future.result()
+    return settled
 
 
 def settle(
