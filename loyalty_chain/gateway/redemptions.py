@@ -4,6 +4,7 @@ relay policy (rate limits, gas ceiling, daily gas budget, contract members only 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
 from typing import Any
@@ -26,6 +27,13 @@ from .store import Store
 router = APIRouter(tags=["members"])
 
 REDEMPTION_ID = Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")
+ADMITTING = 8
+"""Most relays being admitted at once in one process; the other requests wait for their turn, not
+runnable. An admission is ~5 ms of CPU and some waiting for the node and the disk, so a few at once
+keep the CPU busy, and the relayer's thread competes for the GIL with a few threads instead of the
+HTTP thread pool's forty: with them, starting a relay group (sign, write down, broadcast) took
+0.4-1.3 s instead of 0.05-0.2 s, and relays waited for it."""
+_admitting = threading.BoundedSemaphore(ADMITTING)
 
 
 @router.post("/v1/redemptions/requests")
@@ -62,6 +70,18 @@ def post_redemption(
     202 if it is stored but not mined within the wait (it will be, exactly once, even across a
     restart of the gateway). With ``Prefer: respond-async`` (RFC 7240) the answer is 202 as soon as
     the relay is stored; ``GET /v1/redemptions/{id}`` tells when it is relayed."""
+    with _admitting:
+        rid = _admit(gw, body)
+    if prefer is not None and "respond-async" in prefer.lower():
+        gw.relayer.wake()
+        headers = {"Preference-Applied": "respond-async", "Location": f"/v1/redemptions/{rid}"}
+        return JSONResponse(redemption_json(gw.store, rid), status_code=202, headers=headers)
+    status = gw.relayer.relay(rid)
+    return JSONResponse(redemption_json(gw.store, rid), status_code=ANSWERS[status])
+
+
+def _admit(gw: Gateway, body: RedemptionIn) -> str:
+    """Every check, then the relay stored: its redemption id, or the refusal raised."""
     policy = gw.options.policy
     try:
         request = parse_request(body.typed_data)
@@ -104,12 +124,7 @@ def post_redemption(
         )
     )
     _refuse(gw, refused)
-    if prefer is not None and "respond-async" in prefer.lower():
-        gw.relayer.wake()
-        headers = {"Preference-Applied": "respond-async", "Location": f"/v1/redemptions/{rid}"}
-        return JSONResponse(redemption_json(gw.store, rid), status_code=202, headers=headers)
-    status = gw.relayer.relay(rid)
-    return JSONResponse(redemption_json(gw.store, rid), status_code=ANSWERS[status])
+    return rid
 
 
 ANSWERS = {"relayed": 201, "relaying": 202, "failed": 502}
