@@ -460,6 +460,7 @@ def main() -> int:
     with start_devnet(block_time=args.block_time) as chain:
         if args.block_gas_limit:
             chain.w3.provider.make_request("evm_setBlockGasLimit", [hex(args.block_gas_limit)])  # type: ignore[arg-type]
+            chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # the limit holds from the next block
         args.block_gas = int(chain.w3.eth.get_block("latest")["gasLimit"])
         if args.batch_txs is None:  # transactions of ~15M gas (under the EIP-7825 cap) fill a block
             args.batch_txs = max(1, args.block_gas // 15_000_000)

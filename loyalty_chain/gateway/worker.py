@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from ..client import LoyaltyClient
@@ -39,6 +39,8 @@ log = logging.getLogger("loyalty_chain.gateway")
 
 RETRY_LATER = (OutcomeUnknownError, ChainError, FeeCapError, BudgetExceededError)
 """Errors after which the same batch is sent again (same key) on the next round, not failed."""
+WAIT_S = 0.1
+"""Longest wait of the sending loop for a batch to be mined or settled before it looks again."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,12 @@ class Worker:
         self.issuer = Issuer(client)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._finishers = ThreadPoolExecutor(max(1, self.options.pipeline), "gateway-issued")
+        # settling may lag behind mining by a batch or two: more finishers than batches on their way
+        self._finishers = ThreadPoolExecutor(2 * max(1, self.options.pipeline), "gateway-issued")
+        self._unmined = 0
+        """Batches started and not yet mined (or failed): what ``pipeline`` bounds."""
+        self._progress = threading.Condition()
+        """Notified when a batch is mined and when it is settled."""
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="gateway-worker", daemon=True)
@@ -97,23 +104,32 @@ class Worker:
         """Batch what is pending and send it, ``pipeline`` batches on their way at once, until
         nothing is pending (grants accepted meanwhile included); the number of grants issued.
 
-        While batches are on their way only full ones are formed: a partial batch would take a
-        block's room for fewer grants; what is left waits for the next round, until fewer than
-        ``pipeline - 1`` batches are on their way (then the next block would go without ours)."""
+        A batch is on its way until it is mined: settling it (each grant and event recorded, in
+        the store) goes on in its finisher thread while the next one is started. While batches
+        are on their way only full ones are formed: a partial batch would take a block's room for
+        fewer grants; what is left waits until fewer than ``pipeline - 1`` batches are on their
+        way (then the next block would go without ours)."""
         issued = 0
-        in_flight: dict[int, Future[int]] = {}
+        in_flight: dict[int, Future[int]] = {}  # started, not settled
         skipped: set[int] = set()  # not settled this round (retried under the same key next round)
         depth = max(1, self.options.pipeline)
         try:
             while not self._stop.is_set():
-                while len(in_flight) >= depth:
-                    issued += self._collect(in_flight, FIRST_COMPLETED)
-                self._form_batches(partial=len(in_flight) < max(1, depth - 1))
-                batch = self._next_batch(set(in_flight) | skipped)
+                issued += self._collect(in_flight)
+                with self._progress:
+                    if not self._progress.wait_for(lambda: self._unmined < depth, timeout=WAIT_S):
+                        continue
+                    on_way = self._unmined
+                busy = set(in_flight) | skipped
+                batch = self._next_batch(busy)
+                if batch is None:
+                    self._form_batches(partial=on_way < max(1, depth - 1))
+                    batch = self._next_batch(busy)
                 if batch is None:
                     if not in_flight:
                         break
-                    issued += self._collect(in_flight, FIRST_COMPLETED)  # then a partial may go
+                    with self._progress:  # a batch mined or settled; new grants are looked at again
+                        self._progress.wait(WAIT_S)
                     continue
                 future = self._start(*batch)
                 if future is None:
@@ -121,8 +137,7 @@ class Worker:
                 else:
                     in_flight[batch[0]] = future
         finally:
-            while in_flight:
-                issued += self._collect(in_flight, ALL_COMPLETED)
+            issued += self._collect(in_flight, every=True)
         return issued
 
     def _next_batch(self, busy: set[int]) -> tuple[int, str, int] | None:
@@ -134,11 +149,14 @@ class Worker:
         return None
 
     @staticmethod
-    def _collect(in_flight: dict[int, Future[int]], when: str) -> int:
-        done, _ = wait(list(in_flight.values()), return_when=when)
+    def _collect(in_flight: dict[int, Future[int]], every: bool = False) -> int:
+        """Grants issued by the batches settled so far (with ``every``: waits for all of them),
+        which leave ``in_flight``."""
+        if every:
+            wait(list(in_flight.values()), return_when=ALL_COMPLETED)
         issued = 0
         for batch_id, future in list(in_flight.items()):
-            if future in done:
+            if future.done():
                 del in_flight[batch_id]
                 issued += future.result()
         return issued
@@ -149,10 +167,11 @@ class Worker:
         block_gas = self.client.sender.block_gas_limit()
         chunk = self.issuer.chunk_for(block_gas, self.options.txs_per_batch, self.options.batch_size)
         size = chunk * max(1, self.options.txs_per_batch)
+        query = "SELECT reason, COUNT(*) FROM grants WHERE status = 'pending' GROUP BY reason"
+        if not any(int(n) >= size or (partial and int(n) > 0) for _, n in self.store.query(query)):
+            return  # looked at without the writer lock, which accepting events needs all the time
         with self.store.transaction() as conn:
-            waiting = conn.execute(
-                "SELECT reason, COUNT(*) FROM grants WHERE status = 'pending' GROUP BY reason"
-            ).fetchall()
+            waiting = conn.execute(query).fetchall()
             for reason, count in waiting:
                 count = int(count)
                 while count >= size or (partial and count > 0):
@@ -194,17 +213,30 @@ class Worker:
             except LoyaltyChainError as exc:
                 self._finish(batch_id, ids, chunk, [exc] * -(-len(ids) // chunk))
                 return None
+            with self._progress:
+                self._unmined += 1
         return self._finishers.submit(self._wait, batch_id, ids, chunk, started)
 
     def _wait(self, batch_id: int, ids: list[int], chunk: int, started: StartedBatch) -> int:
         try:
-            outcomes = self.issuer.finish(started)
-        except RETRY_LATER as exc:
-            log.warning("batch %s not settled yet (%s); it is retried under the same key", batch_id, exc)
-            return 0
-        except LoyaltyChainError as exc:
-            outcomes = [exc] * len(started.sizes)
-        return self._finish(batch_id, ids, chunk, outcomes)
+            try:
+                outcomes = self.issuer.finish(started)
+            except RETRY_LATER as exc:
+                log.warning("batch %s not settled yet (%s); it is retried under the same key", batch_id, exc)
+                return 0
+            except LoyaltyChainError as exc:
+                outcomes = [exc] * len(started.sizes)
+            finally:
+                self._signal(mined=True)
+            return self._finish(batch_id, ids, chunk, outcomes)
+        finally:
+            self._signal()
+
+    def _signal(self, mined: bool = False) -> None:
+        with self._progress:
+            if mined:
+                self._unmined -= 1
+            self._progress.notify_all()
 
     def _finish(self, batch_id: int, ids: list[int], chunk: int, outcomes: list[TxResult | Exception]) -> int:
         issued = self._settle(batch_id, ids, chunk, outcomes)
