@@ -47,7 +47,7 @@ from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoo
 from ..client import LoyaltyClient
 from ..delivery import TxResult
 from ..delivery.sender import InFlight
-from ..errors import LoyaltyChainError
+from ..errors import LoyaltyChainError, NeverMinedError
 from .relay_batch import Batch, Relayed, batches, outcomes
 from .store import Conn, Store
 from .worker import RETRY_LATER
@@ -258,6 +258,9 @@ class Relayer:
         return self._settle(group_id, ids, each)
 
     def _settle(self, group_id: int, ids: list[str], each: list[Relayed | Exception]) -> int:
+        """Record each relay as relayed or failed; one whose transaction was never mined (another
+        transaction took its nonce: nothing happened, the member's nonce is unspent) waits again for
+        a later group. The number recorded."""
         counts = {"relayed": 0, "failed": 0}
         with self.store.transaction() as conn:
             (state,) = conn.execute("SELECT state FROM relay_groups WHERE id = ?", (group_id,)).fetchone()
@@ -275,6 +278,9 @@ class Relayer:
                         outcome.gas,
                     )
                     counts["relayed"] += 1
+                elif isinstance(outcome, NeverMinedError):
+                    log.warning("relay %s (group %s): %s; it waits again", rid, group_id, outcome)
+                    conn.execute("UPDATE relays SET group_id = NULL WHERE redemption_id = ?", (rid,))
                 else:
                     settle(conn, rid, "failed", getattr(outcome, "tx_hash", None), error=str(outcome))
                     counts["failed"] += 1
@@ -283,7 +289,7 @@ class Relayer:
             for status, n in counts.items():
                 if n:
                     self.on_settled(status, n)
-        return len(ids)
+        return counts["relayed"] + counts["failed"]
 
 
 def _collect(in_flight: dict[int, Future[int]], when: str, timeout: float | None = None) -> int:

@@ -11,6 +11,7 @@ from support.gateway_relays import store_relay
 
 from loyalty_chain.chain import Chain
 from loyalty_chain.client import LoyaltyClient
+from loyalty_chain.errors import NeverMinedError
 from loyalty_chain.gasless import sign_typed_data
 from loyalty_chain.gateway import Gateway, RelayPolicy, SqliteStore, create_app
 from loyalty_chain.gateway.relay_admission import refusal
@@ -155,6 +156,28 @@ def test_a_bad_relay_in_a_batch_fails_alone(chain: Chain, gateway: Gateway) -> N
     (error,) = gateway.store.query_one("SELECT error FROM redemptions WHERE id = ?", (ids[1],))
     assert "CatalogInvalidSignature" in str(error)
     assert [brand.balance(m.address) for m in members] == [90, 100, 90]
+
+
+def test_a_relay_never_mined_waits_again_and_is_relayed_once(chain: Chain, gateway: Gateway) -> None:
+    """Its batch transaction's nonce mined another transaction (another gateway process sending from
+    the same account): nothing happened, so the relay goes into a later group instead of failing."""
+    brand, relayer = gateway.client, gateway.relayer
+    members = [chain.dev_account(i) for i in range(1, 3)]
+    brand.enroll_many([(m.address, 0) for m in members])
+    brand.issue_many([(m.address, 100) for m in members], "welcome")
+    brand.add_perk(PerkSpec("Free latte", price=10))
+    ids = [store_relay(gateway, member, 1) for member in members]
+    relayer._form_groups()
+    (group_id,) = gateway.store.query_one("SELECT id FROM relay_groups WHERE state = 'pending'")
+    lost = NeverMinedError("nonce 9 was used by another transaction")
+    assert relayer._settle(int(group_id), ids, [lost, RuntimeError("the item ran out of gas")]) == 1
+    status = dict(gateway.store.query("SELECT id, status FROM redemptions"))
+    assert [status[rid] for rid in ids] == ["relaying", "failed"]
+    assert relayer.run_once() == 1  # the first one, in a new group
+    assert relayer.run_once() == 0
+    status = dict(gateway.store.query("SELECT id, status FROM redemptions"))
+    assert [status[rid] for rid in ids] == ["relayed", "failed"]
+    assert [brand.balance(m.address) for m in members] == [90, 100]
 
 
 def test_the_relays_per_second_limit_is_counted_in_the_store(
