@@ -3,7 +3,8 @@ and webhooks waiting to be delivered.
 
 ``open_store(url)`` picks the backend from ``--db``:
 
-- ``sqlite:///path`` (the default, one gateway process): :class:`~.store_sqlite.SqliteStore`.
+- ``sqlite:///path`` (the default, one gateway: its HTTP process and its worker's):
+  :class:`~.store_sqlite.SqliteStore`.
 - ``postgresql://user@host:port/db`` (several gateway processes sharing the work):
   :class:`~.store_postgres.PostgresStore`; needs ``pip install 'loyalty-chain[postgres]'``.
 
