@@ -270,7 +270,7 @@ def test_admin_commands_policy_allowlist_pause_tier_renew_revoke(env: dict[str, 
     assert run_json("member", "show", "cafe", ALICE)["card"] is None  # type: ignore[index]
 
 
-def test_report_summarises_the_program_from_its_events(env: dict[str, str]) -> None:
+def test_report_summarises_the_program_from_its_events(env: dict[str, str], tmp_path: Path) -> None:
     run("deploy", "cafe")
     run("member", "enroll", "cafe", ALICE, "--tier", "Gold")
     run("member", "enroll", "cafe", BOB)
@@ -288,3 +288,24 @@ def test_report_summarises_the_program_from_its_events(env: dict[str, str]) -> N
     assert [(p["title"], p["redemptions"], p["units"]) for p in summary["perks"]] == [("Scone", 1, 2)]
     assert (summary["p2p_transfers"], summary["p2p_volume"]) == (1, 5)
     assert "points outstanding" in run("report", "cafe")
+    # a date range, the CSV files and the dashboard, as a manager asks for them
+    csv_dir, page = tmp_path / "csv", tmp_path / "dashboard.html"
+    ranged: Any = run_json(
+        "report",
+        "cafe",
+        "--since",
+        "2000-01-01",
+        "--until",
+        "2999-12-31",
+        "--csv",
+        str(csv_dir),
+        "--html",
+        str(page),
+    )
+    assert (ranged["issued"], ranged["redeemed"]) == (130, 50)
+    assert str(page) in ranged["written"] and page.read_text().lstrip().lower().startswith("<!doctype html")
+    assert [p for p in ranged["written"] if p.endswith(".csv")] and all(
+        Path(p).parent == csv_dir for p in ranged["written"][:-1]
+    )
+    before: Any = run_json("report", "cafe", "--until", "2000-01-01")  # the end of that day: nothing yet
+    assert (before["issued"], before["redeemed"]) == (0, 0)
