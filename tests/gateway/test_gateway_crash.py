@@ -8,11 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.gateway_process import http, start, wait_gone, wait_up, worker_of
+from support.gateway_process import (
+    http,
+    program_balance,
+    program_with_key,
+    start,
+    wait_gone,
+    wait_up,
+    worker_of,
+)
 
 from loyalty_chain.chain import Chain, free_port
-from loyalty_chain.gateway import SqliteStore, create_key
-from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program
+from loyalty_chain.gateway import SqliteStore
 
 EVENTS = 60
 MEMBERS = 3
@@ -46,13 +53,7 @@ def test_kill_9_then_restart_issues_every_event_once(
     # a chain of its own with 1-second blocks: each batch waits for its block, so the kill lands
     # while batches are still pending or in flight
     chain = anvil_factory(block_time=1.0)
-    program = deploy_program(
-        chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path / "deployments"
-    )
-    db, log = tmp_path / "gw.sqlite", tmp_path / "gateway.log"
-    store = SqliteStore(db)
-    headers = {"Authorization": f"Bearer {create_key(store, 'shop')}"}
-    store.close()
+    program, db, log, headers = program_with_key(chain, tmp_path)
     members = [chain.dev_account(i).address for i in range(7, 7 + MEMBERS)]
     before = [int(program_balance(chain, program, m)) for m in members]
     port = free_port()
@@ -91,9 +92,3 @@ def test_kill_9_then_restart_issues_every_event_once(
         process.wait(10)
     after = [int(program_balance(chain, program, m)) for m in members]
     assert [a - b for a, b in zip(after, before, strict=True)] == [EVENTS // MEMBERS * 10] * MEMBERS
-
-
-def program_balance(chain: Chain, program: ProgramRecord, member: str) -> int:
-    from loyalty_chain.client import LoyaltyClient
-
-    return LoyaltyClient(chain, program, chain.dev_account(0)).balance(member)

@@ -11,12 +11,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.gateway_process import descendants, http, start, wait_gone, wait_up, worker_of
-from test_gateway_crash import batch_states, program_balance
+from support.gateway_process import (
+    descendants,
+    http,
+    program_balance,
+    program_with_key,
+    start,
+    wait_gone,
+    wait_up,
+    worker_of,
+)
+from test_gateway_crash import batch_states
 
 from loyalty_chain.chain import Chain, free_port
-from loyalty_chain.gateway import SqliteStore, create_key
-from loyalty_chain.program import ProgramOptions, deploy_program
 
 EVENTS = 40
 MEMBERS = 4
@@ -35,13 +42,7 @@ def test_kill_9_of_the_worker_alone_then_every_event_issued_once(
     anvil_factory: Callable[..., Chain], rules_file: Path, tmp_path: Path
 ) -> None:
     chain = anvil_factory(block_time=1.0)  # each batch waits for its block: the kill lands mid-way
-    program = deploy_program(
-        chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path / "deployments"
-    )
-    db, log = tmp_path / "gw.sqlite", tmp_path / "gateway.log"
-    store = SqliteStore(db)
-    headers = {"Authorization": f"Bearer {create_key(store, 'shop')}"}
-    store.close()
+    program, db, log, headers = program_with_key(chain, tmp_path)
     members = [chain.dev_account(i).address for i in range(6, 6 + MEMBERS)]
     before = [program_balance(chain, program, m) for m in members]
     port = free_port()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from support.rollups import table_rows
 
 from loyalty_chain.campaigns.campaign import publish_campaign
 from loyalty_chain.campaigns.merkle import StandardMerkleTree
@@ -20,16 +21,6 @@ from loyalty_chain.records import PerkSpec
 from loyalty_chain.reports import program_report
 from loyalty_chain.reports.dashboard import render_html
 from loyalty_chain.reports.export import write_csv_dir
-
-ROLLUP_TABLES = (
-    "wallet_days",
-    "balances",
-    "earned",
-    "point_totals",
-    "wallet_months",
-    "cohort_sizes",
-    "card_state",
-)
 
 
 @pytest.fixture
@@ -188,9 +179,7 @@ def test_a_reorg_is_undone(
     fresh = program_report(chain, program, cache=tmp_path / "fresh.sqlite")
     assert dataclasses.replace(report, seconds=0) == dataclasses.replace(fresh, seconds=0)
     with open_store(program, cache) as store, open_store(program, tmp_path / "fresh.sqlite") as new:
-        for table in ROLLUP_TABLES:
-            rows = f"SELECT * FROM {table} ORDER BY 1, 2"
-            assert store.conn.execute(rows).fetchall() == new.conn.execute(rows).fetchall()
+        assert table_rows(store) == table_rows(new)
 
 
 def test_amounts_too_large_for_sqlite_are_summed_exactly(chain: Chain, tmp_path: Path) -> None:

@@ -110,3 +110,27 @@ def worker_of(process: subprocess.Popen[bytes], timeout: float = STARTUP_S) -> i
                 continue
         time.sleep(0.1)
     raise AssertionError(f"no worker process under {process.pid}: {descendants(process.pid)}")
+
+
+def program_with_key(chain: Chain, tmp_path: Path) -> tuple[ProgramRecord, Path, Path, dict[str, str]]:
+    """A program "cafe" deployed on ``chain``, the gateway database (SQLite) holding an API key for
+    it, the gateway's log path, and the key's Authorization header."""
+    from loyalty_chain.gateway import SqliteStore, create_key
+    from loyalty_chain.program import ProgramOptions, deploy_program
+
+    program = deploy_program(
+        chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path / "deployments"
+    )
+    db, log = tmp_path / "gw.sqlite", tmp_path / "gateway.log"
+    store = SqliteStore(db)
+    try:
+        headers = {"Authorization": f"Bearer {create_key(store, 'shop')}"}
+    finally:
+        store.close()
+    return program, db, log, headers
+
+
+def program_balance(chain: Chain, program: ProgramRecord, member: str) -> int:
+    from loyalty_chain.client import LoyaltyClient
+
+    return LoyaltyClient(chain, program, chain.dev_account(0)).balance(member)

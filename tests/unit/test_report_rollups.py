@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.rollups import table_rows
 from test_indexer_rollups import DAY, START, windows
 
 from loyalty_chain.indexer import EventStore, program_specs
@@ -170,19 +171,6 @@ def test_reports_from_the_rollups_equal_reports_from_the_events(
         store.settle_rollups()
         fill(store, chain[100:], step=3)  # then syncs of a few blocks
         check_reports(store, monkeypatch, random.Random(seed))
-
-
-def table_rows(store: EventStore) -> dict[str, list[Any]]:
-    tables = (
-        "wallet_days",
-        "balances",
-        "earned",
-        "point_totals",
-        "wallet_months",
-        "cohort_sizes",
-        "card_state",
-    )
-    return {t: store.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
 
 
 @pytest.mark.parametrize("seed", [3, 4])
