@@ -18,7 +18,7 @@ the same errors, on one JSON-RPC batch of reads, and the calldata encoded direct
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -100,14 +100,7 @@ def _policy_gas(
     estimate: int | None,
 ) -> int:
     member = request.member
-    if code and not signed_by(request, signature) and not policy.allow_contract_members:
-        kind = "an EIP-7702 delegated account" if is_delegated_eoa(code) else "a contract"
-        raise RelayRefusedError(
-            member,
-            f"it is {kind} whose signature only its own code can check (ERC-1271)",
-            "relay for contract members only if you know the wallet (allow_contract_members / "
-            "--allow-contract-members), or have the member sign with its own key",
-        )
+    _check_member_code(request, signature, policy, code)
     if estimate is None:
         estimate = sender.simulate(call())  # a revert surfaces here, decoded, before anything is sent
     if estimate > policy.max_gas:
@@ -117,6 +110,20 @@ def _policy_gas(
             "raise the ceiling (max_gas / --max-relay-gas) if you accept that cost",
         )
     return min(int(estimate * GAS_MARGIN), policy.max_gas)
+
+
+def _check_member_code(
+    request: RedemptionRequest, signature: str | bytes, policy: RelayPolicy, code: bytes
+) -> None:
+    """A member with code that did not sign with its own key only if the policy allows it."""
+    if code and not signed_by(request, signature) and not policy.allow_contract_members:
+        kind = "an EIP-7702 delegated account" if is_delegated_eoa(code) else "a contract"
+        raise RelayRefusedError(
+            request.member,
+            f"it is {kind} whose signature only its own code can check (ERC-1271)",
+            "relay for contract members only if you know the wallet (allow_contract_members / "
+            "--allow-contract-members), or have the member sign with its own key",
+        )
 
 
 @dataclass(frozen=True)
@@ -132,29 +139,49 @@ class PreparedRelay:
     """The gas limit to send it with (the estimate with a margin, within the policy's ceiling)."""
 
 
+RpcCalls = Sequence[tuple[str, Sequence[Any]]]
+"""JSON-RPC calls (method, params), as :meth:`loyalty_chain.chain.Chain.batch` takes them."""
+ReadNode = Callable[[RpcCalls], list[dict[str, Any]]]
+"""Sends JSON-RPC calls and returns their answers in order (``{"result": …}`` or ``{"error": …}``)."""
+
+
 def prepare_relay(
     sender: Sender,
     catalog: Contract,
     request: RedemptionRequest,
     signature: str | bytes,
     policy: RelayPolicy,
+    *,
+    read: ReadNode | None = None,
+    gas_hint: int | None = None,
 ) -> PreparedRelay:
     """:func:`relay_call` and :func:`check_relay` for a parsed ``request`` with one request to the
     node: the member's nonce, the chain time, the member's code and the gas estimate are read in
     one JSON-RPC batch, then every check runs on them, in the same order and with the same errors.
     The calldata is encoded once, directly (no contract objects on the way), the signer recovered
-    at most once."""
+    at most once. ``read`` sends the reads (default: a batch of their own, ``sender.chain.batch``);
+    a service admitting many relays at once may send several relays' reads in one batch.
+
+    ``gas_hint``: a gas limit the relay probably runs within (what the last relay of the same perk
+    was given). The simulation is then an ``eth_call`` with that limit (capped at the policy's
+    ceiling) instead of ``eth_estimateGas`` (~7x the node's work: it executes the call again and
+    again to narrow the limit down): if the call succeeds, the relay runs within the hint, so within
+    the ceiling, and is sent with the hint as its limit. If it fails (a revert, or more gas needed)
+    the relay is estimated and checked the usual way, with the same errors."""
     raw = signature_bytes(signature)
     target = str(catalog.address)
     _check_target(request, target, sender.chain.chain_id, sender.address)
     data = redeem_calldata(request, raw)
     member_word = bytes(12) + bytes.fromhex(request.member[2:])
-    answers = sender.chain.batch(
+    tx: dict[str, Any] = {"from": sender.address, "to": target, "data": "0x" + data.hex()}
+    hint = min(gas_hint, policy.max_gas) if gas_hint is not None else None
+    simulation = ("eth_call", [{**tx, "gas": hex(hint)}, "latest"]) if hint else ("eth_estimateGas", [tx])
+    answers = (read or sender.chain.batch)(
         [
             ("eth_call", [{"to": target, "data": "0x" + (NONCES_SELECTOR + member_word).hex()}, "latest"]),
             ("eth_getBlockByNumber", ["latest", False]),
             ("eth_getCode", [request.member, "latest"]),
-            ("eth_estimateGas", [{"from": sender.address, "to": target, "data": "0x" + data.hex()}]),
+            simulation,
         ]
     )
     if any("result" not in a for a in answers[:3]):
@@ -165,10 +192,18 @@ def prepare_relay(
     nonce, block, code = (a["result"] for a in answers[:3])
     reads = RelayReads(hex_int(nonce), hex_int(block["timestamp"]), bytes.fromhex(str(code)[2:]))
     _check_fresh(request, raw, reads)
-    estimated = answers[3]
-    # a revert (or any refusal) of the estimate: simulated again the usual way, decoded
-    estimate = hex_int(estimated["result"]) if "result" in estimated else None
+    simulated = answers[3]
     draft = partial(unchecked_relay_call, catalog, request, raw)  # built only if simulated again
+    if hint:
+        _check_member_code(request, raw, policy, reads.code)
+        if "result" in simulated:  # ran within the hint: within the ceiling
+            return PreparedRelay(request, target, data, hint)
+        # reverted or needs more gas: estimated and checked the usual way (a revert decoded)
+        return PreparedRelay(
+            request, target, data, _policy_gas(sender, draft, request, raw, policy, reads.code, None)
+        )
+    # a revert (or any refusal) of the estimate: simulated again the usual way, decoded
+    estimate = hex_int(simulated["result"]) if "result" in simulated else None
     gas = _policy_gas(sender, draft, request, raw, policy, reads.code, estimate)
     return PreparedRelay(request, target, data, gas)
 

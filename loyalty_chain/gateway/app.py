@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from ..errors import InputError, LoyaltyChainError
 from . import events, member_page, members, redemptions
-from .http import ApiError, BodyLimit, error_response
+from .http import ApiError, Arrival, BodyLimit, error_response
 from .service import Gateway
 
 
@@ -55,6 +55,7 @@ def create_app(gateway: Gateway, *, background: bool = True) -> FastAPI:
         limit=gateway.options.max_body_bytes,
         per_path={"/v1/events/batch": gateway.options.max_batch_body_bytes},
     )
+    app.add_middleware(Arrival)  # the outermost: stamps the request as it arrives
     _errors(app)
 
     @app.get("/healthz", tags=["service"])
@@ -68,7 +69,7 @@ def create_app(gateway: Gateway, *, background: bool = True) -> FastAPI:
         lines = []
         for name, value in sorted({**gateway.store.counts(), **gateway.metrics}.items()):
             lines += [f"# TYPE loyalty_gateway_{name} gauge", f"loyalty_gateway_{name} {value}"]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + gateway.spans.prometheus()) + "\n"
 
     return app
 

@@ -3,6 +3,7 @@ and the request-body size limit."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -64,6 +65,22 @@ def require(scope: str) -> Callable[..., None]:
             raise ApiError(403, "authorization", f"this API key lacks the scope {scope!r}")
 
     return check
+
+
+ARRIVED = "loyalty_chain.arrived"
+"""The ASGI scope key :class:`Arrival` stamps: when the request reached the app (``perf_counter``)."""
+
+
+class Arrival:
+    """Stamps each request with when it arrived, so a route can tell how long it waited before it
+    ran (the body read and validated, a worker thread free: ``/metrics``' spans)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[ARRIVED] = time.perf_counter()
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

@@ -9,15 +9,15 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Path
+from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from ..chain import TX_GAS_CAP
 from ..errors import ContractRevertError, InputError, RelayRefusedError
 from ..gasless import parse_request
 from ..relay_policy import RelayPolicy as CheckPolicy
-from ..relay_policy import prepare_relay
-from .http import ApiError, gateway
+from ..relay_policy import RpcCalls, prepare_relay
+from .http import ARRIVED, ApiError, gateway
 from .members import reasons
 from .models import RedemptionIn, RedemptionRequestIn
 from .relay_admission import Refusal, admit, refusal
@@ -63,6 +63,7 @@ def request_redemption(body: RedemptionRequestIn, gw: Gateway = Depends(gateway)
 )
 def post_redemption(
     body: RedemptionIn,
+    request: Request,
     prefer: str | None = Header(default=None, description="`respond-async`: answer 202 once stored"),
     gw: Gateway = Depends(gateway),  # noqa: B008
 ) -> JSONResponse:
@@ -70,33 +71,58 @@ def post_redemption(
     202 if it is stored but not mined within the wait (it will be, exactly once, even across a
     restart of the gateway). With ``Prefer: respond-async`` (RFC 7240) the answer is 202 as soon as
     the relay is stored; ``GET /v1/redemptions/{id}`` tells when it is relayed."""
-    with _admitting:
+    spans = gw.spans
+    if ARRIVED in request.scope:  # read, validated and waited for a thread
+        spans.add("admit.before", time.perf_counter() - request.scope[ARRIVED])
+    with spans.stage("admit.slot"):
+        _admitting.acquire()
+    try:
         rid = _admit(gw, body)
+    finally:
+        _admitting.release()
     if prefer is not None and "respond-async" in prefer.lower():
-        gw.relayer.wake()
-        headers = {"Preference-Applied": "respond-async", "Location": f"/v1/redemptions/{rid}"}
-        return JSONResponse(redemption_json(gw.store, rid), status_code=202, headers=headers)
+        with spans.stage("admit.answer"):
+            gw.relayer.wake()
+            headers = {"Preference-Applied": "respond-async", "Location": f"/v1/redemptions/{rid}"}
+            return JSONResponse(redemption_json(gw.store, rid), status_code=202, headers=headers)
     status = gw.relayer.relay(rid)
     return JSONResponse(redemption_json(gw.store, rid), status_code=ANSWERS[status])
 
 
 def _admit(gw: Gateway, body: RedemptionIn) -> str:
     """Every check, then the relay stored: its redemption id, or the refusal raised."""
-    policy = gw.options.policy
-    try:
-        request = parse_request(body.typed_data)
-    except InputError as exc:
-        raise ApiError(422, "typed_data", str(exc)) from None
-    signature = body.signature if body.signature.startswith("0x") else "0x" + body.signature
-    sig_hash = hashlib.sha256(signature.lower().encode()).hexdigest()
-    # the limits first, read without the lock (cheap), so a refused request costs no RPC call
-    _refuse(gw, refusal(gw.store.query_one, policy, request.member, sig_hash, 0, time.time()))
+    policy, spans = gw.options.policy, gw.spans
+    with spans.stage("admit.check"):
+        try:
+            request = parse_request(body.typed_data)
+        except InputError as exc:
+            raise ApiError(422, "typed_data", str(exc)) from None
+        signature = body.signature if body.signature.startswith("0x") else "0x" + body.signature
+        sig_hash = hashlib.sha256(signature.lower().encode()).hexdigest()
+        # the limits first, read without the lock (cheap), so a refused request costs no RPC call
+        _refuse(gw, refusal(gw.store.query_one, policy, request.member, sig_hash, 0, time.time()))
     # the library's relay checks (catalog, chain, relayer, nonce, deadline, signer), then its policy:
     # contract members only if allowed, simulated, the gas ceiling (gas: the limit to send with);
     # what they read from the node is read in one JSON-RPC batch
     checks = CheckPolicy(max_gas=policy.gas_ceiling, allow_contract_members=policy.allow_contract_members)
+
+    def read(calls: RpcCalls) -> list[dict[str, Any]]:
+        with spans.stage("admit.node"):
+            return gw.client.sender.chain.batch(calls)
+
     try:
-        prepared = prepare_relay(gw.client.sender, gw.client.catalog, request, signature, checks)
+        with spans.stage("admit.prepare"):  # the node's reads (admit.node) and the checks on them
+            hint_key = (request.perk_id, request.quantity)
+            prepared = prepare_relay(
+                gw.client.sender,
+                gw.client.catalog,
+                request,
+                signature,
+                checks,
+                read=read,
+                gas_hint=gw.relay_gas_hints.get(hint_key),
+            )
+            gw.relay_gas_hints[hint_key] = prepared.gas
     except RelayRefusedError as exc:
         gw.count("relays_refused")
         raise ApiError(403, "typed_data" if "gas" in exc.reason else "member", str(exc)) from None
@@ -108,21 +134,22 @@ def _admit(gw: Gateway, body: RedemptionIn) -> str:
     rid = uuid.uuid4().hex
     # the limits again, under the writer lock every process takes; admissions posted at the same
     # time share one commit (one fsync)
-    refused = gw.store.group_write(
-        lambda conn: admit(
-            conn,
-            policy,
-            rid=rid,
-            member=request.member,
-            perk_id=request.perk_id,
-            quantity=request.quantity,
-            sig_hash=sig_hash,
-            target=prepared.target,
-            calldata="0x" + prepared.data.hex(),
-            gas=min(prepared.gas, TX_GAS_CAP),
-            now=time.time(),
+    with spans.stage("admit.store"):
+        refused = gw.store.group_write(
+            lambda conn: admit(
+                conn,
+                policy,
+                rid=rid,
+                member=request.member,
+                perk_id=request.perk_id,
+                quantity=request.quantity,
+                sig_hash=sig_hash,
+                target=prepared.target,
+                calldata="0x" + prepared.data.hex(),
+                gas=min(prepared.gas, TX_GAS_CAP),
+                now=time.time(),
+            )
         )
-    )
     _refuse(gw, refused)
     return rid
 

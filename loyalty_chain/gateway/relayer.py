@@ -49,6 +49,7 @@ from ..delivery import TxResult
 from ..delivery.sender import InFlight
 from ..errors import LoyaltyChainError, NeverMinedError
 from .relay_batch import Batch, Relayed, batches, outcomes
+from .spans import Spans
 from .store import Conn, Store
 from .worker import RETRY_LATER
 
@@ -78,12 +79,15 @@ class Relayer:
         client: LoyaltyClient,
         max_group: int = MAX_GROUP,
         on_settled: Callable[[str, int], None] | None = None,
+        spans: Spans | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.max_group = max_group
         self.on_settled = on_settled
         """Told ``("relayed" | "failed", count)`` after each group (metrics)."""
+        self.spans = spans or Spans()
+        """Where the rounds' time goes: forming groups, starting them, settling them (/metrics)."""
         self._sending = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -162,14 +166,16 @@ class Relayer:
                     settled += _collect(in_flight, FIRST_COMPLETED, timeout=gap)
                     continue
                 if linger or not last_start:
-                    self._form_groups()
+                    with self.spans.stage("relay.form"):
+                        self._form_groups()
                 group_id = self._next_group(set(in_flight) | skipped)
                 if group_id is None:
                     if not in_flight or not linger:
                         break
                     settled += _collect(in_flight, FIRST_COMPLETED, timeout=GROUP_GAP_S)
                     continue
-                future = self._start(group_id)
+                with self.spans.stage("relay.start"):
+                    future = self._start(group_id)
                 last_start = time.monotonic()
                 if future is None:
                     skipped.add(group_id)
@@ -255,7 +261,8 @@ class Relayer:
         each: list[Relayed | Exception] = []
         for batch, result in zip(plan, sent, strict=True):
             each.extend(outcomes(result, batch.size, self.client.decoder, batch.call.address))
-        return self._settle(group_id, ids, each)
+        with self.spans.stage("relay.settle"):
+            return self._settle(group_id, ids, each)
 
     def _settle(self, group_id: int, ids: list[str], each: list[Relayed | Exception]) -> int:
         """Record each relay as relayed or failed; one whose transaction was never mined (another

@@ -17,6 +17,7 @@ from ..signers import SignerLike
 from .policy import RelayPolicy
 from .relayer import Relayer
 from .rules import Rules
+from .spans import Spans
 from .store import Store
 from .webhooks import WebhookDispatcher, WebhookOptions
 from .worker import Worker, WorkerOptions
@@ -67,7 +68,15 @@ class Gateway:
         delivery = replace(delivery, journal=store.journal or delivery.journal, shared_account=True)
         self.client = LoyaltyClient(chain, record, account, delivery)
         self.metrics: Counter[str] = Counter()
-        self.relayer = Relayer(store, self.client, on_settled=lambda s, n: self.count(f"relays_{s}", n))
+        self.relay_gas_hints: dict[tuple[int, int], int] = {}
+        """(perk id, quantity) → the gas limit the last relay of it was given: the next one is
+        simulated with an ``eth_call`` at that limit, estimated only if it does not run within it
+        (``relay_policy.prepare_relay``'s ``gas_hint``)."""
+        self.spans = Spans()
+        """Where requests' and the relayer's time goes, per stage (/metrics)."""
+        self.relayer = Relayer(
+            store, self.client, on_settled=lambda s, n: self.count(f"relays_{s}", n), spans=self.spans
+        )
         self.worker: Worker | WorkerProcess
         if self.options.worker_process:
             if chain.kind == "embedded":
