@@ -1,6 +1,7 @@
 """A relay's simulation with a gas hint: an ``eth_call`` at the hinted limit instead of
 ``eth_estimateGas`` when the relay runs within it, the usual estimate and checks when it does not
-(more gas needed, a revert, a hint above the ceiling), and the gateway learning the hint per perk."""
+(more gas needed, a revert, a hint above the ceiling), and the gateway learning the hint per perk
+and timing each admission's stages."""
 
 from __future__ import annotations
 
@@ -78,3 +79,8 @@ def test_the_gateway_learns_each_perks_gas_from_its_first_relay(
     assert gateway.relayer.run_once() == 3
     assert [gateway.client.balance(a.address) for a in accounts] == [90, 90, 90]
     assert gateway.store.query("SELECT DISTINCT status FROM redemptions") == [("relayed",)]
+    # where the admissions' time went: three of each stage in /metrics
+    metrics = http.get("/metrics").text
+    for stage in ("admit.slot", "admit.check", "admit.node", "admit.store", "admit.answer"):
+        assert f'loyalty_gateway_span_count{{stage="{stage}"}} 3.000000' in metrics, stage
+    assert 'loyalty_gateway_span_wall_seconds{stage="relay.start"}' in metrics
