@@ -2,10 +2,14 @@
 process of its own).
 
 WAL mode with ``synchronous = FULL``: what a call wrote is on disk when it returns, so an event
-answered 202 survives ``kill -9``. One connection per process serves every thread, behind a lock;
-write transactions are ``BEGIN IMMEDIATE`` (SQLite's one writer, across processes too). The sender
-lock is an ``flock`` on a file beside the database, so the processes of one gateway send for its
-account one at a time.
+answered 202 survives ``kill -9``. One connection per process writes, behind a lock; write
+transactions are ``BEGIN IMMEDIATE`` (SQLite's one writer, across processes too). Reads outside a
+transaction go to reader connections of their own (a small pool, one per thread reading at the
+moment): in WAL mode they see the last commit without waiting for the writer, whose group commit
+holds its connection through an fsync (with one connection, every read of every request waited for
+it). A read inside the thread's own transaction uses the writer's connection and sees its writes.
+The sender lock is an ``flock`` on a file beside the database, so the processes of one gateway send
+for its account one at a time.
 """
 
 from __future__ import annotations
@@ -87,6 +91,10 @@ class SqliteStore(Store):
         super().__init__()
         self._lock = threading.RLock()
         self._sending = threading.Lock()
+        self._writer: int | None = None
+        """The thread in a write transaction (its reads use the writer's connection)."""
+        self._idle: list[sqlite3.Connection] = []
+        self._readers: list[sqlite3.Connection] = []
         try:
             self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
             self._conn.execute("PRAGMA journal_mode = WAL")
@@ -99,21 +107,41 @@ class SqliteStore(Store):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            for reader in self._readers:
+                reader.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Conn]:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            outer, self._writer = self._writer, threading.get_ident()
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._writer = outer
             self._conn.execute("COMMIT")
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if self._writer == threading.get_ident():  # in this thread's transaction: see its writes
+            with self._lock:
+                return list(self._conn.execute(sql, args).fetchall())
+        try:
+            reader = self._idle.pop()  # atomic: no two threads get the same one
+        except IndexError:
+            reader = self._open_reader()
+        try:
+            return list(reader.execute(sql, args).fetchall())
+        finally:
+            self._idle.append(reader)
+
+    def _open_reader(self) -> sqlite3.Connection:
+        reader = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         with self._lock:
-            return list(self._conn.execute(sql, args).fetchall())
+            self._readers.append(reader)
+        return reader
 
     @contextmanager
     def write_lock(self) -> Iterator[None]:

@@ -68,3 +68,41 @@ def test_one_at_a_time_too(tmp_path: Path) -> None:
             accept(store, "bad")
     finally:
         store.close()
+
+
+def test_reads_do_not_wait_for_a_write_transaction_and_see_what_it_committed(tmp_path: Path) -> None:
+    """A read outside a transaction goes to a reader connection: it answers while another thread's
+    write transaction is open (the last commit, not the open transaction's writes) and sees those
+    writes once committed; a read inside a transaction sees its own writes."""
+    store = SqliteStore(tmp_path / "gateway.sqlite")
+    key = "SELECT value FROM meta WHERE key = 'probe'"
+    inside, release = threading.Event(), threading.Event()
+    seen_inside: list[object] = []
+
+    def writer() -> None:
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('probe', 'written')")
+            seen_inside.append(store.query(key))  # its own uncommitted write
+            inside.set()
+            assert release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        answered = threading.Event()
+        reads: list[object] = []
+
+        def reader() -> None:
+            reads.append(store.query(key))
+            answered.set()
+
+        threading.Thread(target=reader).start()
+        assert answered.wait(5), "a read waited for the open write transaction"
+        assert reads == [[]]  # the open transaction's write is not seen yet
+    finally:
+        release.set()
+        thread.join(10)
+    assert seen_inside == [[("written",)]]
+    assert store.query(key) == [("written",)]
+    store.close()
