@@ -190,7 +190,7 @@ def report(runs: list[Relays], respond_async: bool) -> None:
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in runs:
         n, on_chain = max(1, len(r.posted)), r.on_chain
-        name = r.name + (" (ran out of members)" if r.ran_out else "")
+        name = r.name + (" (every member posted before the time was up)" if r.ran_out else "")
         print(
             f"| {name} | {r.posting_s:.1f} | {len(r.posted):,} | {r.refused:,} | "
             f"{pct(r.answer_s, 0.5) * 1e3:.0f} / {pct(r.answer_s, 0.99) * 1e3:.0f} | "
