@@ -12,7 +12,29 @@
 "use strict";
 const fs = require("fs");
 const path = require("path");
-const solc = require("solc");
+
+// solcjs costs ~0.7 s of CPU to load (it instantiates the whole compiler), and py-solc-x and ape
+// ask a compiler binary for --version on every start: the answer is kept beside this script (the
+// bundle it lives in is immutable, named for its content), so only the first --version loads solc.
+const VERSION_FILE = path.join(__dirname, "solc-version.txt");
+
+function versionText() {
+  try {
+    return fs.readFileSync(VERSION_FILE, "utf8");
+  } catch (err) {
+    if (err.code !== "ENOENT") throw err;
+  }
+  const v = require("solc").version().replace(/\.Emscripten\.clang$/, "");
+  const text = `solc, the solidity compiler commandline interface\nVersion: ${v}.Linux.g++\n`;
+  const tmp = `${VERSION_FILE}.${process.pid}`;
+  try {
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, VERSION_FILE); // atomic: a concurrent reader sees the whole answer or none
+  } catch (err) {
+    // a read-only bundle still answers, only not from the cache
+  }
+  return text;
+}
 
 function writeAll(fd, text) {
   const buf = Buffer.from(text, "utf8");
@@ -72,13 +94,12 @@ function makeImportCallback(opts) {
 function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.version) {
-    const v = solc.version().replace(/\.Emscripten\.clang$/, "");
-    writeAll(1, `solc, the solidity compiler commandline interface\nVersion: ${v}.Linux.g++\n`);
+    writeAll(1, versionText());
     return 0;
   }
   if (!opts.standardJson) fail("only --version and --standard-json are supported by this solcjs shim");
   const input = fs.readFileSync(0, "utf8");
-  const output = solc.compile(input, { import: makeImportCallback(opts) });
+  const output = require("solc").compile(input, { import: makeImportCallback(opts) });
   writeAll(1, output);
   return 0;
 }

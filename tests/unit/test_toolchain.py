@@ -53,6 +53,13 @@ def test_the_shim_keeps_working_after_its_checkout_is_deleted(tmp_path: Path) ->
     )
     assert json.loads(compiled.stdout)["contracts"]["Tiny.sol"]["Tiny"]["evm"]["bytecode"]["object"]
 
+    # --version is asked at every start of py-solc-x and ape: after the first, it is answered without
+    # loading solcjs (~0.7 s of CPU each), the same answer even with the compiler itself gone
+    (soljson,) = shim.parent.glob("loyalty-chain-solcjs-*/node_modules/solc/soljson.js")
+    soljson.rename(soljson.with_suffix(".gone"))
+    again = subprocess.run([str(shim), "--version"], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and again.stdout == version.stdout, again.stderr
+
 
 def test_a_second_install_reuses_the_bundle(tmp_path: Path) -> None:
     first = install_solc_shim(tmp_path)
