@@ -47,6 +47,7 @@ from loyalty_chain.cli import main
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.errors import JournalMismatchError, TransactionError
 from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program, role
+from loyalty_chain.rpc import RpcSettings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -488,6 +489,9 @@ def test_resume_after_the_node_went_down(
     state = tmp_path / "anvil-state.json"
     node = launch_devnet(state=state)
     port = int(node.rpc_url.rsplit(":", 1)[1])
+    # a node that stopped answering is given up on after 3 s here, not the default 90 s of retries
+    # (the outcome this test checks is the same; the wait held a test worker for a minute and a half)
+    node.w3.provider.settings = RpcSettings(retry_for_s=3.0, timeout_s=5.0)  # type: ignore[attr-defined]
     try:
         program = deploy_program(node, ProgramOptions("drop"), admin)
         path = tmp_path / "drop.csv"
