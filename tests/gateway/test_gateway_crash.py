@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from support.gateway_process import (
     http,
+    one_second_blocks,
     program_balance,
     program_with_key,
     start,
@@ -50,12 +51,13 @@ def batch_states(db: Path) -> dict[str, int]:
 def test_kill_9_then_restart_issues_every_event_once(
     anvil_factory: Callable[..., Chain], rules_file: Path, tmp_path: Path
 ) -> None:
-    # a chain of its own with 1-second blocks: each batch waits for its block, so the kill lands
-    # while batches are still pending or in flight
-    chain = anvil_factory(block_time=1.0)
+    # a chain of its own with 1-second blocks once set up: each batch waits for its block, so the
+    # kill lands while batches are still pending or in flight
+    chain = anvil_factory()
     program, db, log, headers = program_with_key(chain, tmp_path)
     members = [chain.dev_account(i).address for i in range(7, 7 + MEMBERS)]
     before = [int(program_balance(chain, program, m)) for m in members]
+    one_second_blocks(chain)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = start(program, chain, f"sqlite:///{db}", rules_file, port, log)

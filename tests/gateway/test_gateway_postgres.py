@@ -15,7 +15,7 @@ import httpx2 as httpx
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from support.gateway_process import http, start, wait_up
+from support.gateway_process import http, one_second_blocks, start, wait_up
 from support.postgres import bin_dir, postgres_server
 
 from loyalty_chain.chain import Chain, free_port
@@ -77,7 +77,7 @@ def post_together(
 def test_two_gateways_on_one_postgres_issue_each_event_once(
     anvil_factory: Callable[..., Chain], rules_file: Path, tmp_path: Path, postgres_url: str, store: Store
 ) -> None:
-    chain = anvil_factory(block_time=1.0)
+    chain = anvil_factory()
     program = deploy_program(
         chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path / "deployments"
     )
@@ -85,6 +85,7 @@ def test_two_gateways_on_one_postgres_issue_each_event_once(
     member = chain.dev_account(7).address
     client = LoyaltyClient(chain, program, chain.dev_account(0))
     before = client.balance(member)
+    one_second_blocks(chain)
     ports = [free_port(), free_port()]
     assert ports[0] != ports[1]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
@@ -137,7 +138,7 @@ def test_two_gateways_on_one_postgres_share_the_relay_limits(
     """The per-member hourly limit and the daily gas budget hold for both processes together: a
     member served by one is refused by the other, and a burst of relays posted to both at the same
     moment never admits more gas than the budget."""
-    chain = anvil_factory(block_time=1.0)
+    chain = anvil_factory()
     program = deploy_program(
         chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path / "deployments"
     )
@@ -146,6 +147,7 @@ def test_two_gateways_on_one_postgres_share_the_relay_limits(
     brand.enroll_many([(m.address, 0) for m in members])
     brand.issue_many([(m.address, 100) for m in members], "welcome")
     brand.add_perk(PerkSpec("Free latte", price=10))
+    one_second_blocks(chain)
 
     def signed(member: LocalAccount) -> dict[str, Any]:
         typed = brand.redemption_request(member.address, 1)

@@ -22,7 +22,7 @@ import httpx2 as httpx
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from support.gateway_process import http, start, wait_up
+from support.gateway_process import automine, http, one_second_blocks, start, wait_up
 from support.gateway_relays import store_relay
 
 from loyalty_chain.chain import Chain, connect, free_port
@@ -80,7 +80,7 @@ def relayed_count(brand: LoyaltyClient) -> int:
 def test_a_stop_at_every_point_then_a_restart_relays_each_once(
     anvil_factory: Callable[..., Chain], rules_file: Path, tmp_path: Path
 ) -> None:
-    chain = anvil_factory(block_time=1.0)  # blocks a second apart: "broadcast, not mined" is real
+    chain = anvil_factory()
     program = deploy_program(
         chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path / "deployments"
     )
@@ -88,7 +88,9 @@ def test_a_stop_at_every_point_then_a_restart_relays_each_once(
     brand.add_perk(PerkSpec("Free latte", price=PRICE))
     for n, (point, stop_at) in enumerate(POINTS.items()):
         db = tmp_path / f"gw-{n}.sqlite"
+        automine(chain)  # members set up at once, then blocks a second apart: "broadcast, not mined" is real
         members = members_with_points(brand, PER_POINT, n + 1)
+        one_second_blocks(chain)
         before = relayed_count(brand)
         gw = Gateway(chain, program, chain.dev_account(0), SqliteStore(db), load_rules(rules_file))
         ids = [store_relay(gw, m, 1) for m in members]
@@ -161,7 +163,7 @@ def test_kill_9_while_relaying_then_a_restart_relays_each_stored_one_once(
     # every member set up before any gateway runs: nothing else sends from the relayer's account
     rounds = [members_with_points(brand, PER_ROUND, 10 + n) for n in range(len(moments))]
     start_count = relayed_count(brand)
-    chain.w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
+    one_second_blocks(chain)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     hit: list[str] = []

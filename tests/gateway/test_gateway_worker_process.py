@@ -14,6 +14,7 @@ import pytest
 from support.gateway_process import (
     descendants,
     http,
+    one_second_blocks,
     program_balance,
     program_with_key,
     start,
@@ -41,10 +42,11 @@ def metric(url: str, name: str) -> int:
 def test_kill_9_of_the_worker_alone_then_every_event_issued_once(
     anvil_factory: Callable[..., Chain], rules_file: Path, tmp_path: Path
 ) -> None:
-    chain = anvil_factory(block_time=1.0)  # each batch waits for its block: the kill lands mid-way
+    chain = anvil_factory()
     program, db, log, headers = program_with_key(chain, tmp_path)
     members = [chain.dev_account(i).address for i in range(6, 6 + MEMBERS)]
     before = [program_balance(chain, program, m) for m in members]
+    one_second_blocks(chain)  # each batch waits for its block: the kill lands mid-way
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = start(program, chain, f"sqlite:///{db}", rules_file, port, log)

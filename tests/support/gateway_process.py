@@ -134,3 +134,14 @@ def program_balance(chain: Chain, program: ProgramRecord, member: str) -> int:
     from loyalty_chain.client import LoyaltyClient
 
     return LoyaltyClient(chain, program, chain.dev_account(0)).balance(member)
+
+
+def one_second_blocks(chain: Chain) -> None:
+    """From now on a block a second (set up on automine first: a deploy and a few members at one
+    block a second held a test worker ~10 s for nothing)."""
+    chain.w3.provider.make_request("evm_setIntervalMining", [1])  # type: ignore[arg-type]
+
+
+def automine(chain: Chain) -> None:
+    """From now on a block for each transaction, at once (anvil's default)."""
+    chain.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
