@@ -58,7 +58,10 @@ def finalize(
         need = 2  # always look again at the block's hash: it was mined a while ago
     else:
         need = confirmations
-        ripe = [f for f in mined if f.receipt and head.number - hex_int(f.receipt["blockNumber"]) + 1 >= need]
+        # a receipt in block N says the chain is at least N high: the head read just before it
+        # may be older (anvil's automine answers a send before its block lands)
+        tip = max([head.number, *(hex_int(f.receipt["blockNumber"]) for f in mined if f.receipt)])
+        ripe = [f for f in mined if f.receipt and tip - hex_int(f.receipt["blockNumber"]) + 1 >= need]
     if not ripe:
         return False
     if need <= 1:

@@ -53,6 +53,8 @@ STUCK_BLOCKS = 3
 """A sent flight not mined after this many new blocks is looked up (dropped? underpriced?)."""
 STUCK_MIN_S = 2.0
 """…and after at least this long, so a fast devnet's blocks don't make us impatient."""
+QUICK_LOOKS_S = (0.0, 0.005, 0.02)
+"""The waits before the first looks after a broadcast the node accepted (then every poll interval)."""
 REPLACED_AFTER_CHECKS = 6
 """Receipt misses (with backoff, ~30 s in all) after the nonce mined before a flight is replaced."""
 
@@ -174,6 +176,7 @@ class Outbox:
         started = last_progress = time.monotonic()
         head = self.pace.head()
         gas_cap = self.options.max_in_flight_gas or self.pace.block_gas or 30_000_000
+        quick_looks = 0
         while True:
             active = [f for f in flights if f.state in ("sent", "mined")]
             queue = [f for f in flights if f.state in ("planned", "signed")]
@@ -190,18 +193,21 @@ class Outbox:
                 batch.append(f)
                 used_gas += f.tx.gas
                 room -= 1
-            accepted = False
             if batch:
                 self.sign(batch, started)
                 self._broadcast(batch, head)
-                accepted = any(f.state == "sent" for f in batch)
+                if any(f.state == "sent" for f in batch):
+                    quick_looks = len(QUICK_LOOKS_S)
             if self._settle_refused(flights):
                 continue
-            if not accepted:
-                # right after the node accepted some, look once before sleeping: a devnet that
-                # mines on receipt (anvil's automine, eth-tester) has the receipts already, and a
-                # quarter of a block's wait per send was most of a test suite's time. Pushed back
-                # (pool pressure, underpriced), they wait as before: never a loop without a sleep.
+            # right after the node accepted some, look at once and again a few ms later, then
+            # every poll interval: a devnet that mines on receipt (anvil's automine, eth-tester)
+            # has the receipts by then, and a quarter of a block's wait per send was most of a
+            # test suite's time. Pushed back (pool pressure, underpriced), they wait as before.
+            if quick_looks:
+                time.sleep(QUICK_LOOKS_S[-quick_looks])
+                quick_looks -= 1
+            else:
                 time.sleep(self.pace.poll_interval())
             new_head = self.pace.head()
             progressed = self._poll(flights, new_head, new_head.number != head.number)

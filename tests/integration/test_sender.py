@@ -58,3 +58,19 @@ def test_a_reverted_transaction_is_decoded_in_its_place(chain: Chain, brand: Loy
     assert error.error_name == "ERC20InsufficientBalance" and error.error_args["needed"] == 50
     assert error.tx_hash is not None
     assert brand.balance(ALICE) == 5
+
+
+def test_the_chain_is_looked_at_right_after_a_send_before_any_poll_interval(
+    brand: LoyaltyClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A devnet that mines on receipt has the receipt at once: each send's first look waits
+    nothing, then a few ms (QUICK_LOOKS_S), never first a quarter of a block (it was most of the
+    test suite's time)."""
+    from loyalty_chain.delivery import outbox
+
+    slept: list[float] = []
+    monkeypatch.setattr(outbox.time, "sleep", slept.append)  # no real wait: every look repeats at once
+    for n in range(1, 6):
+        slept.clear()
+        assert brand.issue(ALICE, n).block > 0
+        assert slept[: len(outbox.QUICK_LOOKS_S)] == list(outbox.QUICK_LOOKS_S)[: len(slept)], slept
