@@ -54,7 +54,8 @@ STUCK_BLOCKS = 3
 STUCK_MIN_S = 2.0
 """…and after at least this long, so a fast devnet's blocks don't make us impatient."""
 QUICK_LOOKS_S = (0.0, 0.005, 0.02)
-"""The waits before the first looks after a broadcast the node accepted (then every poll interval)."""
+"""The waits before the first looks after a broadcast the node accepted (then every poll interval):
+a quarter of a block's wait per send on an automining devnet was most of a test suite's time."""
 REPLACED_AFTER_CHECKS = 6
 """Receipt misses (with backoff, ~30 s in all) after the nonce mined before a flight is replaced."""
 
@@ -200,15 +201,10 @@ class Outbox:
                     quick_looks = len(QUICK_LOOKS_S)
             if self._settle_refused(flights):
                 continue
-            # right after the node accepted some, look at once and again a few ms later, then
-            # every poll interval: a devnet that mines on receipt (anvil's automine, eth-tester)
-            # has the receipts by then, and a quarter of a block's wait per send was most of a
-            # test suite's time. Pushed back (pool pressure, underpriced), they wait as before.
-            if quick_looks:
-                time.sleep(QUICK_LOOKS_S[-quick_looks])
-                quick_looks -= 1
-            else:
-                time.sleep(self.pace.poll_interval())
+            # accepted: quick looks first (a devnet mining on receipt has the receipts by then);
+            # pushed back (pool pressure, underpriced): a poll interval, as every other time
+            time.sleep(QUICK_LOOKS_S[-quick_looks] if quick_looks else self.pace.poll_interval())
+            quick_looks = max(0, quick_looks - 1)
             new_head = self.pace.head()
             progressed = self._poll(flights, new_head, new_head.number != head.number)
             head = new_head
