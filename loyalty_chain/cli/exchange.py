@@ -73,11 +73,19 @@ def exchange_open(
     offered (B's admin): each opens its own side; conversions need both."""
     from ..errors import InputError
     from ..mechanics.exchange import Exchange
-    from ..mechanics.exchange_record import ExchangeTerms, exchange_path, parse_duration, parse_rate
+    from ..mechanics.exchange_record import (
+        ExchangeTerms,
+        exchange_path,
+        parse_duration,
+        parse_rate,
+        set_aside_if_stale,
+    )
     from ..program import load_program
 
     with ctx.chain() as chain:
         signer = ctx.signer(chain)
+        a, b = load_program(chain, program_a), load_program(chain, program_b)
+        set_aside_if_stale(chain, a, b)  # a record left by a devnet that is gone frees the pair
         if exchange_path(chain.chain_id, program_a, program_b).is_file():
             if rate is not None:
                 raise InputError(
@@ -89,7 +97,6 @@ def exchange_open(
         else:
             if rate is None:
                 raise InputError(f"no exchange from {program_a} to {program_b} yet: give its --rate A:B")
-            a, b = load_program(chain, program_a), load_program(chain, program_b)
             decimals_a = int(_decimals(chain, a.addresses["LoyaltyPoints"]))
             rate_from, rate_to = parse_rate(rate)
             capped = _points_or_zero(cap, decimals_a, "--cap")

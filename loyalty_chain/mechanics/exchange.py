@@ -34,6 +34,7 @@ from .exchange_record import (
     ExchangeTerms,
     exchange_path,
     load_exchange_record,
+    set_aside_if_stale,
 )
 
 SIDE_A, SIDE_B = 0, 1
@@ -119,6 +120,7 @@ class Exchange:
         if a.name == b.name:
             raise InputError(f"an exchange needs two programs; both sides are {a.name!r}")
         path = exchange_path(chain.chain_id, a.name, b.name, root)
+        set_aside_if_stale(chain, a, b, root)  # e.g. a devnet that is gone: the name is free again
         if path.is_file():
             raise DeploymentError(
                 f"an exchange from {a.name!r} to {b.name!r} is already recorded ({path}); close it and "

@@ -8,6 +8,7 @@ the recorded transaction and name the two programs' recorded points tokens.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from ..record_check import check_program_name
 from ..registry import ProgramRecord, registry_root
 
 CONTRACT = "PartnerExchange"
+
+log = logging.getLogger(__name__)
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 7 * 86_400}
 
@@ -135,35 +138,68 @@ def verify_exchange(
     chain: Chain, record: ExchangeRecord, program_a: ProgramRecord, program_b: ProgramRecord
 ) -> None:
     """Refuse a record whose agreement is not the shipped contract, deployed as recorded, between A and B."""
-    artifact = load_artifact(CONTRACT)
     where = f"exchange {record.program_a}--{record.program_b}"
-    if record.artifact_hash != artifact.bytecode_hash:
+    if record.artifact_hash != load_artifact(CONTRACT).bytecode_hash:
         raise DeploymentError(
             f"{where} was recorded with another build of {CONTRACT}; use the loyalty_chain version that "
             "opened it, or open a new agreement"
         )
+    reason = exchange_stale_reason(chain, record, program_a, program_b)
+    if reason is not None:
+        raise DeploymentError(f"{where}: {reason}: open the exchange again")
+
+
+def exchange_stale_reason(
+    chain: Chain, record: ExchangeRecord, program_a: ProgramRecord, program_b: ProgramRecord
+) -> str | None:
+    """Why ``record`` is not an agreement between A and B on this chain instance, or None if it is."""
     w3 = chain.w3
     try:
         tx: Any = w3.eth.get_transaction(record.tx_hash)  # type: ignore[arg-type]
         receipt: Any = w3.eth.get_transaction_receipt(record.tx_hash)  # type: ignore[arg-type]
     except (ValueError, TransactionNotFound):
         tx = receipt = None
-    creation = bytes.fromhex(artifact.bytecode.removeprefix("0x"))
+    creation = bytes.fromhex(load_artifact(CONTRACT).bytecode.removeprefix("0x"))
     if (
         tx is None
         or receipt is None
         or str(receipt.get("contractAddress") or "").lower() != record.address.lower()
         or not bytes(tx["input"]).startswith(creation)
     ):
-        raise DeploymentError(
-            f"{where}: {record.address} is not a {CONTRACT} deployed by its recorded transaction; "
-            "the record was edited or its chain is gone: open the exchange again"
+        return (
+            f"{record.address} is not a {CONTRACT} deployed by its recorded transaction (the record "
+            "was edited or its chain is gone)"
         )
     for view, program in (("pointsA()", program_a), ("pointsB()", program_b)):
         selector = "0x" + keccak(text=view)[:4].hex()
         answer = bytes(w3.eth.call({"to": record.address, "data": selector}))  # type: ignore[typeddict-item]
         if answer[-20:].hex() != program.addresses["LoyaltyPoints"][2:].lower():
-            raise DeploymentError(
-                f"{where}: the agreement does not use program {program.name!r}'s points; the record was "
-                "edited: open the exchange again"
-            )
+            return f"the agreement does not use program {program.name!r}'s points (edited, or redeployed)"
+    return None
+
+
+def set_aside_if_stale(
+    chain: Chain, program_a: ProgramRecord, program_b: ProgramRecord, root: Path | None = None
+) -> Path | None:
+    """Move the record of A→B out of the way if it is not an agreement between these two programs on
+    this chain (a devnet that is gone, programs deployed again); the new path, or None.
+
+    A live record is left alone (the caller refuses to open another); a stale one is renamed to
+    ``<A>--<B>.stale-<tx hash>.json`` with a warning, as a stale program record is."""
+    path = exchange_path(chain.chain_id, program_a.name, program_b.name, root)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        known = {k: v for k, v in data.items() if k in ExchangeRecord.__dataclass_fields__ and k != "root"}
+        record = ExchangeRecord(**known, root=root)
+        reason = exchange_stale_reason(chain, record, program_a, program_b)
+        tag = record.tx_hash[2:10]
+    except (ValueError, TypeError) as exc:
+        reason, tag = f"it cannot be read ({exc})", str(int(path.stat().st_mtime))
+    if reason is None:
+        return None
+    aside = path.with_name(f"{path.stem}.stale-{tag}.json")
+    path.replace(aside)
+    log.warning("exchange record %s was stale (%s); moved it to %s", path, reason, aside)
+    return aside

@@ -85,6 +85,31 @@ def test_an_edited_exchange_record_is_refused(chain: Chain, tmp_path: Path) -> N
         Exchange.load(chain, "b", "a", admin, root=tmp_path)
 
 
+def test_a_record_left_by_a_devnet_that_is_gone_is_set_aside(
+    chain: Chain, fresh_anvil: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo` twice: the second devnet has the same chain id and addresses; the first one's
+    exchange record must not block opening the exchange again (it is kept beside, as stale)."""
+    admin = chain.dev_account(0)
+    for where in (chain, fresh_anvil):
+        a = deploy_program(where, ProgramOptions("a"), admin, root=tmp_path)
+        b = deploy_program(where, ProgramOptions("b"), admin, root=tmp_path)
+        assert Exchange.open(where, a, b, ExchangeTerms(1, 1), admin, root=tmp_path).state().converting
+    folder = tmp_path / "31337" / "exchanges"
+    live, kept = sorted(p.name for p in folder.iterdir())
+    assert live == "a--b.json" and kept.startswith("a--b.stale-"), (kept, live)
+    with pytest.raises(DeploymentError, match="already recorded"):  # a live one still refuses
+        Exchange.open(fresh_anvil, a, b, ExchangeTerms(1, 1), admin, root=tmp_path)
+
+    # the same through the CLI, back on `chain`: the a--b record (of fresh_anvil) is stale there
+    monkeypatch.setenv("LOYALTY_CHAIN_DEPLOYMENTS", str(tmp_path))
+    monkeypatch.setenv("LOYALTY_CHAIN_RPC", chain.rpc_url)
+    for name in ("a", "b"):
+        deploy_program(chain, ProgramOptions(name), admin, root=tmp_path)
+    assert run_json("exchange", "open", "a", "b", "--rate", "1:1")
+    assert len(list(folder.glob("a--b.stale-*.json"))) == 2
+
+
 def test_parsing_terms() -> None:
     assert parse_rate("100:80") == (100, 80)
     assert [parse_duration(t) for t in ("30d", "12h", "90", "2w")] == [2_592_000, 43_200, 90, 1_209_600]
