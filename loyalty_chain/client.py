@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
-from .artifacts import load_artifact
+from .artifacts import contract_at
 from .chain import TX_GAS_CAP, Chain
 from .client_perks import DEFAULT_REDEMPTION_TTL_S, PerkActions
 from .client_reads import BulkReads
@@ -71,10 +71,7 @@ class LoyaltyClient(PerkActions, BulkReads):
         w3 = chain.w3
 
         def contract(name: str, artifact: str | None = None) -> Contract:
-            address: Any = record.addresses[name]
-            c = w3.eth.contract(address=address, abi=cast(Any, load_artifact(artifact or name).abi))
-            assert isinstance(c, Contract)
-            return c
+            return contract_at(w3, artifact or name, record.addresses[name])
 
         self.points = contract("LoyaltyPoints", record.points_contract)  # ExpiringPoints if points expire
         self.card = contract("MembershipCard")

@@ -259,3 +259,21 @@ def test_policy_allowlist_pause_and_batch_tiers(
     assert [brand.card_of(a.address).tier_name for a in (alice, bob)] == ["Gold", "Silver"]  # type: ignore[union-attr]
     as_member(chain, program, bob).cancel()
     assert brand.card_of(bob.address) is None
+
+
+def test_clients_of_one_connection_share_their_contract_objects(chain: Chain, tmp_path: Path) -> None:
+    """web3 builds every function of an ABI each time a contract is made (~9 ms of CPU, four per
+    client): made once per connection and address, and never shared across connections."""
+    from loyalty_chain.artifacts import contract_at
+
+    record = deploy_program(chain, ProgramOptions("shared"), chain.dev_account(0), root=tmp_path)
+    first = LoyaltyClient(chain, record, chain.dev_account(0))
+    second = LoyaltyClient(chain, record, chain.dev_account(1))
+    assert first.points is second.points and first.catalog is second.catalog
+    other = connect(chain.rpc_url)
+    elsewhere = contract_at(other.w3, "LoyaltyPoints", record.addresses["LoyaltyPoints"])
+    assert elsewhere is not first.points and elsewhere.w3 is other.w3
+    first.issue(chain.dev_account(2).address, 7)  # each client still sends as its own account
+    assert second.balance(chain.dev_account(2).address) == 7
+    with pytest.raises(ContractRevertError, match="AccessControlUnauthorizedAccount"):
+        second.issue(chain.dev_account(2).address, 7)
