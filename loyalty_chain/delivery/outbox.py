@@ -53,9 +53,6 @@ STUCK_BLOCKS = 3
 """A sent flight not mined after this many new blocks is looked up (dropped? underpriced?)."""
 STUCK_MIN_S = 2.0
 """…and after at least this long, so a fast devnet's blocks don't make us impatient."""
-QUICK_LOOKS_S = (0.0, 0.005, 0.02)
-"""The waits before the first looks after a broadcast the node accepted (then every poll interval):
-a quarter of a block's wait per send on an automining devnet was most of a test suite's time."""
 REPLACED_AFTER_CHECKS = 6
 """Receipt misses (with backoff, ~30 s in all) after the nonce mined before a flight is replaced."""
 
@@ -177,7 +174,8 @@ class Outbox:
         started = last_progress = time.monotonic()
         head = self.pace.head()
         gas_cap = self.options.max_in_flight_gas or self.pace.block_gas or 30_000_000
-        quick_looks = 0
+        quick: list[float] = []  # the quick looks left (Pace.quick_looks)
+        looking = False
         while True:
             active = [f for f in flights if f.state in ("sent", "mined")]
             queue = [f for f in flights if f.state in ("planned", "signed")]
@@ -198,16 +196,18 @@ class Outbox:
                 self.sign(batch, started)
                 self._broadcast(batch, head)
                 if any(f.state == "sent" for f in batch):
-                    quick_looks = len(QUICK_LOOKS_S)
+                    quick, looking = self.pace.quick_looks(), True
             if self._settle_refused(flights):
                 continue
-            # accepted: quick looks first (a devnet mining on receipt has the receipts by then);
+            # accepted: quick looks first (a devnet mining on arrival has the receipts by then);
             # pushed back (pool pressure, underpriced): a poll interval, as every other time
-            time.sleep(QUICK_LOOKS_S[-quick_looks] if quick_looks else self.pace.poll_interval())
-            quick_looks = max(0, quick_looks - 1)
+            time.sleep(quick.pop(0) if quick else self.pace.poll_interval())
             new_head = self.pace.head()
             progressed = self._poll(flights, new_head, new_head.number != head.number)
             head = new_head
+            if looking and (progressed or not quick):
+                self.pace.quick_looks_found(progressed)
+                quick, looking = [], False
             if progressed:
                 last_progress = time.monotonic()
             elif time.monotonic() - last_progress > self.options.stall_timeout_s:

@@ -15,6 +15,13 @@ from ..decoding import hex_int
 MIN_POLL_S = 0.05
 MAX_POLL_S = 2.0
 DEFAULT_BLOCK_GAS = 30_000_000
+QUICK_LOOKS_S = (0.0, 0.005, 0.02)
+"""The waits before the first looks after a broadcast the node accepted, then every poll interval: a
+devnet that mines a transaction as it arrives (anvil's automine) has the receipt by then, and a
+quarter of a block's wait per send was most of a test suite's time."""
+QUICK_LOOKS_GIVEN_UP_AFTER = 3
+"""Rounds of quick looks in a row that found nothing: then this chain does not mine on arrival, and
+only the poll interval is used (a real network pays ~9 small polls once, not 3 per send)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Pace:
         self.last: Head | None = None
         self.block_gas: int | None = None
         self._block_time: float | None = None
+        self._quick_misses = 0
 
     def head(self) -> Head:
         """The latest block now (one request)."""
@@ -64,3 +72,12 @@ class Pace:
     def poll_interval(self) -> float:
         """A quarter of the block time, within 50 ms..2 s."""
         return min(MAX_POLL_S, max(MIN_POLL_S, self.block_time() / 4))
+
+    def quick_looks(self) -> list[float]:
+        """The waits of the quick looks to take after a broadcast the node accepted (none once
+        they stopped paying off on this chain)."""
+        return list(QUICK_LOOKS_S) if self._quick_misses < QUICK_LOOKS_GIVEN_UP_AFTER else []
+
+    def quick_looks_found(self, found: bool) -> None:
+        """Tell how a round of quick looks went: a receipt found, or nothing by the last one."""
+        self._quick_misses = 0 if found else self._quick_misses + 1

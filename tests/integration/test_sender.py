@@ -67,10 +67,27 @@ def test_the_chain_is_looked_at_right_after_a_send_before_any_poll_interval(
     nothing, then a few ms (QUICK_LOOKS_S), never first a quarter of a block (it was most of the
     test suite's time)."""
     from loyalty_chain.delivery import outbox
+    from loyalty_chain.delivery.pace import QUICK_LOOKS_S
 
     slept: list[float] = []
     monkeypatch.setattr(outbox.time, "sleep", slept.append)  # no real wait: every look repeats at once
     for n in range(1, 6):
         slept.clear()
         assert brand.issue(ALICE, n).block > 0
-        assert slept[: len(outbox.QUICK_LOOKS_S)] == list(outbox.QUICK_LOOKS_S)[: len(slept)], slept
+        assert slept[: len(QUICK_LOOKS_S)] == list(QUICK_LOOKS_S)[: len(slept)], slept
+
+
+def test_quick_looks_stop_on_a_chain_that_does_not_mine_on_arrival() -> None:
+    """A real network: three rounds of quick looks that found nothing, and sends go back to the
+    poll interval alone (a few extra small polls once, not three per send); a find starts over."""
+    from loyalty_chain.delivery.pace import QUICK_LOOKS_GIVEN_UP_AFTER, QUICK_LOOKS_S, Pace
+
+    pace = Pace(None)  # type: ignore[arg-type]  # the chain is not asked for anything here
+    for _ in range(QUICK_LOOKS_GIVEN_UP_AFTER):
+        assert pace.quick_looks() == list(QUICK_LOOKS_S)
+        pace.quick_looks_found(False)
+    assert pace.quick_looks() == []
+    fresh = Pace(None)  # type: ignore[arg-type]
+    for found in (False, False, True, False, False):
+        fresh.quick_looks_found(found)
+    assert fresh.quick_looks() == list(QUICK_LOOKS_S)
