@@ -60,9 +60,12 @@ def test_delivered_signed_and_retried_with_backoff(tmp_path, receiver) -> None: 
         SqliteStore.enqueue_webhook(conn, "event.issued", {"id": "order-1"})
     handler.answer = 500
     dispatcher = WebhookDispatcher(store, WebhookOptions(url, SECRET, max_attempts=3, backoff_s=0.05))
+    before = time.time()
     assert dispatcher.run_once() == 1
     ((attempts, state, next_at),) = store.query("SELECT attempts, state, next_at FROM webhooks")
-    assert attempts == 1 and state == "pending" and next_at > time.time() - 0.01
+    # the first retry waits backoff_s after the failed attempt (not a clock read later: that
+    # failed once at load 9, when the assertion ran over 60 ms after the attempt)
+    assert attempts == 1 and state == "pending" and next_at >= before + 0.05
     assert dispatcher.run_once() == 0 or True  # maybe not due yet
     handler.answer = 200
     deadline = time.monotonic() + 5
