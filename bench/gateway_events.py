@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2 as httpx
-from gateway_load import Observer, cpu_seconds, fill
+from gateway_load import Observer, cpu_seconds, end_to_end_per_s, fill, to_chain_s
 from pydantic import BaseModel
 
 POINTS_PER_EUR = 10
@@ -38,12 +38,11 @@ class Run:
 
     @property
     def issued(self) -> list[float]:
-        return [self.seen[m] - t for m, t in self.posted.items() if m in self.seen]
+        return to_chain_s(self.posted, self.seen)
 
     @property
     def end_to_end(self) -> float:
-        done = [self.seen[m] for m in self.posted if m in self.seen]
-        return len(done) / (max(done) - self.first_post) if done else 0.0
+        return end_to_end_per_s(self.posted, self.seen, self.first_post)
 
 
 async def post_events(url: str, headers: dict[str, str], members: list[str], run: Run, args: Any) -> None:

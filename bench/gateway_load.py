@@ -24,6 +24,17 @@ def pct(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def to_chain_s(posted: dict[str, float], seen: dict[str, float]) -> list[float]:
+    """Seconds from each post to the block that showed it, for every one seen on chain."""
+    return [seen[m] - t for m, t in posted.items() if m in seen]
+
+
+def end_to_end_per_s(posted: dict[str, float], seen: dict[str, float], first_post: float) -> float:
+    """How many of the posted were seen on chain, per second from the first post to the last seen."""
+    done = [seen[m] for m in posted if m in seen]
+    return len(done) / (max(done) - first_post) if done else 0.0
+
+
 class Observer(threading.Thread):
     """Notes when each address is first seen in a log on chain (one eth_getLogs per new block):
     the token's mints (``Transfer`` from zero: the address is topic 2), or the catalog's

@@ -30,7 +30,16 @@ from typing import Any
 import coincurve
 import httpx2 as httpx
 from eth_utils import keccak, to_checksum_address
-from gateway_load import Observer, cpu_seconds, named_children, pct, spans, spans_between
+from gateway_load import (
+    Observer,
+    cpu_seconds,
+    end_to_end_per_s,
+    named_children,
+    pct,
+    spans,
+    spans_between,
+    to_chain_s,
+)
 
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.gasless import parse_request
@@ -110,12 +119,11 @@ class Relays:
 
     @property
     def on_chain(self) -> list[float]:
-        return [self.seen[m] - t for m, t in self.posted.items() if m in self.seen]
+        return to_chain_s(self.posted, self.seen)
 
     @property
     def per_s(self) -> float:
-        done = [self.seen[m] for m in self.posted if m in self.seen]
-        return len(done) / (max(done) - self.first_post) if done else 0.0
+        return end_to_end_per_s(self.posted, self.seen, self.first_post)
 
     @property
     def ran_out(self) -> bool:
