@@ -14,8 +14,8 @@ from eth_account.signers.local import LocalAccount
 
 from loyalty_chain.chain import Chain, launch_devnet
 
-# fault_proxy, proxied_chain, fresh_anvil, anvil_factory (tests/support/fixtures.py)
-pytest_plugins = ["support.fixtures"]
+# fault_proxy, proxied_chain, fresh_anvil, anvil_factory (tests/support/fixtures.py); cli_env
+pytest_plugins = ["support.fixtures", "support.cli"]
 
 
 @pytest.fixture(scope="session")

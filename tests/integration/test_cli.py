@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from support.cli import run, run_json
 
 from loyalty_chain.chain import Chain, free_port
 from loyalty_chain.cli import cli
@@ -19,31 +20,7 @@ ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 BOB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 
 
-@pytest.fixture
-def env(chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {
-        "LOYALTY_CHAIN_RPC": chain.rpc_url,
-        "LOYALTY_CHAIN_DEPLOYMENTS": str(tmp_path / "deployments"),
-        "LOYALTY_CHAIN_KEYSTORE": str(tmp_path / "keystore"),
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    return values
-
-
-def run(*args: str) -> str:
-    """Run in-process through click's runner; our errors must not escape as tracebacks."""
-    outcome = CliRunner().invoke(cli, list(args))
-    assert outcome.exception is None or isinstance(outcome.exception, SystemExit), outcome.exception
-    assert outcome.exit_code == 0, (args, outcome.output)
-    return outcome.output
-
-
-def run_json(*args: str) -> object:
-    return json.loads(run("--json", *args))
-
-
-def test_program_commands_end_to_end(env: dict[str, str]) -> None:
+def test_program_commands_end_to_end(cli_env: dict[str, str]) -> None:
     deployed = run_json("deploy", "cafe", "--symbol", "CAFE", "--tiers", "Green,Gold")
     assert isinstance(deployed, dict) and set(deployed["addresses"]) >= {"LoyaltyPoints", "PerkCatalog"}
     assert Path(deployed["record"]).is_file()
@@ -71,7 +48,9 @@ def test_program_commands_end_to_end(env: dict[str, str]) -> None:
     assert run_json("points", "balance", "cafe", ALICE)["balance"] == 50  # type: ignore[index]
 
 
-def test_request_and_relay_with_a_wallet_signature(env: dict[str, str], tmp_path: Path, chain: Chain) -> None:
+def test_request_and_relay_with_a_wallet_signature(
+    cli_env: dict[str, str], tmp_path: Path, chain: Chain
+) -> None:
     from loyalty_chain.gasless import sign_typed_data
 
     run("deploy", "cafe")
@@ -89,7 +68,7 @@ def test_request_and_relay_with_a_wallet_signature(env: dict[str, str], tmp_path
     assert relayed["member"] == ALICE and relayed["points_burned"] == 30  # type: ignore[index]
 
 
-def test_accounts_new_import_list(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_accounts_new_import_list(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOYALTY_CHAIN_PASSWORD", "correct horse")
     created = run_json("accounts", "new", "brand")
     assert isinstance(created, dict) and created["address"].startswith("0x")
@@ -99,7 +78,7 @@ def test_accounts_new_import_list(env: dict[str, str], monkeypatch: pytest.Monke
 
 
 def test_keystore_account_signs_a_deploy(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, chain: Chain
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, chain: Chain
 ) -> None:
     from loyalty_chain.accounts import new_account
 
@@ -144,7 +123,7 @@ program, bad input, a decoded revert. The rest run in-process: a process each co
 
 
 def test_failures_exit_non_zero_with_one_line_reason(
-    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from loyalty_chain.cli import main
 
@@ -158,7 +137,7 @@ def test_failures_exit_non_zero_with_one_line_reason(
             [sys.executable, "-m", "loyalty_chain.cli", *args],
             capture_output=True,
             text=True,
-            env={**os.environ, **env},
+            env={**os.environ, **cli_env},
         )
         assert out.returncode == 1, out.stdout + out.stderr
         assert message in out.stderr
@@ -178,7 +157,7 @@ def test_rpc_down_is_reported(tmp_path: Path) -> None:
 
 
 def test_every_program_command_as_a_subprocess(
-    env: dict[str, str], tmp_path: Path, chain: Chain, capsys: pytest.CaptureFixture[str]
+    cli_env: dict[str, str], tmp_path: Path, chain: Chain, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The installed entry point, end to end, --json after the command as the issue writes it.
 
@@ -196,7 +175,7 @@ def test_every_program_command_as_a_subprocess(
             [str(Path(sys.executable).parent / "loyalty-chain"), *args, "--json"],
             capture_output=True,
             text=True,
-            env={**os.environ, **env},
+            env={**os.environ, **cli_env},
         )
         assert out.returncode == 0, (args, out.stderr)
         return json.loads(out.stdout)
@@ -218,7 +197,7 @@ def test_every_program_command_as_a_subprocess(
     assert cmd("accounts", "list") == []
 
 
-def test_accounts_import_keystore_and_private_key_from_stdin(env: dict[str, str], tmp_path: Path) -> None:
+def test_accounts_import_keystore_and_private_key_from_stdin(cli_env: dict[str, str], tmp_path: Path) -> None:
     from eth_account import Account
 
     key = Account.create()
@@ -226,24 +205,24 @@ def test_accounts_import_keystore_and_private_key_from_stdin(env: dict[str, str]
     source.write_text(json.dumps(Account.encrypt(key.key, "export-pw", iterations=2)))
     base = [sys.executable, "-m", "loyalty_chain.cli", "--json", "accounts", "import"]
     out = subprocess.run([*base, "from-file", "--keystore", str(source)], capture_output=True, text=True,
-                         env={**os.environ, **env, "LOYALTY_CHAIN_PASSWORD": "export-pw"})  # fmt: skip
+                         env={**os.environ, **cli_env, "LOYALTY_CHAIN_PASSWORD": "export-pw"})  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["address"] == key.address
 
     other = Account.create()
     out = subprocess.run([*base, "from-key", "--private-key-stdin"], input="0x" + other.key.hex() + "\n",
                          capture_output=True, text=True,
-                         env={**os.environ, **env, "LOYALTY_CHAIN_PASSWORD": "pw-654321"})  # fmt: skip
+                         env={**os.environ, **cli_env, "LOYALTY_CHAIN_PASSWORD": "pw-654321"})  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["address"] == other.address
     assert other.key.hex() not in out.stdout + out.stderr
 
     wrong = subprocess.run([*base, "again", "--keystore", str(source)], capture_output=True, text=True,
-                           env={**os.environ, **env, "LOYALTY_CHAIN_PASSWORD": "not-it"})  # fmt: skip
+                           env={**os.environ, **cli_env, "LOYALTY_CHAIN_PASSWORD": "not-it"})  # fmt: skip
     assert wrong.returncode == 1 and "password" in wrong.stderr
 
 
-def test_admin_commands_policy_allowlist_pause_tier_renew_revoke(env: dict[str, str]) -> None:
+def test_admin_commands_policy_allowlist_pause_tier_renew_revoke(cli_env: dict[str, str]) -> None:
     run("deploy", "cafe")
     run("points", "issue", "cafe", ALICE, "50")
     run("member", "enroll", "cafe", ALICE)
@@ -270,7 +249,7 @@ def test_admin_commands_policy_allowlist_pause_tier_renew_revoke(env: dict[str, 
     assert run_json("member", "show", "cafe", ALICE)["card"] is None  # type: ignore[index]
 
 
-def test_report_summarises_the_program_from_its_events(env: dict[str, str], tmp_path: Path) -> None:
+def test_report_summarises_the_program_from_its_events(cli_env: dict[str, str], tmp_path: Path) -> None:
     run("deploy", "cafe")
     run("member", "enroll", "cafe", ALICE, "--tier", "Gold")
     run("member", "enroll", "cafe", BOB)

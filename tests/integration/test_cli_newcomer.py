@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from eth_account import Account
+from support.cli import run
 
 from loyalty_chain.chain import Chain, start_devnet
-from loyalty_chain.cli import cli, main
+from loyalty_chain.cli import main
 from loyalty_chain.cli.demo import _StepProgress
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.errors import InsufficientFundsError
@@ -26,26 +26,7 @@ BOB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 CAROL = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 
 
-@pytest.fixture
-def env(chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {
-        "LOYALTY_CHAIN_RPC": chain.rpc_url,
-        "LOYALTY_CHAIN_DEPLOYMENTS": str(tmp_path / "deployments"),
-        "LOYALTY_CHAIN_KEYSTORE": str(tmp_path / "keystore"),
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    return values
-
-
-def run(*args: str) -> str:
-    outcome = CliRunner().invoke(cli, list(args))
-    assert outcome.exception is None or isinstance(outcome.exception, SystemExit), outcome.exception
-    assert outcome.exit_code == 0, (args, outcome.output)
-    return outcome.output
-
-
-def test_enrolling_many_members_has_a_bulk_path(env: dict[str, str], tmp_path: Path) -> None:
+def test_enrolling_many_members_has_a_bulk_path(cli_env: dict[str, str], tmp_path: Path) -> None:
     run("deploy", "cafe")
     members = tmp_path / "members.csv"
     members.write_text(f"address,tier\n{ALICE},Gold\n{BOB},Silver\n{CAROL},0\n")
@@ -56,12 +37,12 @@ def test_enrolling_many_members_has_a_bulk_path(env: dict[str, str], tmp_path: P
     assert shown["card"]["tier"] == "Silver"
 
 
-def test_enroll_needs_an_address_or_a_csv(env: dict[str, str]) -> None:
+def test_enroll_needs_an_address_or_a_csv(cli_env: dict[str, str]) -> None:
     run("deploy", "cafe")
     assert main(["member", "enroll", "cafe"]) == 1
 
 
-def test_card_ids_are_decimal_everywhere(env: dict[str, str]) -> None:
+def test_card_ids_are_decimal_everywhere(cli_env: dict[str, str]) -> None:
     run("deploy", "cafe")
     enrolled = json.loads(run("--json", "member", "enroll", "cafe", ALICE))
     token_id = enrolled["token_id"]
@@ -70,7 +51,7 @@ def test_card_ids_are_decimal_everywhere(env: dict[str, str]) -> None:
     assert "0x" not in run("member", "show", "cafe", ALICE).split("(card")[1]
 
 
-def test_a_member_without_eth_is_pointed_to_gasless(chain: Chain, env: dict[str, str]) -> None:
+def test_a_member_without_eth_is_pointed_to_gasless(chain: Chain, cli_env: dict[str, str]) -> None:
     record = deploy_program(chain, ProgramOptions("cafe"), chain.dev_account(0))
     brand = LoyaltyClient(chain, record, chain.dev_account(0))
     broke = Account.create()
@@ -82,11 +63,11 @@ def test_a_member_without_eth_is_pointed_to_gasless(chain: Chain, env: dict[str,
 
 
 def test_the_cli_hints_at_funding_on_other_writes(
-    chain: Chain, env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    chain: Chain, cli_env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deploy_program(chain, ProgramOptions("cafe"), chain.dev_account(0))
     broke = Account.create()
-    keystore = Path(env["LOYALTY_CHAIN_KEYSTORE"])
+    keystore = Path(cli_env["LOYALTY_CHAIN_KEYSTORE"])
     keystore.mkdir()
     (keystore / "broke.json").write_text(
         json.dumps(Account.encrypt(broke.key, "pw", kdf="pbkdf2", iterations=2))
@@ -97,7 +78,7 @@ def test_the_cli_hints_at_funding_on_other_writes(
     assert "needs ETH for gas" in capsys.readouterr().err
 
 
-def test_the_token_has_a_display_name(chain: Chain, env: dict[str, str]) -> None:
+def test_the_token_has_a_display_name(chain: Chain, cli_env: dict[str, str]) -> None:
     run("deploy", "bean-there", "--display-name", "Bean There Rewards", "--symbol", "BEAN")
     record = load_program(chain, "bean-there")
     client = LoyaltyClient(chain, record, chain.dev_account(0))
@@ -108,7 +89,7 @@ def test_the_token_has_a_display_name(chain: Chain, env: dict[str, str]) -> None
     assert LoyaltyClient(chain, plain, chain.dev_account(0)).points.functions.name().call() == "plain"
 
 
-def test_expiry_errors_say_the_date(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_expiry_errors_say_the_date(cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     run("deploy", "cafe")
     assert main(["member", "enroll", "cafe", ALICE, "--valid-until", "2020-01-01"]) == 1
     err = capsys.readouterr().err

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from support.cli import run_json
 
 from loyalty_chain.chain import Chain
-from loyalty_chain.cli import cli, main
+from loyalty_chain.cli import main
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.errors import ContractRevertError, InputError
 from loyalty_chain.mechanics import clear_early_access, read_early_access, set_early_access
@@ -70,14 +69,6 @@ def test_last_seasons_card_holders_and_gold_members_redeem_before_the_start(
     assert not read_early_access(brand, perk.perk_id).enabled
     with pytest.raises(ContractRevertError, match="CatalogPerkNotStarted"):
         LoyaltyClient(chain, brand.record, alice).redeem(perk.perk_id)
-
-
-def run_json(*args: str) -> dict[str, object]:
-    outcome = CliRunner().invoke(cli, ["--json", *args])
-    assert outcome.exit_code == 0, (args, outcome.output, outcome.exception)
-    data = json.loads(outcome.output)
-    assert isinstance(data, dict)
-    return data
 
 
 def test_perk_early_command(

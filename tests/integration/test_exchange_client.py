@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from support.cli import run_json
 
 from loyalty_chain.chain import Chain
-from loyalty_chain.cli import cli, main
+from loyalty_chain.cli import main
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.errors import ContractRevertError, DeploymentError, InputError
 from loyalty_chain.mechanics.exchange import Exchange
@@ -118,14 +118,6 @@ def test_parsing_terms() -> None:
             parse_rate(bad)
     with pytest.raises(InputError, match="duration"):
         parse_duration("30 days")
-
-
-def run_json(*args: str) -> dict[str, object]:
-    outcome = CliRunner().invoke(cli, ["--json", *args])
-    assert outcome.exit_code == 0, (args, outcome.output, outcome.exception)
-    data = json.loads(outcome.output)
-    assert isinstance(data, dict)
-    return data
 
 
 def test_exchange_commands(

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from support.cli import run_json
 
 from loyalty_chain.chain import Chain
-from loyalty_chain.cli import cli, main
+from loyalty_chain.cli import main
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.errors import ContractRevertError, DeploymentError, InputError, MechanicNotEnabledError
 from loyalty_chain.mechanics import Giving
@@ -86,14 +86,6 @@ def test_a_record_pointing_giving_elsewhere_is_refused(
     path.write_text(json.dumps(data))
     with pytest.raises(DeploymentError, match="CharityRegistry"):
         load_program(chain, "givers", tmp_path)
-
-
-def run_json(*args: str) -> dict[str, object]:
-    outcome = CliRunner().invoke(cli, ["--json", *args])
-    assert outcome.exit_code == 0, (args, outcome.output, outcome.exception)
-    data = json.loads(outcome.output)
-    assert isinstance(data, dict)
-    return data
 
 
 def test_giving_commands(

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from support.cli import run_json
 
 from loyalty_chain.chain import Chain
-from loyalty_chain.cli import cli, main
+from loyalty_chain.cli import main
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.errors import ContractRevertError, InputError
 from loyalty_chain.mechanics import TierPeriod, Tiers
@@ -130,14 +129,6 @@ def test_members_climb_by_purchases_and_the_review_lowers_them(chain: Chain, bra
     assert not tiers.rules().enabled
     with pytest.raises(InputError, match="batch size"):
         tiers.review(batch_size=0)
-
-
-def run_json(*args: str) -> dict[str, object]:
-    outcome = CliRunner().invoke(cli, ["--json", *args])
-    assert outcome.exit_code == 0, (args, outcome.output, outcome.exception)
-    data = json.loads(outcome.output)
-    assert isinstance(data, dict)
-    return data
 
 
 def test_tier_commands(
