@@ -174,8 +174,6 @@ class Outbox:
         started = last_progress = time.monotonic()
         head = self.pace.head()
         gas_cap = self.options.max_in_flight_gas or self.pace.block_gas or 30_000_000
-        quick: list[float] = []  # the quick looks left (Pace.quick_looks)
-        looking = False
         while True:
             active = [f for f in flights if f.state in ("sent", "mined")]
             queue = [f for f in flights if f.state in ("planned", "signed")]
@@ -195,19 +193,13 @@ class Outbox:
             if batch:
                 self.sign(batch, started)
                 self._broadcast(batch, head)
-                if any(f.state == "sent" for f in batch):
-                    quick, looking = self.pace.quick_looks(), True
             if self._settle_refused(flights):
                 continue
-            # accepted: quick looks first (a devnet mining on arrival has the receipts by then);
-            # pushed back (pool pressure, underpriced): a poll interval, as every other time
-            time.sleep(quick.pop(0) if quick else self.pace.poll_interval())
+            time.sleep(self.pace.wait())  # quick looks after an accepted broadcast, else a poll interval
             new_head = self.pace.head()
             progressed = self._poll(flights, new_head, new_head.number != head.number)
             head = new_head
-            if looking and (progressed or not quick):
-                self.pace.quick_looks_found(progressed)
-                quick, looking = [], False
+            self.pace.looked(progressed)
             if progressed:
                 last_progress = time.monotonic()
             elif time.monotonic() - last_progress > self.options.stall_timeout_s:
@@ -233,6 +225,7 @@ class Outbox:
             error = answer.get("error")
             kind = "accepted" if error is None or error.get("lost") else classify_send_error(error)
             if kind == "accepted":
+                self.pace.accepted()
                 flight.state = "sent"
                 flight.sent_block, flight.sent_at = head.number, now
                 flight.lost = bool(error and error.get("lost"))

@@ -41,6 +41,8 @@ class Pace:
         self.block_gas: int | None = None
         self._block_time: float | None = None
         self._quick_misses = 0
+        self._round: list[float] | None = None
+        """The quick looks left after the last accepted broadcast (None: no round under way)."""
 
     def head(self) -> Head:
         """The latest block now (one request)."""
@@ -81,3 +83,21 @@ class Pace:
     def quick_looks_found(self, found: bool) -> None:
         """Tell how a round of quick looks went: a receipt found, or nothing by the last one."""
         self._quick_misses = 0 if found else self._quick_misses + 1
+
+    def accepted(self) -> None:
+        """The node accepted a broadcast: the next waits are a round of quick looks."""
+        self._round = self.quick_looks()
+
+    def wait(self) -> float:
+        """How long to wait before the next look at the chain (outboxes of one sender may drive in
+        several threads: a round another one just used up means a poll interval)."""
+        try:
+            return (self._round or []).pop(0)
+        except IndexError:
+            return self.poll_interval()
+
+    def looked(self, found: bool) -> None:
+        """What the last look found: a round ends at a find, or after its last look."""
+        if self._round is not None and (found or not self._round):
+            self.quick_looks_found(found)
+            self._round = None
