@@ -77,24 +77,36 @@ def load_artifact(name: str) -> Artifact:
     return Artifact.from_json(json.loads(path.read_text()))
 
 
-_contracts: weakref.WeakKeyDictionary[Web3, dict[tuple[str, str], Contract]] = weakref.WeakKeyDictionary()
+_Key = tuple[str, str, str | None]  # artifact name, creation bytecode, address (None: the deployer)
+_contracts: weakref.WeakKeyDictionary[Web3, dict[_Key, Contract]] = weakref.WeakKeyDictionary()
 _contracts_lock = threading.Lock()
 
 
 def contract_at(w3: Web3, name: str, address: str) -> Contract:
-    """The shipped contract ``name`` at ``address`` over ``w3``, made once per connection and address.
+    """The shipped contract ``name`` at ``address`` over ``w3`` (see :func:`contract_of`)."""
+    return contract_of(w3, load_artifact(name), address)
+
+
+def contract_of(w3: Web3, artifact: Artifact, address: str | None = None) -> Contract:
+    """``artifact``'s contract at ``address`` over ``w3`` (without an address: its deployer, with
+    the bytecode), made once per connection, artifact and address.
 
     web3 builds a class and an object for every function and event of the ABI each time a contract
-    is made: ~9 ms of CPU, four per :class:`~loyalty_chain.client.LoyaltyClient`. The objects hold
-    no state of their own, so one serves every client (and thread) of the same connection.
+    is made: ~9 ms of CPU, four per :class:`~loyalty_chain.client.LoyaltyClient` and two per deploy.
+    The objects hold no state of their own, so one serves every caller (and thread) of the same
+    connection.
     """
-    key = (name, address)
+    key = (artifact.name, artifact.bytecode, address)
     with _contracts_lock:
         made = _contracts.setdefault(w3, {}).get(key)
     if made is None:
-        made = w3.eth.contract(address=address, abi=load_artifact(name).abi)  # type: ignore[call-overload]
+        new: Any = (
+            w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+            if address is None
+            else w3.eth.contract(address=address, abi=artifact.abi)  # type: ignore[call-overload]
+        )
         with _contracts_lock:
-            made = _contracts.setdefault(w3, {}).setdefault(key, made)
+            made = _contracts.setdefault(w3, {}).setdefault(key, new)
     return made
 
 

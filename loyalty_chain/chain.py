@@ -38,6 +38,7 @@ from .errors import (
 )
 from .rpc import ResilientHTTPProvider, RpcSettings
 from .toolchain import anvil_binary
+from .web3_stack import lean_middleware
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 """anvil's (and hardhat's) public default mnemonic: never hold real value with these keys."""
@@ -188,7 +189,7 @@ def is_loopback_url(url: str) -> bool:
 
 
 def _web3_for(url: str, settings: RpcSettings | None = None) -> Web3:
-    return Web3(ResilientHTTPProvider(url, settings or RpcSettings(timeout_s=RPC_TIMEOUT_S)))
+    return lean_middleware(Web3(ResilientHTTPProvider(url, settings or RpcSettings(timeout_s=RPC_TIMEOUT_S))))
 
 
 def connect(

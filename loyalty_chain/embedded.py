@@ -26,6 +26,8 @@ from web3.providers.eth_tester.middleware import (
 )
 from web3.types import RPCEndpoint, RPCResponse
 
+from .web3_stack import lean_middleware
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -122,6 +124,6 @@ def embedded_web3(mnemonic: str, accounts: int, hd_path: str) -> Web3:
     """A Web3 over a fresh in-process chain whose first ``accounts`` keys of ``mnemonic`` are funded."""
     backend = PyEVMBackend.from_mnemonic(mnemonic, num_accounts=accounts, hd_path=hd_path)
     provider = EmbeddedProvider(EthereumTester(backend))
-    w3 = Web3(provider)
+    w3 = lean_middleware(Web3(provider))
     provider.attach(w3)
     return w3

@@ -277,3 +277,24 @@ def test_clients_of_one_connection_share_their_contract_objects(chain: Chain, tm
     assert second.balance(chain.dev_account(2).address) == 7
     with pytest.raises(ContractRevertError, match="AccessControlUnauthorizedAccount"):
         second.issue(chain.dev_account(2).address, 7)
+
+
+def test_deploys_of_one_artifact_build_its_deployer_once(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each deploy made web3's contract class twice (the deployer, then the deployed contract)."""
+    from loyalty_chain.artifacts import load_artifact
+    from loyalty_chain.deploy import deploy
+
+    made: list[str | None] = []
+    contract = chain.w3.eth.contract
+    monkeypatch.setattr(
+        chain.w3.eth, "contract", lambda **kw: made.append(kw.get("address")) or contract(**kw)
+    )
+    admin = chain.dev_account(0)
+    first, second = (deploy(chain, load_artifact("LoyaltyPoints"), "Beans", "BEAN", 0, 0, 0, admin.address,
+                            sender=admin) for _ in range(2))  # fmt: skip
+    assert first.contract.address != second.contract.address
+    assert made.count(None) <= 1  # the deployer: at most once per connection (once per run)
+    assert made.count(second.contract.address) == 1
+    assert first.contract.functions.name().call() == "Beans"
