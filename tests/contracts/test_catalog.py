@@ -7,8 +7,6 @@ is the admin of all three. ``shop`` bundles the contracts and the few actions ev
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,15 +29,14 @@ from helpers import (
     now,
     send,
 )
+from support.compiled import compile_shared
 from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
 from loyalty_chain.artifacts import Artifact
 from loyalty_chain.chain import Chain
-from loyalty_chain.compile import compile_project
 from loyalty_chain.deploy import deploy_contract
-from loyalty_chain.toolchain import REPO_ROOT
 
 PERK_MANAGER_ROLE = keccak(text="PERK_MANAGER_ROLE")
 UNLIMITED = 2**32 - 1
@@ -764,19 +761,10 @@ contract OwnedWallet {
 
 
 @pytest.fixture(scope="module")
-def wallet_artifact(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Artifact]:
-    build = tmp_path_factory.mktemp("erc1271")
-    # imports resolve against the repo root, so the source sits under the git-ignored .build/
-    source_dir = REPO_ROOT / ".build" / "test-sources" / f"erc1271-{build.parent.name}"
-    shutil.rmtree(source_dir, ignore_errors=True)
-    source_dir.mkdir(parents=True)
-    (source_dir / "OwnedWallet.sol").write_text(WALLET_SOURCE)
-    try:
-        yield compile_project(source_dir, build_dir=build, build_info_dir=build / "bi").artifacts[
-            "OwnedWallet"
-        ]
-    finally:
-        shutil.rmtree(source_dir, ignore_errors=True)
+def wallet_artifact(tmp_path_factory: pytest.TempPathFactory) -> Artifact:
+    return compile_shared(tmp_path_factory, "erc1271", sources={"OwnedWallet.sol": WALLET_SOURCE}).artifacts[
+        "OwnedWallet"
+    ]
 
 
 def test_contract_wallet_redeems_with_an_erc1271_signature(

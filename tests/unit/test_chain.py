@@ -4,9 +4,9 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+from support.compiled import compile_shared
 from web3.exceptions import Web3RPCError
 
 from loyalty_chain.chain import (
@@ -18,17 +18,13 @@ from loyalty_chain.chain import (
     free_port,
     launch_devnet,
 )
-from loyalty_chain.compile import compile_project
 from loyalty_chain.deploy import deploy_contract
 from loyalty_chain.errors import DevKeyRefusedError, RpcUnavailableError, WrongChainError
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "contracts"
 
 
 @pytest.fixture(scope="module")
 def counter(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("counter")
-    return compile_project(FIXTURES, build_dir=tmp, build_info_dir=tmp / "bi").artifacts["Counter"]
+    return compile_shared(tmp_path_factory, "fixtures").artifacts["Counter"]
 
 
 def _deploy_and_call(chain: Chain, counter) -> None:  # type: ignore[no-untyped-def]

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.compiled import FIXTURES, compile_shared, run_folder
 
 from loyalty_chain.compile import CompileResult, collect_sources, compile_project
 from loyalty_chain.errors import CompileError
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "contracts"
 
 
 def copy_fixtures(name: str) -> Path:
@@ -37,12 +36,11 @@ class Build:
 
 
 @pytest.fixture(scope="module")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
-    """One compile of the fixtures shared by the tests that do not edit them (solcjs takes seconds)."""
-    out = tmp_path_factory.mktemp("shared-build")
-    scratch = copy_fixtures(f"shared-{out.name}-{out.parent.name}")
-    yield Build(scratch, out, compile_in(scratch, out))
-    shutil.rmtree(scratch, ignore_errors=True)
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The fixtures compiled once per run, shared by the tests that do not edit them (solcjs takes
+    seconds); ``first`` may come from the cache another worker filled."""
+    first = compile_shared(tmp_path_factory, "fixtures")
+    return Build(FIXTURES, run_folder(tmp_path_factory) / "compiled-fixtures", first)
 
 
 def compile_in(project: Path, tmp_path: Path, **kw: object) -> CompileResult:
@@ -55,27 +53,23 @@ def test_imports_are_followed_into_openzeppelin(project: Path) -> None:
     assert any(unit.endswith("utils/introspection/ERC165.sol") for unit in sources)  # a relative import
 
 
-def test_cache_miss_then_hit(build: Build) -> None:
-    assert not build.first.cached
-    assert "Counter" in build.first.artifacts
-    second = compile_in(build.project, build.out)
+def test_the_cache_hits_until_a_source_changes(project: Path, tmp_path: Path) -> None:
+    first = compile_in(project, tmp_path)
+    assert not first.cached
+    assert "Counter" in first.artifacts
+    second = compile_in(project, tmp_path)
     assert second.cached
-    assert second.artifacts["Counter"].bytecode == build.first.artifacts["Counter"].bytecode
-
-
-def test_an_edit_misses_the_cache(build: Build, project: Path, tmp_path: Path) -> None:
+    assert second.artifacts["Counter"].bytecode == first.artifacts["Counter"].bytecode
     source = project / "Counter.sol"
     source.write_text(source.read_text().replace("_count += 1;", "_count += 2;"))
-    # the shared cache folder (the edit must miss it), its own build-info folder (a new build-info
-    # replaces the old one, which other tests read)
-    edited = compile_project(project, build_dir=build.out / "build", build_info_dir=tmp_path / "bi")
+    edited = compile_in(project, tmp_path)
     assert not edited.cached
-    assert edited.artifacts["Counter"].bytecode != build.first.artifacts["Counter"].bytecode
+    assert edited.artifacts["Counter"].bytecode != first.artifacts["Counter"].bytecode
 
 
-def test_force_recompiles(build: Build) -> None:
-    assert compile_in(build.project, build.out).cached
-    assert not compile_in(build.project, build.out, force=True).cached
+def test_force_recompiles(build: Build, tmp_path_factory: pytest.TempPathFactory) -> None:
+    assert compile_shared(tmp_path_factory, "fixtures").cached
+    assert not compile_shared(tmp_path_factory, "fixtures", force=True).cached
 
 
 def test_build_info_is_hardhat_format(build: Build) -> None:
