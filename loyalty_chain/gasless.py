@@ -41,6 +41,7 @@ from web3.contract import Contract
 
 from .errors import InputError
 from .signers import SignerLike, as_signer
+from .values import checksum_address
 
 DOMAIN_NAME = "LoyaltyPerkCatalog"
 DOMAIN_VERSION = "1"
@@ -276,7 +277,7 @@ def request_signer(request: RedemptionRequest, signature: bytes) -> str:
         key = coincurve.PublicKey.from_signature_and_message(recoverable, request.digest(), hasher=None)
     except ValueError:  # r is not a point's x coordinate (or out of range): no key made it
         raise InputError("the signature is not a valid secp256k1 signature (no key made it)") from None
-    return _eip55("0x" + keccak(key.format(compressed=False)[1:])[-20:].hex())
+    return checksum_address("0x" + keccak(key.format(compressed=False)[1:])[-20:].hex())
 
 
 def is_delegated_eoa(code: bytes) -> bool:
@@ -333,23 +334,12 @@ def _uint(value: Any, where: str) -> int:
 def _address(value: Any, where: str) -> str:
     if not isinstance(value, str) or not _HEX_ADDRESS.fullmatch(value):
         raise InputError(f"{where} must be a 0x-prefixed 20-byte hex address, got {value!r}")
-    fixed = _eip55(value)
+    fixed = checksum_address(value)
     if value != fixed:
         if value[2:] in (value[2:].lower(), value[2:].upper()):
             raise InputError(f"{where} {value} is not EIP-55 checksummed; write it as {fixed}")
         raise InputError(f"{where} {value} has a wrong EIP-55 checksum (a typo?); check the address")
     return value
-
-
-@lru_cache(maxsize=4096)
-def _eip55(address: str) -> str:
-    """``address`` (0x + 40 hex digits) with its EIP-55 checksum: one keccak, no validation layers
-    (eth_utils' ``is_checksum_address`` costs ~0.3 ms); the catalog, relayer and a returning
-    member are remembered."""
-    lower = address[2:].lower()
-    hashed = keccak(text=lower).hex()
-    upper = (c.upper() if h in "89abcdef" else c for c, h in zip(lower, hashed[:40], strict=True))
-    return "0x" + "".join(upper)
 
 
 def _word_address(address: str) -> bytes:
@@ -369,7 +359,7 @@ def _domain_separator(chain_id: int, catalog: str) -> bytes:
 
 def checksummed(value: str, what: str) -> str:
     if isinstance(value, str) and _HEX_ADDRESS.fullmatch(value):
-        return _eip55(value)
+        return checksum_address(value)
     if not isinstance(value, str) or not is_hex_address(value):
         raise InputError(f"{what} must be a 20-byte hex address, got {value!r}")
     return to_checksum_address(value)

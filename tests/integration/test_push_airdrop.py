@@ -10,6 +10,7 @@ total supply equals its sum and the signer's nonce moved by exactly the transact
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import signal
@@ -56,6 +57,7 @@ class Interrupted(Exception):
     """Stands for Ctrl-C / a crash at an injected point (not a LoyaltyChainError, so it propagates)."""
 
 
+@functools.cache  # the same few thousand are made again in every test (eth_utils' checksum: ~60 us)
 def address(i: int, salt: bytes = b"drop") -> str:
     return to_checksum_address(keccak(salt + b"-%d" % i)[-20:])
 

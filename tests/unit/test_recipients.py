@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import random
 from pathlib import Path
 from typing import cast
 
@@ -93,6 +94,18 @@ def test_fields_are_trimmed() -> None:
 def test_lowercase_and_uppercase_addresses_are_checksummed() -> None:
     rows = parse_points_csv(f"address,amount\n{A_LOWER},1\n0x{B[2:].upper()},1\n", decimals=0)
     assert [row.address for row in rows] == [A, B]
+
+
+def test_our_checksum_is_eip55_as_eth_utils_writes_it() -> None:
+    from eth_utils import to_checksum_address
+
+    from loyalty_chain.values import checksum_address
+
+    rng = random.Random(55)
+    for _ in range(500):
+        raw = "0x" + rng.randbytes(20).hex()
+        for form in (raw, "0x" + raw[2:].upper(), to_checksum_address(raw)):
+            assert checksum_address(form) == to_checksum_address(raw), form
 
 
 def test_blank_lines_are_skipped_but_counted() -> None:
