@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 
@@ -141,12 +141,9 @@ def expired_points(chain: Chain, record: ProgramRecord) -> int:
     terms = ExpiryTerms.from_options(record.options)
     if terms is None:
         return 0
-    from .artifacts import load_artifact
+    from .artifacts import contract_at
 
-    points = chain.w3.eth.contract(
-        address=cast(Any, record.addresses["LoyaltyPoints"]),
-        abi=cast(Any, load_artifact(EXPIRING_CONTRACT).abi),
-    )
+    points = contract_at(chain.w3, EXPIRING_CONTRACT, record.addresses["LoyaltyPoints"])
     if terms.epoch_type == "blocks":
         first_clock = record.block
     else:

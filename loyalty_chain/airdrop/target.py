@@ -8,14 +8,14 @@ from collections import deque
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 from eth_utils.abi import function_signature_to_4byte_selector
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
 
-from ..artifacts import load_artifact
+from ..artifacts import contract_at
 from ..chain import Chain
 from ..decoding import ErrorDecoder, revert_data
 from ..delivery import NodeIdentity, Sender
@@ -66,7 +66,7 @@ def open_target(chain: Chain, program: str | ProgramRecord, kind: Kind, valid_un
     contracts: dict[str, Contract] = {}
     for name in CONTRACTS:
         address: Any = record.addresses[name]
-        contracts[name] = chain.w3.eth.contract(address=address, abi=cast(Any, load_artifact(name).abi))
+        contracts[name] = contract_at(chain.w3, name, address)
     points, card = contracts["LoyaltyPoints"], contracts["MembershipCard"]
     # a node without our code (another chain behind the same URL) is refused before any read
     NodeIdentity(chain.chain_id, contracts=(str(points.address), str(card.address))).check(chain)

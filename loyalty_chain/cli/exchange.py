@@ -119,9 +119,9 @@ def _points_or_zero(text: str, decimals: int, what: str) -> int:
 
 
 def _decimals(chain: Any, points: str) -> int:
-    from ..artifacts import load_artifact
+    from ..artifacts import contract_at
 
-    contract = chain.w3.eth.contract(address=points, abi=load_artifact("LoyaltyPoints").abi)
+    contract = contract_at(chain.w3, "LoyaltyPoints", points)
     return int(contract.functions.decimals().call())
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
-from ..artifacts import load_artifact
+from ..artifacts import contract_at, load_artifact
 from ..decoding import ErrorDecoder
 from ..delivery import Sender
 from ..deploy import deploy
@@ -36,11 +36,7 @@ def addon_contract(client: LoyaltyClient, name: str, enable_hint: str) -> Contra
     address = client.record.addresses.get(name)
     if address is None:
         raise MechanicNotEnabledError(client.record.name, name, enable_hint)
-    contract = client.chain.w3.eth.contract(
-        address=cast(Any, address), abi=cast(Any, load_artifact(name).abi)
-    )
-    assert isinstance(contract, Contract)
-    return contract
+    return contract_at(client.chain.w3, name, address)
 
 
 def addon_sender(client: LoyaltyClient, contracts: dict[str, Contract]) -> Sender:

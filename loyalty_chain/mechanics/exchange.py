@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, cast
 
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
-from ..artifacts import load_artifact
+from ..artifacts import contract_at, load_artifact
 from ..chain import Chain
 from ..decoding import ErrorDecoder
 from ..delivery import DeliveryOptions, Sender, TxResult
@@ -79,12 +78,9 @@ class Exchange:
         self.program_a, self.program_b = program_a, program_b
         self.account = as_signer(account)
         w3 = chain.w3
-        points_abi = cast(Any, load_artifact("LoyaltyPoints").abi)
-        abi = cast(Any, load_artifact(CONTRACT).abi)
-        self.contract = cast(Contract, w3.eth.contract(address=cast(Any, record.address), abi=abi))
-        a_points, b_points = program_a.addresses["LoyaltyPoints"], program_b.addresses["LoyaltyPoints"]
-        self.points_a = cast(Contract, w3.eth.contract(address=cast(Any, a_points), abi=points_abi))
-        self.points_b = cast(Contract, w3.eth.contract(address=cast(Any, b_points), abi=points_abi))
+        self.contract = contract_at(w3, CONTRACT, record.address)
+        self.points_a = contract_at(w3, "LoyaltyPoints", program_a.addresses["LoyaltyPoints"])
+        self.points_b = contract_at(w3, "LoyaltyPoints", program_b.addresses["LoyaltyPoints"])
         # Later entries win an error selector both define: a balance error is most often A's (the burn),
         # and the agreement's own access errors are its own.
         decoder = ErrorDecoder(
@@ -128,8 +124,7 @@ class Exchange:
             )
         signer = as_signer(account)
         partner = checked_address(partner_b or b.deployer, "partner B")
-        points_abi = cast(Any, load_artifact("LoyaltyPoints").abi)
-        points_a = chain.w3.eth.contract(address=cast(Any, a.addresses["LoyaltyPoints"]), abi=points_abi)
+        points_a = contract_at(chain.w3, "LoyaltyPoints", a.addresses["LoyaltyPoints"])
         if not points_a.functions.hasRole(role("DEFAULT_ADMIN_ROLE"), signer.address).call():
             raise DeploymentError(
                 f"{signer.address} is not the admin of program {a.name!r}, so it cannot offer its points in "

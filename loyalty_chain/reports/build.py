@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
 
-from ..artifacts import load_artifact
+from ..artifacts import contract_at
 from ..campaigns.records import load_records
 from ..chain import Chain
 from ..errors import InputError
@@ -66,14 +65,8 @@ def program_info(chain: Chain, record: ProgramRecord, store: EventStore | None =
 
 
 def _read_info(chain: Chain, record: ProgramRecord) -> ProgramInfo:
-    points_c = chain.w3.eth.contract(
-        address=cast(Any, record.addresses["LoyaltyPoints"]),
-        abi=cast(Any, load_artifact("LoyaltyPoints").abi),
-    )
-    card = chain.w3.eth.contract(
-        address=cast(Any, record.addresses["MembershipCard"]),
-        abi=cast(Any, load_artifact("MembershipCard").abi),
-    )
+    points_c = contract_at(chain.w3, "LoyaltyPoints", record.addresses["LoyaltyPoints"])
+    card = contract_at(chain.w3, "MembershipCard", record.addresses["MembershipCard"])
     tiers = tuple(
         str(card.functions.tierName(i).call()) for i in range(int(card.functions.tierCount().call()))
     )
