@@ -6,10 +6,11 @@ import hashlib
 import json
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import DeploymentError
 from .files import write_text_atomic
@@ -77,8 +78,8 @@ def load_artifact(name: str) -> Artifact:
     return Artifact.from_json(json.loads(path.read_text()))
 
 
-_Key = tuple[str, str, str | None]  # artifact name, creation bytecode, address (None: the deployer)
-_contracts: weakref.WeakKeyDictionary[Web3, dict[_Key, Contract]] = weakref.WeakKeyDictionary()
+_Key = tuple[str, str, str | None]  # artifact name, creation bytecode, address (None: the class)
+_contracts: weakref.WeakKeyDictionary[Web3, dict[_Key, Any]] = weakref.WeakKeyDictionary()
 _contracts_lock = threading.Lock()
 
 
@@ -87,24 +88,31 @@ def contract_at(w3: Web3, name: str, address: str) -> Contract:
     return contract_of(w3, load_artifact(name), address)
 
 
-def contract_of(w3: Web3, artifact: Artifact, address: str | None = None) -> Contract:
-    """``artifact``'s contract at ``address`` over ``w3`` (without an address: its deployer, with
-    the bytecode), made once per connection, artifact and address.
+def contract_of(w3: Web3, artifact: Artifact, address: str) -> Contract:
+    """``artifact``'s contract at ``address`` over ``w3``, made once per connection, artifact and address.
 
-    web3 builds a class and an object for every function and event of the ABI each time a contract
-    is made: ~9 ms of CPU, four per :class:`~loyalty_chain.client.LoyaltyClient` and two per deploy.
-    The objects hold no state of their own, so one serves every caller (and thread) of the same
-    connection.
+    web3 builds a class for an ABI (~10 ms of CPU for our larger contracts), then for each address
+    an object per function and event (~7 ms): four contracts per
+    :class:`~loyalty_chain.client.LoyaltyClient`, two per deploy. The class is made once per
+    artifact (:func:`contract_class`) and serves every address; the objects hold no state of their
+    own, so one serves every caller (and thread) of the same connection.
     """
     key = (artifact.name, artifact.bytecode, address)
+    made: Contract = _made(w3, key, lambda: contract_class(w3, artifact)(cast(Any, address)))
+    return made
+
+
+def contract_class(w3: Web3, artifact: Artifact) -> type[Contract]:
+    """web3's contract class for ``artifact`` over ``w3`` (with its bytecode: it deploys too), made once."""
+    key = (artifact.name, artifact.bytecode, None)
+    return _made(w3, key, lambda: w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode))  # type: ignore[no-any-return]
+
+
+def _made(w3: Web3, key: _Key, make: Callable[[], Any]) -> Any:
     with _contracts_lock:
         made = _contracts.setdefault(w3, {}).get(key)
     if made is None:
-        new: Any = (
-            w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-            if address is None
-            else w3.eth.contract(address=address, abi=artifact.abi)  # type: ignore[call-overload]
-        )
+        new = make()  # outside the lock: ~10 ms; two threads may both make it, the first one kept
         with _contracts_lock:
             made = _contracts.setdefault(w3, {}).setdefault(key, new)
     return made

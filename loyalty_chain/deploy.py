@@ -9,7 +9,7 @@ from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3.contract import Contract
 
-from .artifacts import Artifact, contract_of, load_artifact
+from .artifacts import Artifact, contract_class, contract_of, load_artifact
 from .chain import TX_GAS_CAP, Chain
 from .decoding import ErrorDecoder, hex_int
 from .delivery import Sender, Tx
@@ -41,7 +41,7 @@ def deploy(
     delivered like every other write (fee policy, retries, idempotency ``key``)."""
     art = load_artifact(artifact) if isinstance(artifact, str) else artifact
     w3 = chain.w3
-    factory = contract_of(w3, art)
+    factory = contract_class(w3, art)
     data = bytes(HexBytes(factory.constructor(*args).data_in_transaction))
     delivery = sender if isinstance(sender, Sender) else Sender(chain, as_signer(sender), ErrorDecoder({}))
     estimate = int(w3.eth.estimate_gas({"from": cast(Any, delivery.address), "data": HexBytes(data)}))
