@@ -67,7 +67,8 @@ def create_app(gateway: Gateway, *, background: bool = True) -> FastAPI:
     def metrics() -> str:
         """Counters and queue sizes in the Prometheus text format."""
         lines = []
-        for name, value in sorted({**gateway.store.counts(), **gateway.metrics}.items()):
+        shared = {"relay_read_batches": gateway.relay_reads.batches, "relay_reads": gateway.relay_reads.reads}
+        for name, value in sorted({**gateway.store.counts(), **gateway.metrics, **shared}.items()):
             lines += [f"# TYPE loyalty_gateway_{name} gauge", f"loyalty_gateway_{name} {value}"]
         return "\n".join(lines + gateway.spans.prometheus()) + "\n"
 

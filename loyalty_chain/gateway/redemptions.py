@@ -107,8 +107,8 @@ def _admit(gw: Gateway, body: RedemptionIn) -> str:
     checks = CheckPolicy(max_gas=policy.gas_ceiling, allow_contract_members=policy.allow_contract_members)
 
     def read(calls: RpcCalls) -> list[dict[str, Any]]:
-        with spans.stage("admit.node"):
-            return gw.client.sender.chain.batch(calls)
+        with spans.stage("admit.node"):  # with other admissions' reads when they arrive together
+            return gw.relay_reads.read(calls)
 
     try:
         with spans.stage("admit.prepare"):  # the node's reads (admit.node) and the checks on them

@@ -17,6 +17,7 @@ from ..signers import SignerLike
 from .policy import RelayPolicy
 from .relayer import Relayer
 from .rules import Rules
+from .shared_reads import SharedReads
 from .spans import Spans
 from .store import Store
 from .webhooks import WebhookDispatcher, WebhookOptions
@@ -72,6 +73,8 @@ class Gateway:
         """(perk id, quantity) → the gas limit the last relay of it was given: the next one is
         simulated with an ``eth_call`` at that limit, estimated only if it does not run within it
         (``relay_policy.prepare_relay``'s ``gas_hint``)."""
+        self.relay_reads = SharedReads(self.client.sender.chain.batch, chain.rpc_url)
+        """Admissions' node reads, sent in one JSON-RPC batch when they arrive together."""
         self.spans = Spans()
         """Where requests' and the relayer's time goes, per stage (/metrics)."""
         self.relayer = Relayer(
