@@ -19,8 +19,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from web3.exceptions import BlockNotFound, TransactionNotFound
-
 from .chain import Chain
 from .errors import DeploymentError, StaleProgramError, UnknownProgramError
 from .files import write_text_atomic
@@ -101,33 +99,43 @@ def _short(value: str) -> str:
 
 
 def stale_reason(chain: Chain, record: ProgramRecord) -> str | None:
-    """Why ``record`` does not describe a program on this chain instance, or None if it does."""
-    w3 = chain.w3
+    """Why ``record`` does not describe a program on this chain instance, or None if it does.
+
+    What it reads (the genesis block, the deployment block, the points token's deployment receipt
+    and code) goes to the node in one JSON-RPC batch: one round trip, not four.
+    """
     if record.chain_id != chain.chain_id:
         return f"it is for chain id {record.chain_id}, this chain is {chain.chain_id}"
-    if record.genesis_hash:
-        genesis = w3.eth.get_block(0)["hash"].to_0x_hex()
-        if genesis != record.genesis_hash:
-            return (
-                f"it was made on another chain with this id (genesis {_short(record.genesis_hash)}, "
-                f"here {_short(genesis)}): the devnet it came from is gone"
-            )
-    if record.block_hash:
-        try:
-            here = w3.eth.get_block(record.block)["hash"].to_0x_hex()
-        except BlockNotFound:
-            return f"its deployment block {record.block} is not on this chain (it was reset or reorged)"
-        if here != record.block_hash:
-            return f"its deployment block {record.block} is not on this chain any more (a reorg or reset)"
     points = record.addresses.get("LoyaltyPoints", "")
     tx_hash = record.tx_hashes.get("LoyaltyPoints", "")
-    try:
-        receipt = w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-    except (TransactionNotFound, ValueError):
+    genesis, at, receipt, code = (
+        answer.get("result")
+        for answer in chain.batch(
+            [
+                ("eth_getBlockByNumber", ["0x0", False]),
+                ("eth_getBlockByNumber", [hex(record.block), False]),
+                ("eth_getTransactionReceipt", [tx_hash]),
+                ("eth_getCode", [points, "latest"]),
+            ]
+        )
+    )
+    if record.genesis_hash:
+        here = str((genesis or {}).get("hash"))
+        if here != record.genesis_hash:
+            return (
+                f"it was made on another chain with this id (genesis {_short(record.genesis_hash)}, "
+                f"here {_short(here)}): the devnet it came from is gone"
+            )
+    if record.block_hash:
+        if not at:
+            return f"its deployment block {record.block} is not on this chain (it was reset or reorged)"
+        if at.get("hash") != record.block_hash:
+            return f"its deployment block {record.block} is not on this chain any more (a reorg or reset)"
+    if not isinstance(receipt, dict):
         return f"its deployment transaction {_short(tx_hash)} is not on this chain"
     if str(receipt.get("contractAddress") or "").lower() != points.lower():
         return f"its deployment transaction {_short(tx_hash)} did not create {points}"
-    if not w3.eth.get_code(points):  # type: ignore[arg-type]
+    if not isinstance(code, str) or code in ("0x", ""):
         return f"there is no contract at {points} any more"
     return None
 

@@ -77,6 +77,19 @@ def test_an_old_record_without_a_fingerprint_is_checked_by_its_deployment(
         load_program(chain, "cafe", tmp_path)
 
 
+def test_loading_a_record_checks_it_in_two_round_trips(chain: Chain, tmp_path: Path) -> None:
+    """Every command that names a program loads its record: 16 calls one after another (~1.6 s at
+    100 ms a round trip on a real network), now two JSON-RPC batches."""
+    deploy_program(chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path)
+    before = chain.rpc_stats
+    load_program(chain, "cafe", tmp_path)
+    after = chain.rpc_stats
+    assert after["http"] - before["http"] == 2
+    assert (
+        after["eth_getTransactionReceipt"] - before.get("eth_getTransactionReceipt", 0) == 5
+    )  # 4 + the points'
+
+
 def test_not_found_names_the_folder_and_what_is_there(chain: Chain, tmp_path: Path) -> None:
     deploy_program(chain, ProgramOptions("cafe"), chain.dev_account(0), root=tmp_path)
     with pytest.raises(UnknownProgramError) as caught:
