@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -22,6 +22,7 @@ from .client_reads import BulkReads
 from .decoding import ErrorDecoder, Event
 from .delivery import DeliveryOptions, Sender, TxResult
 from .errors import (
+    ChainError,
     InputError,
     PartialBatchError,
     TransactionError,
@@ -333,9 +334,16 @@ class LoyaltyClient(PerkActions, BulkReads):
         addresses = [self.points.address, self.card.address, self.catalog.address, self.airdrop.address]
         out: list[Event] = []
         for lo in range(start, end + 1, page):
-            query: Any = {"address": addresses, "fromBlock": lo, "toBlock": min(end, lo + page - 1)}
-            logs = self.chain.w3.eth.get_logs(query)
-            out.extend(self.decoder.decode_logs(logs))
+            hi = min(end, lo + page - 1)
+            # the node's JSON as it comes: web3 would turn each log into an AttributeDict of HexBytes first
+            query = {"address": addresses, "fromBlock": hex(lo), "toBlock": hex(hi)}
+            (answer,) = self.chain.batch([("eth_getLogs", [query])])
+            if "error" in answer:
+                raise ChainError(
+                    f"reading the program's events in blocks {lo}-{hi} failed: {answer['error']}; "
+                    "try a smaller page (events(page=...)) or a node that keeps these blocks' logs"
+                )
+            out.extend(self.decoder.decode_logs(answer["result"]))
         return out
 
     def summary(

@@ -333,3 +333,12 @@ def test_events_decode_as_web3_decodes_them(
         theirs = get_event_data(chain.w3.codec, entry, log)
         assert event.args == {k: _plain(v) for k, v in theirs["args"].items()}, event.name
         assert list(event.args) == list(theirs["args"]), event.name  # indexed first, as web3 orders them
+
+
+def test_events_a_node_refuses_to_read_say_which_blocks(
+    chain: Chain, brand: LoyaltyClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refusal = {"error": {"code": -32005, "message": "query returned more than 10000 results"}}
+    monkeypatch.setattr(chain, "batch", lambda calls, **kw: [refusal for _ in calls])
+    with pytest.raises(ChainError, match=r"events in blocks \d+-\d+ failed: .*more than 10000.*smaller page"):
+        brand.events()
