@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from eth_abi import decode as abi_decode
-from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, keccak
 from hexbytes import HexBytes
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
@@ -59,7 +59,7 @@ class ErrorDecoder:
             types = [abi_type(i) for i in entry["inputs"]]
             values = abi_decode(types, bytes(raw[4:]))
             args = {
-                i["name"] or f"arg{n}": to_checksum_address(v) if i["type"] == "address" else _plain(v)
+                i["name"] or f"arg{n}": checksum_address(v) if i["type"] == "address" else _plain(v)
                 for n, (i, v) in enumerate(zip(entry["inputs"], values, strict=True))
             }
             return ContractRevertError(entry["name"], args, contract=contract, tx_hash=tx_hash)

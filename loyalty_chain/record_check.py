@@ -71,7 +71,7 @@ def verify_program(chain: Chain, record: ProgramRecord) -> None:
             )
         tx_hash = str(record.tx_hashes.get(name, ""))
         creations.append((name, address, bytes.fromhex(artifact.bytecode.removeprefix("0x"))))
-        calls += [("eth_getTransactionByHash", [tx_hash]), ("eth_getTransactionReceipt", [tx_hash])]
+        calls += deployment_calls(tx_hash)
     wiring = [
         (name, expected, "0x" + keccak(text=view)[:4].hex())
         for name, views in WIRING.items()
@@ -83,23 +83,38 @@ def verify_program(chain: Chain, record: ProgramRecord) -> None:
     ]
     results = [answer.get("result") for answer in chain.batch(calls)]
     for i, (name, address, creation) in enumerate(creations):
-        tx, receipt = results[2 * i], results[2 * i + 1]
-        if (
-            not isinstance(tx, dict)
-            or not isinstance(receipt, dict)
-            or str(receipt.get("contractAddress") or "").lower() != address.lower()
-            or not _hex_bytes(tx.get("input")).startswith(creation)
-        ):
+        if not deployed_as_recorded(results[2 * i], results[2 * i + 1], address, creation):
             raise DeploymentError(
                 f"program {record.name!r}: {address} is not a {name} deployed by its recorded "
                 "transaction; the record was edited or belongs to another chain: deploy the program again"
             )
     for (name, expected, _), answer in zip(wiring, results[2 * len(creations) :], strict=True):
-        if _hex_bytes(answer)[-20:].hex() != _address_of(record, expected)[2:].lower():
+        if not names_address(answer, _address_of(record, expected)):
             raise DeploymentError(
                 f"program {record.name!r}: its {name} does not use the recorded {expected}; "
                 "the record was edited: deploy the program again"
             )
+
+
+def deployment_calls(tx_hash: str) -> list[tuple[str, list[Any]]]:
+    """The two JSON-RPC calls :func:`deployed_as_recorded` reads: the transaction and its receipt."""
+    return [("eth_getTransactionByHash", [tx_hash]), ("eth_getTransactionReceipt", [tx_hash])]
+
+
+def deployed_as_recorded(tx: object, receipt: object, address: str, creation: bytes) -> bool:
+    """Whether the node's answers (JSON) show ``address`` created by that transaction, whose input
+    starts with the ``creation`` bytecode (the constructor's arguments follow it)."""
+    return (
+        isinstance(tx, dict)
+        and isinstance(receipt, dict)
+        and str(receipt.get("contractAddress") or "").lower() == address.lower()
+        and _hex_bytes(tx.get("input")).startswith(creation)
+    )
+
+
+def names_address(answer: object, address: str) -> bool:
+    """Whether an ``eth_call`` answer (a view returning an address) is ``address``."""
+    return _hex_bytes(answer)[-20:].hex() == address[2:].lower()
 
 
 def _hex_bytes(value: object) -> bytes:

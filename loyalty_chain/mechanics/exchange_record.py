@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from eth_utils import keccak
-from web3.exceptions import TransactionNotFound
 
 from ..artifacts import load_artifact
 from ..chain import Chain
 from ..errors import DeploymentError, InputError
 from ..files import write_text_atomic
-from ..record_check import check_program_name
+from ..record_check import check_program_name, deployed_as_recorded, deployment_calls, names_address
 from ..registry import ProgramRecord, registry_root
 
 CONTRACT = "PartnerExchange"
@@ -152,28 +151,22 @@ def verify_exchange(
 def exchange_stale_reason(
     chain: Chain, record: ExchangeRecord, program_a: ProgramRecord, program_b: ProgramRecord
 ) -> str | None:
-    """Why ``record`` is not an agreement between A and B on this chain instance, or None if it is."""
-    w3 = chain.w3
-    try:
-        tx: Any = w3.eth.get_transaction(record.tx_hash)  # type: ignore[arg-type]
-        receipt: Any = w3.eth.get_transaction_receipt(record.tx_hash)  # type: ignore[arg-type]
-    except (ValueError, TransactionNotFound):
-        tx = receipt = None
+    """Why ``record`` is not an agreement between A and B on this chain instance, or None if it is
+    (its transaction, receipt and two views read in one JSON-RPC batch)."""
+    views = (("pointsA()", program_a), ("pointsB()", program_b))
+    calls = deployment_calls(record.tx_hash) + [
+        ("eth_call", [{"to": record.address, "data": "0x" + keccak(text=view)[:4].hex()}, "latest"])
+        for view, _ in views
+    ]
+    tx, receipt, *answers = (answer.get("result") for answer in chain.batch(calls))
     creation = bytes.fromhex(load_artifact(CONTRACT).bytecode.removeprefix("0x"))
-    if (
-        tx is None
-        or receipt is None
-        or str(receipt.get("contractAddress") or "").lower() != record.address.lower()
-        or not bytes(tx["input"]).startswith(creation)
-    ):
+    if not deployed_as_recorded(tx, receipt, record.address, creation):
         return (
             f"{record.address} is not a {CONTRACT} deployed by its recorded transaction (the record "
             "was edited or its chain is gone)"
         )
-    for view, program in (("pointsA()", program_a), ("pointsB()", program_b)):
-        selector = "0x" + keccak(text=view)[:4].hex()
-        answer = bytes(w3.eth.call({"to": record.address, "data": selector}))  # type: ignore[typeddict-item]
-        if answer[-20:].hex() != program.addresses["LoyaltyPoints"][2:].lower():
+    for (_, program), answer in zip(views, answers, strict=True):
+        if not names_address(answer, program.addresses["LoyaltyPoints"]):
             return f"the agreement does not use program {program.name!r}'s points (edited, or redeployed)"
     return None
 
