@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -438,6 +439,13 @@ def test_a_mined_batch_the_node_forgot_is_never_sent_again(
         fail_once(patch, "collect_receipts")  # broadcast and mined, the receipt never recorded
         with pytest.raises(Interrupted):
             airdrop_points(chain, "drop", path, admin)
+    # "and mined": anvil answers a send before its block lands, and the interruption can come first
+    deadline = time.monotonic() + 30
+    while chain.w3.eth.get_transaction_count(admin.address, "pending") != chain.w3.eth.get_transaction_count(
+        admin.address, "latest"
+    ):
+        assert time.monotonic() < deadline, "the broadcast batch was never mined"
+        time.sleep(0.05)
     paid_before = balances(chain, program, list(rows))
     block_before = chain.w3.eth.block_number
     # The node "lost its history": it no longer knows the mined batch's hash.
