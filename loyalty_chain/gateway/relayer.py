@@ -227,16 +227,15 @@ class Relayer:
         )
         ids = [str(r) for r, _, _ in rows]
         max_gas = self.client.sender.block_gas_limit() // 2
-        plan = batches(self.client.catalog, [(str(d), int(g)) for _, d, g in rows], max_gas)
+        catalog = str(self.client.catalog.address)
+        plan = batches(catalog, [(str(d), int(g)) for _, d, g in rows], max_gas)
         key = f"gateway:{self.store.store_id}:relay-batches:{group_id}"
         with self.store.write_lock():
             (state,) = self.store.query_one("SELECT state FROM relay_groups WHERE id = ?", (group_id,))
             if state != "pending":
                 return None
             try:
-                started = self.client.sender.start_many(
-                    [b.call for b in plan], gas=[b.gas for b in plan], key=key
-                )
+                started = self.client.sender.start_txs([b.tx for b in plan], key=key)
             except RETRY_LATER as exc:
                 log.warning("relay group %s not sent yet (%s); retried under the same key", group_id, exc)
                 return None
@@ -260,7 +259,7 @@ class Relayer:
     ) -> int:
         each: list[Relayed | Exception] = []
         for batch, result in zip(plan, sent, strict=True):
-            each.extend(outcomes(result, batch.size, self.client.decoder, batch.call.address))
+            each.extend(outcomes(result, batch.size, self.client.decoder, batch.target))
         with self.spans.stage("relay.settle"):
             return self._settle(group_id, ids, each)
 

@@ -65,7 +65,7 @@ def patched(target: Any, name: str) -> Iterator[None]:
 
 
 POINTS: dict[str, Callable[[Gateway], Any]] = {
-    "grouped, not sent": lambda gw: patched(gw.client.sender, "start_many"),
+    "grouped, not sent": lambda gw: patched(gw.client.sender, "start_txs"),
     "signed and journaled, not broadcast": lambda gw: patched(Outbox, "_broadcast"),
     "broadcast, not mined": lambda gw: patched(Outbox, "_poll"),
     "mined, not recorded": lambda gw: patched(Relayer, "_settle"),

@@ -27,7 +27,14 @@ from loyalty_chain.gasless import (
     sign_typed_data,
     signature_bytes,
 )
-from loyalty_chain.gateway.relay_batch import PERK_REDEEMED, REDEMPTION_SKIPPED, Relayed, outcomes
+from loyalty_chain.gateway.relay_batch import (
+    MAX_ITEMS,
+    PERK_REDEEMED,
+    REDEMPTION_SKIPPED,
+    Relayed,
+    batches,
+    outcomes,
+)
 from loyalty_chain.relay_policy import decode_redeem_calldata, redeem_calldata, unchecked_relay_call
 
 RNG = random.Random(11)
@@ -104,6 +111,24 @@ def test_calldata_matches_web3_and_decodes_back() -> None:
         assert decode_redeem_calldata(data) == tuple(args.values())
     with pytest.raises(InputError, match="not redeemWithSignature"):
         decode_redeem_calldata(bytes(4) + data[4:])
+
+
+def test_batch_calldata_matches_web3() -> None:
+    contract = catalog()
+    for count in (1, 2, 7, MAX_ITEMS + 3):
+        items = [(random_request(address()), RNG.randbytes(65)) for _ in range(count)]
+        stored = [("0x" + redeem_calldata(r, s).hex(), 120_000) for r, s in items]
+        plan = batches(CATALOG, stored, 30_000_000)
+        assert [b.size for b in plan] == [min(count, MAX_ITEMS), count - MAX_ITEMS][: len(plan)]
+        at = 0
+        for batch in plan:
+            args = [decode_redeem_calldata(redeem_calldata(r, s)) for r, s in items[at : at + batch.size]]
+            assert batch.data == calldata(contract.functions.redeemBatchWithSignature(args))
+            assert batch.tx.to == CATALOG and batch.gas == 30_000 + 120_000 * batch.size
+            at += batch.size
+    bad = "0x" + (bytes(4) + redeem_calldata(random_request(address()), RNG.randbytes(65))[4:]).hex()
+    with pytest.raises(InputError, match="not redeemWithSignature calldata"):
+        batches(CATALOG, [(bad, 120_000)], 30_000_000)
 
 
 def test_batch_outcomes_read_from_the_receipt_logs() -> None:
