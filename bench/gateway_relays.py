@@ -239,8 +239,8 @@ def report(runs: list[Relays], respond_async: bool) -> None:
     stages = sorted({k for r in runs for k in r.spans})
     print(
         "\nWhere the time went, ms per relay, wall / CPU of the thread (the gateway's /metrics spans;"
-        " admit.node is part of admit.prepare, admit.before is reading, validating and waiting for"
-        " a thread; relay.* are the relayer's rounds):\n"
+        " admit.node is part of admit.prepare, admit.before is reading and validating, admit.slot"
+        " waiting for an admission thread; relay.* are the relayer's rounds):\n"
     )
     print("| stage | " + " | ".join(r.name for r in runs) + " |")
     print("|---|" + "--:|" * len(runs))

@@ -34,7 +34,9 @@ def error_response(status: int, field: str | None, message: str, **extra: Any) -
     return JSONResponse({"error": {"status": status, "field": field, "message": message, **extra}}, status)
 
 
-def gateway(request: Request) -> Gateway:
+async def gateway(request: Request) -> Gateway:
+    """The app's gateway. A coroutine, though it awaits nothing: FastAPI runs a plain function
+    dependency in its thread pool, a thread hand-off on every request for a lookup."""
     gw = request.app.state.gateway
     assert isinstance(gw, Gateway)
     return gw
