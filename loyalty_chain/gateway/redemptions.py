@@ -30,12 +30,15 @@ from .store import Store
 router = APIRouter(tags=["members"])
 
 REDEMPTION_ID = Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")
-ADMITTING = 8
+ADMITTING = 16
 """Most relays being admitted at once in one process: the threads of the admission pool; the
-other requests wait for one, not runnable. An admission is ~3 ms of CPU and some waiting for the
-node and the disk, so a few at once keep the CPU busy, and the relayer's thread competes for the
-GIL with a few threads instead of the HTTP thread pool's forty: with them, starting a relay group
-(sign, write down, broadcast) took 0.4-1.3 s instead of 0.05-0.2 s, and relays waited for it."""
+other requests wait for one, not runnable. An admission is ~2.5 ms of CPU and 60-140 ms of
+waiting, mostly for the node (on anvil reads wait while it builds each block's state root: a
+third of every second on an aged chain) and for the store's group commit, so the admissions in
+flight set the rate: 8 at once admitted ~100 relays/s on the aged chain of bench/gateway.py,
+waiting ~530 ms for a thread. Not the HTTP thread pool's forty: with that many runnable threads
+the relayer's thread got the GIL so seldom that starting a relay group (sign, write down,
+broadcast) took 0.4-1.3 s instead of 0.05-0.2 s, and relays waited for it (16: ~4 ms)."""
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
