@@ -42,7 +42,9 @@ def create_app(gateway: Gateway, *, background: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.gateway = gateway
-    for router in (events.router, members.router, redemptions.router, member_page.router):
+    # the relays' routes first: a request is matched against the routes in order, one by one,
+    # and a wallet's relay is the most frequent request; no two routers' paths overlap
+    for router in (redemptions.router, events.router, members.router, member_page.router):
         app.include_router(router)
     app.add_middleware(
         CORSMiddleware,

@@ -11,7 +11,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -69,6 +69,18 @@ def request_redemption(body: RedemptionRequestIn, gw: Gateway = Depends(gateway)
     return {"typed_data": typed}
 
 
+PREFER = {
+    "name": "Prefer",
+    "in": "header",
+    "required": False,
+    "description": "`respond-async`: answer 202 once stored",
+    "schema": {"type": "string"},
+}
+"""The ``Prefer`` header, documented here and read from the request in the route: as a ``Header``
+parameter (and the gateway as a dependency) FastAPI's dependency solving cost this route ~0.2 ms
+of CPU a request."""
+
+
 @router.post(
     "/v1/redemptions",
     status_code=201,
@@ -76,13 +88,9 @@ def request_redemption(body: RedemptionRequestIn, gw: Gateway = Depends(gateway)
         202: {"description": "stored and being relayed, not mined yet: GET /v1/redemptions/{id} tells"},
         502: {"description": "the relay failed on chain (error says why)"},
     },
+    openapi_extra={"parameters": [PREFER]},
 )
-async def post_redemption(
-    body: RedemptionIn,
-    request: Request,
-    prefer: str | None = Header(default=None, description="`respond-async`: answer 202 once stored"),
-    gw: Gateway = Depends(gateway),  # noqa: B008
-) -> JSONResponse:
+async def post_redemption(body: RedemptionIn, request: Request) -> JSONResponse:
     """Simulate, then relay the member's signed request (the brand pays the gas): 201 once mined,
     202 if it is stored but not mined within the wait (it will be, exactly once, even across a
     restart of the gateway). With ``Prefer: respond-async`` (RFC 7240) the answer is 202 as soon as
@@ -90,6 +98,8 @@ async def post_redemption(
     # A coroutine handing the admission to the pool's threads itself: as a plain function the
     # route ran in the HTTP thread pool (anyio), whose hand-off cost ~0.7 ms of CPU a request,
     # twice the executor's, and then waited there for an admission slot.
+    gw = await gateway(request)
+    prefer = request.headers.get("prefer")
     if ARRIVED in request.scope:  # read and validated
         gw.spans.add("admit.before", time.perf_counter() - request.scope[ARRIVED])
     respond_async = prefer is not None and "respond-async" in prefer.lower()
