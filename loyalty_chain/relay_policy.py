@@ -226,12 +226,20 @@ def redeem_calldata(request: RedemptionRequest, signature: bytes) -> bytes:
     return REDEEM_SELECTOR + b"".join(w.to_bytes(32, "big") for w in words) + padded
 
 
+def redeem_arguments(data: bytes) -> bytes:
+    """The ABI-encoded arguments of ``redeemWithSignature`` calldata (what follows its selector):
+    encoded exactly as one ``SignedRedemption`` item of ``redeemBatchWithSignature``. Refused
+    unless the selector is right and the rest is whole words, at least the head, the signature's
+    length and one word of it."""
+    if data[:4] != REDEEM_SELECTOR or len(data) < 4 + (len(REDEEM_TYPES) + 2) * 32 or (len(data) - 4) % 32:
+        raise InputError(f"not redeemWithSignature calldata (selector 0x{data[:4].hex()}, {len(data)} bytes)")
+    return data[4:]
+
+
 def decode_redeem_calldata(data: bytes) -> tuple[Any, ...]:
     """The arguments of stored ``redeemWithSignature`` calldata, in order (addresses checksummed),
     as ``redeemBatchWithSignature`` takes each item."""
-    if data[:4] != REDEEM_SELECTOR:
-        raise InputError(f"not redeemWithSignature calldata (selector 0x{data[:4].hex()})")
-    member, relayer, *numbers, signature = abi_decode(REDEEM_TYPES, data[4:])
+    member, relayer, *numbers, signature = abi_decode(REDEEM_TYPES, redeem_arguments(data))
     return (checksummed(member, "member"), checksummed(relayer, "relayer"), *numbers, signature)
 
 

@@ -22,7 +22,7 @@ from ..chain import TX_GAS_CAP
 from ..decoding import ErrorDecoder
 from ..delivery import Tx, TxResult
 from ..errors import InputError
-from ..relay_policy import REDEEM_SELECTOR, REDEEM_TYPES
+from ..relay_policy import REDEEM_TYPES, redeem_arguments
 
 MAX_ITEMS = 100
 """Most redemptions in one batch transaction (~100k gas each: a few million gas a transaction)."""
@@ -84,12 +84,13 @@ def batches(catalog: str, rows: Sequence[tuple[str, int]], max_gas: int) -> list
 
 def _item(data: bytes) -> bytes:
     """A stored ``redeemWithSignature`` call's arguments as they are encoded: one batch item."""
-    if data[:4] != REDEEM_SELECTOR or len(data) < 4 + 9 * 32 or (len(data) - 4) % 32:
+    try:
+        return redeem_arguments(data)
+    except InputError as exc:
         raise InputError(
-            f"a stored relay is not redeemWithSignature calldata (selector 0x{data[:4].hex()}, "
-            f"{len(data)} bytes); the store holds only what the gateway admitted: restore it from a backup"
-        )
-    return data[4:]
+            f"a stored relay is {exc}; the store holds only what the gateway "
+            "admitted: restore it from a backup"
+        ) from exc
 
 
 def batch_calldata(items: Sequence[bytes]) -> bytes:
