@@ -10,6 +10,7 @@ import atexit
 import contextlib
 import ipaddress
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -244,6 +245,7 @@ def anvil_command(
     enforce_tx_gas_limit: bool = True,
     block_time: float | None = None,
     accounts: int = DEV_ACCOUNT_COUNT,
+    states: Path | None = None,
 ) -> list[str]:
     cmd = [
         anvil_binary(),
@@ -262,11 +264,13 @@ def anvil_command(
         cmd += ["--load-state", str(load_state)]
     if block_time is not None:
         cmd += ["--block-time", str(block_time)]
+    if states is not None:
+        cmd += ["--cache-path", str(states)]
     return cmd
 
 
-_LIVE: set[subprocess.Popen[bytes]] = set()
-"""Devnets this process started and has not stopped yet; stopped at exit whatever happens."""
+_LIVE: dict[subprocess.Popen[bytes], Path] = {}
+"""Devnets this process started and has not stopped yet, with their states folder; stopped at exit."""
 
 
 def _stop_all() -> None:
@@ -275,7 +279,7 @@ def _stop_all() -> None:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    _LIVE.discard(process)
+    states = _LIVE.pop(process, None)
     if process.poll() is None:
         process.send_signal(signal.SIGINT)  # lets anvil dump --state before it exits
         try:
@@ -283,6 +287,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    if states is not None:
+        shutil.rmtree(states, ignore_errors=True)
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> Web3:
@@ -313,17 +319,19 @@ def launch_devnet(
     """Start anvil as a child process on a loopback port; :meth:`Chain.close` stops it.
 
     With ``port=None`` a free port is picked. The child also dies with this process (atexit).
-    ``block_time=None`` mines each transaction as it arrives (instant receipts, what tests want);
-    a block time (seconds, e.g. 0.1) mines blocks on an interval like a real network, which lets
-    anvil take thousands of transactions a second instead of a few hundred. ``accounts`` dev
-    accounts are funded with 10,000 ETH each. ``startup_timeout_s``: how long anvil may take to
-    answer (loading a large ``state`` file takes longer than the default). ``state``: anvil loads the
-    file if it exists and writes the chain back to it every minute and as it exits; ``load_state``:
-    anvil only loads it (nothing written: no minute-by-minute dumps competing with the caller).
+    ``block_time=None`` mines each transaction as it arrives (instant receipts, what tests want); a
+    block time (seconds, e.g. 0.1) mines on an interval like a real network, which lets anvil take
+    thousands of transactions a second instead of a few hundred. ``accounts`` dev accounts get
+    10,000 ETH each. ``startup_timeout_s``: how long anvil may take to answer (longer for a large
+    ``state``). ``state``: anvil loads the file if it exists and writes the chain back to it every
+    minute and as it exits; ``load_state``: anvil only loads it (no minute-by-minute dumps).
     """
     chosen = port or free_port()
     log_root = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
     log = log_root / f"loyalty-chain-anvil-{chosen}.log"
+    # anvil writes the states it does not keep in memory to a folder of ~/.foundry/anvil/tmp that it
+    # never removes (~100 MB for a busy devnet); each devnet gets its own, removed once it stopped.
+    states = log_root / f"loyalty-chain-anvil-{chosen}-states"
     with log.open("wb") as out:
         process = subprocess.Popen(
             anvil_command(
@@ -333,6 +341,7 @@ def launch_devnet(
                 enforce_tx_gas_limit=enforce_tx_gas_limit,
                 block_time=block_time,
                 accounts=accounts,
+                states=states,
             ),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -342,7 +351,7 @@ def launch_devnet(
     if not _LIVE:
         atexit.unregister(_stop_all)
         atexit.register(_stop_all)
-    _LIVE.add(process)
+    _LIVE[process] = states
     url = f"http://127.0.0.1:{chosen}"
     try:
         w3 = _wait_ready(url, process, log, startup_timeout_s)
@@ -372,11 +381,7 @@ def start_devnet(
 ) -> Iterator[Chain]:
     """``with start_devnet() as chain:`` — a fresh anvil for the block, stopped after it."""
     chain = launch_devnet(
-        port,
-        state=state,
-        enforce_tx_gas_limit=enforce_tx_gas_limit,
-        block_time=block_time,
-        accounts=accounts,
+        port, state=state, enforce_tx_gas_limit=enforce_tx_gas_limit, block_time=block_time, accounts=accounts
     )
     try:
         yield chain

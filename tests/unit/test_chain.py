@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from support.compiled import compile_shared
@@ -142,6 +143,18 @@ def test_managed_devnet_leaves_no_process_behind() -> None:
     chain.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_devnet_removes_the_block_states_it_wrote_to_disk(tmp_path: Path) -> None:
+    """anvil keeps a few hundred block states in memory and writes older ones to disk, by default to
+    ~/.foundry/anvil/tmp, which it never cleans (52 GB of them once filled the disk)."""
+    chain = launch_devnet(log_dir=tmp_path)
+    chain.w3.provider.make_request("anvil_mine", [600])  # type: ignore[arg-type]
+    written = [p for p in tmp_path.rglob("*.json") if p.is_file()]
+    assert written, "anvil wrote no block state to the devnet's own folder"
+    assert chain.w3.eth.get_balance(chain.dev_accounts[0].address, block_identifier=1) > 0  # still read
+    chain.close()
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == []
 
 
 def test_devnet_is_stopped_when_the_python_process_exits() -> None:
