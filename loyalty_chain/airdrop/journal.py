@@ -113,6 +113,35 @@ class Journal:
             raise
         return journal
 
+    @staticmethod
+    def stored_meta(path: Path) -> dict[str, str]:
+        """The ``meta`` rows of the journal at ``path``, read only; empty if there is no journal there."""
+        if not path.is_file():
+            return {}
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError:
+            return {}  # not a journal: opening it says so
+        finally:
+            conn.close()
+
+    @staticmethod
+    def set_aside(path: Path, tag: str) -> Path:
+        """Rename the journal at ``path``, with SQLite's side files, to ``<stem>.stale-<tag><suffix>``
+        (kept, never deleted); refused while another run holds it."""
+        lock = lock_file(path)
+        try:
+            aside = path.with_name(f"{path.stem}.stale-{tag}{path.suffix}")
+            for side in ("-journal", "-wal", "-shm"):
+                extra = path.with_name(path.name + side)
+                if extra.exists():
+                    extra.replace(aside.with_name(aside.name + side))
+            path.replace(aside)
+        finally:
+            os.close(lock)
+        return aside
+
     def close(self) -> None:
         self._conn.close()
         if self._lock is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,6 +23,8 @@ from .report import build_report, default_results_path, write_results_csv
 from .resume import reconcile_journal
 from .send import Progress, send_batches
 from .target import Target, existing_members, load, open_target, size_batches, skipped_on_chain
+
+log = logging.getLogger("loyalty_chain")
 
 
 def journal_header(target: Target, csv_path: Path, options: AirdropOptions) -> JournalHeader:
@@ -62,7 +65,9 @@ def run_airdrop(
     recipients = loaded.recipients
     rejects_csv = _write_rejects(path, loaded, opts)
     sender = Sender(chain, as_signer(account), target.decoder, opts.delivery, listener=on_status)
-    with Journal.open(opts.journal or default_journal_path(path), header) as journal:
+    journal_path = opts.journal or default_journal_path(path)
+    _earlier_deployments_journal(record, journal_path, set_aside=True)
+    with Journal.open(journal_path, header) as journal:
         identity = node_identity(target, journal)
         identity.check(chain)
         paid_before = journal.paid()
@@ -113,6 +118,28 @@ def _write_rejects(path: Path, loaded: LoadedFile, opts: AirdropOptions) -> Path
 
 
 PINNED = "pinned_block"
+
+
+def _earlier_deployments_journal(record: ProgramRecord, path: Path, *, set_aside: bool) -> bool:
+    """Whether the journal at ``path`` is an earlier deployment's of the program; set aside if asked.
+
+    A fresh devnet deploys a program again at the same addresses, under the same chain id, so the
+    header of the journal a run on the earlier devnet left matches; only the deployment block it
+    pinned (number and hash) tells them apart. Such a journal paid nobody on this chain, and every
+    run on it was refused ("the node is behind the block where our transactions are"): a run moves it
+    to ``<stem>.stale-<hash>.sqlite`` (logged) and starts a new one; a dry run reads no journal.
+    The same deployment on a node that lacks the journal's blocks is still refused.
+    """
+    pinned = Journal.stored_meta(path).get(PINNED)
+    if pinned is None or not record.block_hash or pinned == f"{record.block}:{record.block_hash}":
+        return False
+    if set_aside:
+        aside = Journal.set_aside(path, pinned.partition(":")[2][2:10] or "unpinned")
+        log.warning(
+            "journal %s was left by an earlier deployment of %r (block %s); moved it to %s",
+            path, record.name, pinned, aside,
+        )  # fmt: skip
+    return True
 
 
 def node_identity(target: Target, journal: Journal) -> NodeIdentity:
@@ -175,11 +202,15 @@ def plan_airdrop(
     recipients = loaded.recipients
     rejects_csv = _write_rejects(path, loaded, opts)
     sender = Sender(chain, as_signer(account), target.decoder, opts.delivery)
-    journal = Journal.read_only(opts.journal or default_journal_path(path), header)
+    journal_path = opts.journal or default_journal_path(path)
+    earlier = _earlier_deployments_journal(record, journal_path, set_aside=False)
+    journal = None if earlier else Journal.read_only(journal_path, header)
     paid: set[str] = set()
     in_flight: set[str] = set()
     if journal is not None:
         with journal:
+            if journal.meta(PINNED) is not None:  # its payments count only on a node that has them
+                node_identity(target, journal).check(chain)
             paid = set(journal.paid())
             in_flight = journal.covered() - paid
     todo = [r for r in recipients if r.address not in paid and r.address not in in_flight]

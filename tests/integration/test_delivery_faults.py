@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from support.faultproxy import FaultProxy
 
-from loyalty_chain.airdrop import AirdropOptions, airdrop_points
+from loyalty_chain.airdrop import AirdropOptions, airdrop_points, plan_airdrop
 from loyalty_chain.chain import Chain, connect
 from loyalty_chain.cli import main
 from loyalty_chain.client import LoyaltyClient
@@ -261,6 +261,22 @@ def test_another_node_behind_the_same_url_is_refused(
     again = connect(fault_proxy.url)
     with pytest.raises(NodeMismatchError, match="not the chain this work was done on"):
         airdrop_points(again, program, csv, admin)
+
+
+def test_a_node_without_our_blocks_is_refused_by_the_dry_run_too(
+    fresh_anvil: Chain, program: ProgramRecord, home: Path
+) -> None:
+    """A node still syncing has the program but not the journal's batches: the dry run must not
+    count those recipients as paid (nor may the run go on)."""
+    admin = fresh_anvil.dev_account(0)
+    csv = write_csv(home / "drop.csv", members(20))
+    snapshot = fresh_anvil.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    assert airdrop_points(fresh_anvil, program, csv, admin).complete
+    fresh_anvil.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    with pytest.raises(NodeMismatchError, match="behind block"):
+        plan_airdrop(fresh_anvil, program, "points", csv, admin)
+    with pytest.raises(NodeMismatchError, match="behind block"):
+        airdrop_points(fresh_anvil, program, csv, admin)
 
 
 # -- the command line ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from loyalty_chain.airdrop import airdrop_points, plan_airdrop
 from loyalty_chain.chain import Chain, launch_devnet
 from loyalty_chain.client import LoyaltyClient
 from loyalty_chain.errors import DeploymentError, StaleProgramError, UnknownProgramError
@@ -98,3 +99,33 @@ def test_not_found_names_the_folder_and_what_is_there(chain: Chain, tmp_path: Pa
     assert str(tmp_path / "31337") in message
     assert "programs on this chain: cafe" in message
     assert "LOYALTY_CHAIN_DEPLOYMENTS" in message
+
+
+def test_an_airdrop_journal_from_a_devnet_that_is_gone_is_set_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A journal records who was paid on one deployment; the same CSV rerun after the program was
+    deployed again on a new devnet (same addresses, same chain id) pays everyone there."""
+    people = [f"0x{i:040x}" for i in range(1, 6)]
+    csv = tmp_path / "drop.csv"
+    csv.write_text("address,amount\n" + "".join(f"{a},7\n" for a in people))
+    with launch_devnet() as gone:
+        old = deploy_program(gone, ProgramOptions("bean-there"), gone.dev_account(0), root=tmp_path)
+        assert airdrop_points(gone, old, csv, gone.dev_account(0)).complete
+    with launch_devnet() as chain:
+        # two devnets started in the same second are the same chain block for block until they
+        # differ: one more block first, as any use of the devnet in between would make
+        chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        new = deploy_program(chain, ProgramOptions("bean-there"), chain.dev_account(0), root=tmp_path)
+        assert new.addresses == old.addresses
+        plan = plan_airdrop(chain, new, "points", csv, chain.dev_account(0))
+        assert (plan.already_paid, plan.recipients) == (0, 5)  # the dry run reads no stale journal
+        with caplog.at_level(logging.WARNING, logger="loyalty_chain"):
+            report = airdrop_points(chain, new, csv, chain.dev_account(0))
+        assert report.complete and report.count("sent") == 5
+        client = LoyaltyClient(chain, new, chain.dev_account(0))
+        assert [client.balance(a) for a in people] == [7] * 5
+        assert "earlier deployment" in caplog.text
+        assert len(list(tmp_path.glob("drop.journal.stale-*.sqlite"))) == 1  # kept, not deleted
+        # the journal of this deployment is kept: a rerun pays nobody twice
+        assert airdrop_points(chain, new, csv, chain.dev_account(0)).count("already paid") == 5
