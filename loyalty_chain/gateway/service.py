@@ -3,6 +3,7 @@ webhook dispatcher and the relay policy. The HTTP layer (app.py) only calls into
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -45,6 +46,32 @@ class GatewayOptions:
     embedded one)."""
 
 
+def bind_store(store: Store, record: ProgramRecord) -> None:
+    """Tie ``store`` to this deployment of the program on first use, and refuse it to any other.
+
+    Its events, grants and relays were made on that deployment. Served for another program, or for
+    the same one deployed again on a new devnet (same name, addresses and chain id), a repeated
+    event id would answer "issued" with transactions that are not on this chain.
+    """
+    this = {
+        "program": record.name,
+        "chain_id": record.chain_id,
+        "points": record.addresses["LoyaltyPoints"],
+        "block": record.block,
+        "block_hash": record.block_hash,
+    }
+    stored = json.loads(store.bind("program", json.dumps(this, sort_keys=True)))
+    if stored != this:
+        where = f"block {stored.get('block')} ({str(stored.get('block_hash'))[:10]}…)"
+        raise InputError(
+            f"the gateway store {store.url} holds program {stored.get('program')!r} as deployed at {where}"
+            f" on chain id {stored.get('chain_id')}, not this deployment of {record.name!r} (block "
+            f"{record.block}, {record.block_hash[:10]}…): "
+            "its events and grants belong there. Give this program a --db of its own (if that was a "
+            "devnet, it is gone)"
+        )
+
+
 class Gateway:
     """Everything one gateway process serves."""
 
@@ -58,6 +85,7 @@ class Gateway:
         options: GatewayOptions | None = None,
         delivery: DeliveryOptions | None = None,
     ) -> None:
+        bind_store(store, record)
         self.options = options or GatewayOptions()
         self.chain = chain
         self.store = store

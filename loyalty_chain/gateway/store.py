@@ -115,6 +115,14 @@ class Store(ABC):
                 conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,))
         self.store_id = str(self.query_one("SELECT value FROM meta WHERE key = 'store_id'")[0])
 
+    def bind(self, key: str, value: str) -> str:
+        """The ``meta`` value under ``key``: ``value``, stored now, if there was none (first use)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value)
+            )
+        return str(self.query_one("SELECT value FROM meta WHERE key = ?", (key,))[0])
+
     # -- events -----------------------------------------------------------------------------
 
     def accept_event(

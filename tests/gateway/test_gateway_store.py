@@ -1,15 +1,20 @@
-"""The store's group commit: events posted at once share a transaction, each in its own savepoint."""
+"""The store: its group commit (events posted at once share a transaction, each in its own
+savepoint), and the one deployment of one program whose events it holds."""
 
 from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from loyalty_chain.gateway import SqliteStore
+from loyalty_chain.chain import Chain
+from loyalty_chain.errors import InputError
+from loyalty_chain.gateway import Gateway, SqliteStore, load_rules
 from loyalty_chain.gateway.store import Conn
+from loyalty_chain.program import ProgramOptions, ProgramRecord, deploy_program
 
 THREADS = 16
 
@@ -106,3 +111,24 @@ def test_reads_do_not_wait_for_a_write_transaction_and_see_what_it_committed(tmp
     assert seen_inside == [[("written",)]]
     assert store.query(key) == [("written",)]
     store.close()
+
+
+def test_a_store_holds_one_deployment_of_one_program(
+    chain: Chain, program: ProgramRecord, tmp_path: Path, rules_file: Path
+) -> None:
+    """Its events and grants were made on one deployment: a repeated event id must never answer
+    "issued" for another program, nor for the same one deployed again on a new devnet (the same
+    name, addresses and chain id; only the deployment block's hash differs)."""
+    store = SqliteStore(tmp_path / "gateway.sqlite")
+    rules = load_rules(rules_file)
+    try:
+        Gateway(chain, program, chain.dev_account(0), store, rules)
+        Gateway(chain, program, chain.dev_account(0), store, rules)  # the same deployment: served again
+        bakery = deploy_program(chain, ProgramOptions("bakery"), chain.dev_account(0), root=tmp_path / "d")
+        with pytest.raises(InputError, match=r"holds program 'cafe' .* not this deployment of 'bakery'"):
+            Gateway(chain, bakery, chain.dev_account(0), store, rules)
+        redeployed = replace(program, block_hash="0x" + "ab" * 32)
+        with pytest.raises(InputError, match="Give this program a --db of its own"):
+            Gateway(chain, redeployed, chain.dev_account(0), store, rules)
+    finally:
+        store.close()
