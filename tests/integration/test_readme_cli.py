@@ -1,12 +1,15 @@
 """The README's command-line session runs as written, in order, from an empty folder.
 
 The session is the ```sh block of "Command line"; the blocks the README says "continue the session
-above" (the loyalty mechanics) run after it, before its closing ``kill %1``. Each line is a real
-``loyalty-chain`` process, as a reader pasting them would start. Two things differ from a reader's
+above" (the loyalty mechanics) run after it, before its closing ``kill %1``. bash runs the lines as
+written; ``loyalty-chain`` on its ``PATH`` hands each command to this test's process
+(:mod:`support.cli_server`: the CLI's ``main``, ~50 commands without importing web3 ~50 times),
+except ``loyalty-chain devnet``, the installed command. Two more things differ from a reader's
 terminal, neither in the commands: the devnet listens on a free port (``LOYALTY_CHAIN_RPC`` points
 the commands there), since ``ape test`` may hold 8545 beside the suite; and the script waits for
 that port after starting the devnet, as a reader sees its banner before typing on. The session's
-last line, ``loyalty-chain demo``, is left to ``tests/integration/test_scripts.py``.
+last line, ``loyalty-chain demo``, is left to ``tests/integration/test_scripts.py``, and the
+installed command's own start to the subprocess tests of ``tests/integration/test_cli.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.cli_server import CliServer
 
 from loyalty_chain.chain import free_port
 
@@ -60,25 +64,38 @@ def test_the_readme_session_is_found() -> None:
     assert "loyalty-chain giving donate" in script and "loyalty-chain tiers enable" in script
 
 
-@pytest.mark.slow
-def test_the_readme_cli_session_runs_as_written(tmp_path: Path) -> None:
+def test_the_readme_cli_session_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     port = free_port()
     script = tmp_path / "session.sh"
     script.write_text(readme_session(port), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_CHAIN_")}
-    env |= {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",  # as with the venv active
+    settings = {  # for the commands, answered in this process, as for the devnet's process
         "LOYALTY_CHAIN_RPC": f"http://127.0.0.1:{port}",
         "LOYALTY_CHAIN_KEYSTORE": str(tmp_path / "keystore"),
     }
+    for key in [k for k in os.environ if k.startswith("LOYALTY_CHAIN_")]:
+        monkeypatch.delenv(key)  # records go to ./deployments of the session's folder
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    server = CliServer(tmp_path)
+    env = {**os.environ, "PATH": f"{server.bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}"
+           f"{os.environ['PATH']}"}  # fmt: skip
     work = tmp_path / "empty"
     work.mkdir()
     log = tmp_path / "session.log"  # a file, not a pipe: a devnet left running would hold a pipe open
-    with log.open("w") as out:
+    with server, log.open("w") as out:
         process = subprocess.Popen(
             ["bash", str(script)], cwd=work, env=env, start_new_session=True,
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
+        _wait(process, log)
+    output = log.read_text()
+    assert process.returncode == 0, f"the README session failed:\n{output[-6000:]}"
+    assert "devnet stopped" in output  # `kill %1` stopped it, and it stopped its anvil
+    assert (work / "deployments" / "31337" / "cafe.json").is_file()
+    assert len(server.commands) >= 40  # the session's commands went through main, each once
+
+
+def _wait(process: subprocess.Popen[str], log: Path) -> None:
     try:
         process.wait(timeout=TIMEOUT_S)
         deadline = time.monotonic() + 30  # `kill %1` asked the devnet to stop: it says when it has
@@ -92,7 +109,3 @@ def test_the_readme_cli_session_runs_as_written(tmp_path: Path) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-    output = log.read_text()
-    assert process.returncode == 0, f"the README session failed:\n{output[-6000:]}"
-    assert "devnet stopped" in output  # `kill %1` stopped it, and it stopped its anvil
-    assert (work / "deployments" / "31337" / "cafe.json").is_file()
