@@ -66,7 +66,7 @@ def run_airdrop(
     rejects_csv = _write_rejects(path, loaded, opts)
     sender = Sender(chain, as_signer(account), target.decoder, opts.delivery, listener=on_status)
     journal_path = opts.journal or default_journal_path(path)
-    _earlier_deployments_journal(record, journal_path, set_aside=True)
+    _earlier_deployments_journal(chain, record, journal_path, set_aside=True)
     with Journal.open(journal_path, header) as journal:
         identity = node_identity(target, journal)
         identity.check(chain)
@@ -120,7 +120,7 @@ def _write_rejects(path: Path, loaded: LoadedFile, opts: AirdropOptions) -> Path
 PINNED = "pinned_block"
 
 
-def _earlier_deployments_journal(record: ProgramRecord, path: Path, *, set_aside: bool) -> bool:
+def _earlier_deployments_journal(chain: Chain, record: ProgramRecord, path: Path, *, set_aside: bool) -> bool:
     """Whether the journal at ``path`` is an earlier deployment's of the program; set aside if asked.
 
     A fresh devnet deploys a program again at the same addresses, under the same chain id, so the
@@ -128,13 +128,18 @@ def _earlier_deployments_journal(record: ProgramRecord, path: Path, *, set_aside
     pinned (number and hash) tells them apart. Such a journal paid nobody on this chain, and every
     run on it was refused ("the node is behind the block where our transactions are"): a run moves it
     to ``<stem>.stale-<hash>.sqlite`` (logged) and starts a new one; a dry run reads no journal.
-    The same deployment on a node that lacks the journal's blocks is still refused.
+    Only when the record differs from the pin *and* this node does not have the pinned block: the
+    same deployment on a node that lacks the journal's blocks is still refused by its checks.
     """
     pinned = Journal.stored_meta(path).get(PINNED)
     if pinned is None or not record.block_hash or pinned == f"{record.block}:{record.block_hash}":
         return False
+    number, _, block_hash = pinned.partition(":")
+    here = chain.batch([("eth_getBlockByNumber", [hex(int(number)), False])])[0].get("result") or {}
+    if here.get("hash") == block_hash:
+        return False  # the journal's deployment is on this chain: never set aside what may have paid
     if set_aside:
-        aside = Journal.set_aside(path, pinned.partition(":")[2][2:10] or "unpinned")
+        aside = Journal.set_aside(path, block_hash[2:10] or "unpinned")
         log.warning(
             "journal %s was left by an earlier deployment of %r (block %s); moved it to %s",
             path, record.name, pinned, aside,
@@ -203,7 +208,7 @@ def plan_airdrop(
     rejects_csv = _write_rejects(path, loaded, opts)
     sender = Sender(chain, as_signer(account), target.decoder, opts.delivery)
     journal_path = opts.journal or default_journal_path(path)
-    earlier = _earlier_deployments_journal(record, journal_path, set_aside=False)
+    earlier = _earlier_deployments_journal(chain, record, journal_path, set_aside=False)
     journal = None if earlier else Journal.read_only(journal_path, header)
     paid: set[str] = set()
     in_flight: set[str] = set()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,19 @@ def test_an_airdrop_journal_from_a_devnet_that_is_gone_is_set_aside(
         assert len(list(tmp_path.glob("drop.journal.stale-*.sqlite"))) == 1  # kept, not deleted
         # the journal of this deployment is kept: a rerun pays nobody twice
         assert airdrop_points(chain, new, csv, chain.dev_account(0)).count("already paid") == 5
+
+
+def test_a_journal_whose_deployment_is_on_this_chain_is_never_set_aside(chain: Chain, tmp_path: Path) -> None:
+    """Set aside only when this node lacks the journal's deployment block: a record that merely
+    differs from the journal's pin (here: doctored) must not get anybody paid twice."""
+    people = [f"0x{i:040x}" for i in range(11, 16)]
+    csv = tmp_path / "drop.csv"
+    csv.write_text("address,amount\n" + "".join(f"{a},7\n" for a in people))
+    record = deploy_program(chain, ProgramOptions("bean-there"), chain.dev_account(0), root=tmp_path)
+    assert airdrop_points(chain, record, csv, chain.dev_account(0)).complete
+    doctored = replace(record, block_hash="0x" + "ab" * 32)
+    assert plan_airdrop(chain, doctored, "points", csv, chain.dev_account(0)).already_paid == 5
+    assert airdrop_points(chain, doctored, csv, chain.dev_account(0)).count("already paid") == 5
+    assert list(tmp_path.glob("drop.journal.stale-*")) == []
+    client = LoyaltyClient(chain, record, chain.dev_account(0))
+    assert [client.balance(a) for a in people] == [7] * 5
