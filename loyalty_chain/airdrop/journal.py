@@ -55,6 +55,10 @@ LIVE_STATES = ("signed", "sent", "confirmed")
 """States in which a batch still covers its recipients (may pay them, or did)."""
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
 def default_journal_path(csv_path: Path) -> Path:
     """``drop.csv`` → ``drop.journal.sqlite``, beside the CSV."""
     return csv_path.with_name(csv_path.stem + ".journal.sqlite")
@@ -104,7 +108,7 @@ class Journal:
         """The existing journal at ``path`` checked against ``header``, or None; never writes (dry runs)."""
         if not path.is_file():
             return None
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = _read_only(path)
         journal = cls(path, conn, None)
         try:
             check_header(path, journal._meta(), header)
@@ -118,7 +122,7 @@ class Journal:
         """The ``meta`` rows of the journal at ``path``, read only; empty if there is no journal there."""
         if not path.is_file():
             return {}
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = _read_only(path)
         try:
             return dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError:

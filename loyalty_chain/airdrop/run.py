@@ -134,17 +134,22 @@ def _earlier_deployments_journal(chain: Chain, record: ProgramRecord, path: Path
     pinned = Journal.stored_meta(path).get(PINNED)
     if pinned is None or not record.block_hash or pinned == f"{record.block}:{record.block_hash}":
         return False
-    number, _, block_hash = pinned.partition(":")
-    here = chain.batch([("eth_getBlockByNumber", [hex(int(number)), False])])[0].get("result") or {}
-    if here.get("hash") == block_hash:
+    number, block_hash = _parse_pin(pinned)
+    if NodeIdentity.pin(chain, number).pinned_hash == block_hash:
         return False  # the journal's deployment is on this chain: never set aside what may have paid
     if set_aside:
-        aside = Journal.set_aside(path, block_hash[2:10] or "unpinned")
+        aside = Journal.set_aside(path, (block_hash or "0xunpinned")[2:10])
         log.warning(
             "journal %s was left by an earlier deployment of %r (block %s); moved it to %s",
             path, record.name, pinned, aside,
         )  # fmt: skip
     return True
+
+
+def _parse_pin(pinned: str) -> tuple[int, str | None]:
+    """The journal's ``PINNED`` value, ``"<number>:<hash>"``, as (block number, hash or None)."""
+    number, _, block_hash = pinned.partition(":")
+    return int(number), block_hash or None
 
 
 def node_identity(target: Target, journal: Journal) -> NodeIdentity:
@@ -156,10 +161,8 @@ def node_identity(target: Target, journal: Journal) -> NodeIdentity:
         identity = NodeIdentity.pin(chain, target.deploy_block, [str(target.contract.address)])
         journal.set_meta(PINNED, f"{identity.pinned_block}:{identity.pinned_hash or ''}")
     else:
-        number, _, block_hash = pinned.partition(":")
-        identity = NodeIdentity(
-            chain.chain_id, int(number), block_hash or None, (str(target.contract.address),)
-        )
+        number, block_hash = _parse_pin(pinned)
+        identity = NodeIdentity(chain.chain_id, number, block_hash, (str(target.contract.address),))
     return replace(identity, min_block=journal.highest_block())
 
 

@@ -109,11 +109,7 @@ class Store(ABC):
     def _init_meta(self) -> None:
         import uuid
 
-        with self.transaction() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
-            if row is None:
-                conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,))
-        self.store_id = str(self.query_one("SELECT value FROM meta WHERE key = 'store_id'")[0])
+        self.store_id = self.bind("store_id", uuid.uuid4().hex)
 
     def bind(self, key: str, value: str) -> str:
         """The ``meta`` value under ``key``: ``value``, stored now, if there was none (first use)."""

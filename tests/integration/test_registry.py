@@ -102,14 +102,20 @@ def test_not_found_names_the_folder_and_what_is_there(chain: Chain, tmp_path: Pa
     assert "LOYALTY_CHAIN_DEPLOYMENTS" in message
 
 
+def _drop(folder: Path, numbers: range) -> tuple[list[str], Path]:
+    """Recipients 0x…<n> for ``numbers``, 7 points each, in ``folder/drop.csv``."""
+    people = [f"0x{i:040x}" for i in numbers]
+    csv = folder / "drop.csv"
+    csv.write_text("address,amount\n" + "".join(f"{a},7\n" for a in people))
+    return people, csv
+
+
 def test_an_airdrop_journal_from_a_devnet_that_is_gone_is_set_aside(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A journal records who was paid on one deployment; the same CSV rerun after the program was
     deployed again on a new devnet (same addresses, same chain id) pays everyone there."""
-    people = [f"0x{i:040x}" for i in range(1, 6)]
-    csv = tmp_path / "drop.csv"
-    csv.write_text("address,amount\n" + "".join(f"{a},7\n" for a in people))
+    people, csv = _drop(tmp_path, range(1, 6))
     with launch_devnet() as gone:
         old = deploy_program(gone, ProgramOptions("bean-there"), gone.dev_account(0), root=tmp_path)
         assert airdrop_points(gone, old, csv, gone.dev_account(0)).complete
@@ -135,9 +141,7 @@ def test_an_airdrop_journal_from_a_devnet_that_is_gone_is_set_aside(
 def test_a_journal_whose_deployment_is_on_this_chain_is_never_set_aside(chain: Chain, tmp_path: Path) -> None:
     """Set aside only when this node lacks the journal's deployment block: a record that merely
     differs from the journal's pin (here: doctored) must not get anybody paid twice."""
-    people = [f"0x{i:040x}" for i in range(11, 16)]
-    csv = tmp_path / "drop.csv"
-    csv.write_text("address,amount\n" + "".join(f"{a},7\n" for a in people))
+    people, csv = _drop(tmp_path, range(11, 16))
     record = deploy_program(chain, ProgramOptions("bean-there"), chain.dev_account(0), root=tmp_path)
     assert airdrop_points(chain, record, csv, chain.dev_account(0)).complete
     doctored = replace(record, block_hash="0x" + "ab" * 32)
